@@ -1,0 +1,38 @@
+"""``/healthz`` for load balancers and the smoke test: is the database reachable, is the broker reachable."""
+
+from django.db import connection
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from shop.celery import app as celery_app
+
+BROKER_TIMEOUT_SECONDS = 2
+
+
+def _database_problem() -> str | None:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception as error:  # any driver error means "not reachable" to a load balancer
+        return f"unreachable: {error.__class__.__name__}"
+    return None
+
+
+def _broker_problem() -> str | None:
+    try:
+        with celery_app.connection_for_write() as broker:
+            broker.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=BROKER_TIMEOUT_SECONDS)
+    except Exception as error:  # kombu raises transport-specific errors
+        return f"unreachable: {error.__class__.__name__}"
+    return None
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    checks = {"database": _database_problem(), "broker": _broker_problem()}
+    body = {name: problem or "ok" for name, problem in checks.items()}
+    failing = [name for name, problem in checks.items() if problem]
+    body["status"] = "ok" if not failing else "unavailable: " + ", ".join(failing)
+    return JsonResponse(body, status=503 if failing else 200)

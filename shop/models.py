@@ -1,0 +1,125 @@
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.db import models
+from django.db.models.functions import Lower
+from django.urls import reverse
+
+
+class UserManager(BaseUserManager):
+    """Email is the login. Emails are stored lower-cased so that the database's unique index sees duplicates."""
+
+    use_in_migrations = True
+
+    def _create_user(self, email, password, **extra_fields):
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra_fields)
+
+    def create_superuser(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", True)
+        extra_fields.setdefault("is_superuser", True)
+        if not extra_fields["is_staff"] or not extra_fields["is_superuser"]:
+            raise ValueError("A superuser must have is_staff and is_superuser set.")
+        return self._create_user(email, password, **extra_fields)
+
+
+class User(AbstractUser):
+    username = None
+    email = models.EmailField("email address", unique=True)
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS = []
+
+    objects = UserManager()
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [models.UniqueConstraint(Lower("email"), name="user_email_ci_unique")]
+
+    def __str__(self):
+        return self.email
+
+
+class Currency(models.TextChoices):
+    USD = "usd", "US dollar"
+    EUR = "eur", "Euro"
+    GBP = "gbp", "Pound sterling"
+
+
+class ProductQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+
+class Product(models.Model):
+    """A digital good: the full image is delivered after payment, the preview is what the catalog shows."""
+
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+    image = models.ImageField(upload_to="products/", help_text="The full-size file the buyer downloads.")
+    preview = models.ImageField(upload_to="previews/", blank=True, help_text="Public thumbnail for the catalog.")
+    price_cents = models.PositiveBigIntegerField(help_text="Price in minor units (cents).")
+    price_points = models.PositiveBigIntegerField(help_text="Price in points.")
+    currency = models.CharField(max_length=3, choices=Currency.choices, default=Currency.USD)
+    is_active = models.BooleanField("active", default=True)
+    stock = models.PositiveIntegerField(null=True, blank=True, help_text="Leave empty for unlimited copies.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ProductQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["title"]
+        indexes = [models.Index(fields=["is_active", "title"], name="product_active_title_idx")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(price_cents__gt=0), name="product_price_cents_positive"),
+            models.CheckConstraint(condition=models.Q(price_points__gt=0), name="product_price_points_positive"),
+            models.CheckConstraint(condition=models.Q(currency__in=Currency.values), name="product_currency_known"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("shop:product", kwargs={"slug": self.slug})
+
+    @property
+    def is_limited(self) -> bool:
+        return self.stock is not None
+
+
+class PointsPackageQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+
+class PointsPackage(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    points = models.PositiveBigIntegerField()
+    price_cents = models.PositiveBigIntegerField(help_text="Price in minor units (cents).")
+    currency = models.CharField(max_length=3, choices=Currency.choices, default=Currency.USD)
+    is_active = models.BooleanField("active", default=True)
+    sort_order = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PointsPackageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["sort_order", "price_cents"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(points__gt=0), name="package_points_positive"),
+            models.CheckConstraint(condition=models.Q(price_cents__gt=0), name="package_price_cents_positive"),
+            models.CheckConstraint(condition=models.Q(currency__in=Currency.values), name="package_currency_known"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.points} points)"

@@ -1,0 +1,16 @@
+from django.db.models import QuerySet
+
+from shop.models import PointsPackage, Product
+
+
+def catalog_products() -> QuerySet[Product]:
+    return Product.objects.active().order_by("title")
+
+
+def product_for_page(*, slug: str) -> Product | None:
+    """An active product by slug, or None (an inactive product is gone for shoppers)."""
+    return Product.objects.active().filter(slug=slug).first()
+
+
+def active_packages() -> QuerySet[PointsPackage]:
+    return PointsPackage.objects.active().order_by("sort_order", "price_cents")

@@ -1,0 +1,49 @@
+from django.contrib import messages
+from django.contrib.auth import login
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from shop.forms import SignUpForm
+from shop.selectors import active_packages, catalog_products, product_for_page
+from shop.services import EmailAlreadyRegistered, user_sign_up
+
+CATALOG_PAGE_SIZE = 12
+
+
+@require_GET
+def catalog(request):
+    page = Paginator(catalog_products(), CATALOG_PAGE_SIZE).get_page(request.GET.get("page"))
+    template = "shop/catalog.html#product-grid" if request.htmx else "shop/catalog.html"
+    return render(request, template, {"page": page})
+
+
+@require_GET
+def product_detail(request, slug):
+    product = product_for_page(slug=slug)
+    if product is None:
+        raise Http404("This product is not in the shop (any more).")
+    return render(request, "shop/product.html", {"product": product})
+
+
+@require_GET
+def packages(request):
+    return render(request, "shop/packages.html", {"packages": active_packages()})
+
+
+@require_http_methods(["GET", "POST"])
+def sign_up(request):
+    if request.user.is_authenticated:
+        return redirect("shop:catalog")
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = user_sign_up(email=form.cleaned_data["email"], password=form.cleaned_data["password1"])
+        except EmailAlreadyRegistered:
+            form.add_error("email", "An account with this email already exists. Log in instead?")
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, "Welcome! Your account and wallet are ready.")
+            return redirect("shop:catalog")
+    return render(request, "registration/signup.html", {"form": form})
