@@ -1,0 +1,52 @@
+import factory
+from factory.django import DjangoModelFactory
+
+from shop.models import PointsPackage, Product, User
+from wallet.services import wallet_open
+
+TEST_PASSWORD = "correct-horse-battery-staple"
+
+
+class UserFactory(DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"shopper{n}@example.com")
+    password = factory.PostGenerationMethodCall("set_password", TEST_PASSWORD)
+
+    @factory.post_generation
+    def wallet(user, create, extracted, **kwargs):
+        if create:
+            user.save()
+            wallet_open(user=user)
+
+
+class StaffFactory(UserFactory):
+    email = factory.Sequence(lambda n: f"staff{n}@example.com")
+    is_staff = True
+    is_superuser = True
+
+
+class ProductFactory(DjangoModelFactory):
+    class Meta:
+        model = Product
+
+    title = factory.Sequence(lambda n: f"Picture {n}")
+    slug = factory.Sequence(lambda n: f"picture-{n}")
+    description = "A test picture."
+    image = factory.django.ImageField(filename="full.jpg", width=32, height=24, format="JPEG")
+    preview = factory.django.ImageField(filename="preview.jpg", width=8, height=6, format="JPEG")
+    price_cents = 499
+    price_points = 450
+    stock = None
+
+
+class PointsPackageFactory(DjangoModelFactory):
+    class Meta:
+        model = PointsPackage
+
+    name = factory.Sequence(lambda n: f"Package {n}")
+    points = 500
+    price_cents = 499
+    sort_order = factory.Sequence(int)

@@ -1,0 +1,27 @@
+import json
+
+from django.urls import reverse
+from kombu import Connection
+
+from shop.celery import app as celery_app
+
+
+def test_healthz_is_ok_with_database_and_broker_up(client, db):
+    response = client.get(reverse("healthz"))
+
+    assert response.status_code == 200
+    assert json.loads(response.content) == {"database": "ok", "broker": "ok", "status": "ok"}
+    assert "no-cache" in response["Cache-Control"]
+
+
+def test_healthz_names_the_broker_when_it_is_down(client, db, monkeypatch):
+    # Point the check at a port where no broker listens.
+    monkeypatch.setattr(celery_app, "connection_for_write", lambda: Connection("redis://127.0.0.1:1/0"))
+
+    response = client.get(reverse("healthz"))
+
+    assert response.status_code == 503
+    body = json.loads(response.content)
+    assert body["database"] == "ok"
+    assert body["broker"].startswith("unreachable")
+    assert body["status"] == "unavailable: broker"
