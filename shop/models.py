@@ -123,3 +123,13 @@ class PointsPackage(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.points} points)"
+
+
+class Heartbeat(models.Model):
+    """Last time a scheduled task ran through beat and a worker: operators see in the admin that both are alive."""
+
+    name = models.CharField(max_length=50, primary_key=True)
+    seen_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.name} at {self.seen_at:%Y-%m-%d %H:%M:%S}"

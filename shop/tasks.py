@@ -1,0 +1,8 @@
+from celery import shared_task
+
+from shop.services import heartbeat_record
+
+
+@shared_task(ignore_result=True)
+def heartbeat():
+    heartbeat_record(name="celery")
