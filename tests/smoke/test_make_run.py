@@ -1,0 +1,111 @@
+"""`make run` boots the embedded stack (SQLite, filesystem broker, demo payments): web, worker and beat come up,
+a beat-scheduled task runs through the worker, the demo shopper can log in and browse, and Ctrl-C stops it all."""
+
+import os
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+REPO = Path(__file__).resolve().parents[2]
+STACK_VARIABLES = ["DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET",
+                   "STRIPE_MODE", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE", "MEDIA_ROOT", "SECRET_KEY"]
+
+pytestmark = pytest.mark.smoke
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(check, *, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+@pytest.fixture
+def embedded_env(tmp_path):
+    env = {key: value for key, value in os.environ.items() if key not in STACK_VARIABLES}
+    env.update({"DEBUG": "true", "VAR_DIR": str(tmp_path / "var"), "PORT": str(free_port()),
+                "WEB_CONCURRENCY": "2", "WORKER_CONCURRENCY": "1", "BIND_ADDRESS": "127.0.0.1"})
+    python = str(REPO / ".venv" / "bin" / "python")
+    subprocess.run([python, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=REPO, env=env, check=True,
+                   timeout=180)
+    # The heartbeat runs every minute in production; every second here, so the test sees beat -> worker quickly.
+    speed_up = ("from django_celery_beat.models import IntervalSchedule, PeriodicTask; "
+                "every, _ = IntervalSchedule.objects.get_or_create(every=1, period='seconds'); "
+                "assert PeriodicTask.objects.filter(name='shop.heartbeat').update(interval=every) == 1")
+    subprocess.run([python, "manage.py", "shell", "--no-imports", "-c", speed_up], cwd=REPO, env=env, check=True,
+                   timeout=60)
+    return env
+
+
+def heartbeat_seen(database: Path):
+    try:
+        with sqlite3.connect(database, timeout=5) as connection:
+            return connection.execute("SELECT seen_at FROM shop_heartbeat WHERE name = 'celery'").fetchone()
+    except sqlite3.OperationalError:
+        return None
+
+
+def test_make_run_boots_web_worker_and_beat_and_stops_on_ctrl_c(embedded_env, tmp_path):
+    base = f"http://127.0.0.1:{embedded_env['PORT']}"
+    log_path = tmp_path / "make-run.log"
+    with open(log_path, "w") as log:
+        stack = subprocess.Popen(["make", "run"], cwd=REPO, env=embedded_env, stdout=log, stderr=subprocess.STDOUT,
+                                 start_new_session=True)
+    try:
+        def healthy():
+            try:
+                response = requests.get(f"{base}/healthz", timeout=3)
+            except requests.ConnectionError:
+                assert stack.poll() is None, log_path.read_text()[-3000:]
+                return None
+            return response if response.status_code == 200 else None
+
+        health = wait_for(healthy, timeout=240, what="/healthz")
+        assert health.json() == {"database": "ok", "broker": "ok", "status": "ok"}
+
+        assert wait_for(lambda: heartbeat_seen(Path(embedded_env["VAR_DIR"]) / "db.sqlite3"), timeout=90,
+                        what="the beat-scheduled heartbeat task to run in the worker")
+
+        browser = requests.Session()
+        login_page = browser.get(f"{base}/accounts/login/", timeout=10)
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login_page.text).group(1)
+        logged_in = browser.post(f"{base}/accounts/login/", timeout=10, headers={"Referer": f"{base}/accounts/login/"},
+                                 data={"csrfmiddlewaretoken": token, "username": "shopper@example.com",
+                                       "password": "shop-demo-2026"})
+        assert logged_in.status_code == 200
+        assert 'id="balance-badge"' in logged_in.text
+        assert "Aurora Over Fjords" in logged_in.text
+        stylesheet = re.search(r'href="(/static/shop/shop(?:\.[0-9a-f]+)?\.css)"', logged_in.text).group(1)
+        assert browser.get(base + stylesheet, timeout=10).status_code == 200
+    finally:
+        os.killpg(stack.pid, signal.SIGINT)  # what Ctrl-C in the terminal does: the whole foreground group
+        try:
+            stack.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(stack.pid, signal.SIGKILL)
+            raise AssertionError("make run did not stop on Ctrl-C:\n" + log_path.read_text()[-3000:])
+
+    def group_gone():
+        try:
+            os.killpg(stack.pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+    assert wait_for(group_gone, timeout=30, what="web, worker and beat to exit")
