@@ -185,7 +185,6 @@ else:
         raise config_error("STRIPE_WEBHOOK_SECRET", "is required with STRIPE_MODE=stripe (whsec_...)")
 
 # --- Shop -----------------------------------------------------------------------------------------------------
-SHOP_NAME = env_str("SHOP_NAME") or "Pixel Shop"
 SHOP_CURRENCY = "usd"
 CHECKOUT_SESSION_TTL = timedelta(seconds=env_int("CHECKOUT_SESSION_TTL", 24 * 60 * 60, minimum=60))
 
@@ -208,7 +207,16 @@ if env_bool("TRUST_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- Email and logging ----------------------------------------------------------------------------------------
-EMAIL_BACKEND = env_str("EMAIL_BACKEND") or "django.core.mail.backends.console.EmailBackend"
+# Mail goes to the console (the worker's log) unless an SMTP server is configured.
+EMAIL_HOST = env_str("EMAIL_HOST")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = env_int("EMAIL_PORT", 587)
+    EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+    EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or "shop@localhost"
 
 LOGGING = {
