@@ -28,7 +28,7 @@ urlpatterns = [
     path("accounts/", include(account_patterns)),
     path("wallet/", include("wallet.urls")),
     path("checkout/", include("checkout.urls")),
-    path("orders/", include("orders.urls")),
+    path("", include("orders.urls")),
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
     # Catalog previews are public; the full images under MEDIA_ROOT/products/ are only ever served to buyers.

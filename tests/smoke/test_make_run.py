@@ -109,3 +109,4 @@ def test_make_run_boots_web_worker_and_beat_and_stops_on_ctrl_c(embedded_env, tm
         return False
 
     assert wait_for(group_gone, timeout=30, what="web, worker and beat to exit")
+    assert not (REPO / "control").exists(), "the filesystem broker wrote outside VAR_DIR"

@@ -1,0 +1,59 @@
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db.models import Sum
+
+from orders.models import CartItem
+
+
+@dataclass(frozen=True)
+class CartLine:
+    item: CartItem
+    line_cents: int
+    line_points: int
+    problem: str = ""
+
+
+@dataclass(frozen=True)
+class CartSummary:
+    lines: list[CartLine] = field(default_factory=list)
+    count: int = 0
+    total_cents: int = 0
+    total_points: int = 0
+    currency: str = settings.SHOP_CURRENCY
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.lines
+
+    @property
+    def problems(self) -> list[str]:
+        return [line.problem for line in self.lines if line.problem]
+
+
+def _line_problem(item: CartItem) -> str:
+    product = item.product
+    if not product.is_active:
+        return f"“{product.title}” is no longer for sale."
+    if product.stock is not None and item.quantity > product.stock:
+        return f"Only {product.stock} of “{product.title}” left." if product.stock else f"“{product.title}” is sold out."
+    return ""
+
+
+def cart_summary(*, user) -> CartSummary:
+    """The cart with totals computed on the server from current prices (one query)."""
+    items = list(CartItem.objects.filter(user=user).select_related("product").order_by("added_at", "id"))
+    lines = [CartLine(item=item, line_cents=item.quantity * item.product.price_cents,
+                      line_points=item.quantity * item.product.price_points, problem=_line_problem(item))
+             for item in items]
+    return CartSummary(
+        lines=lines,
+        count=sum(item.quantity for item in items),
+        total_cents=sum(line.line_cents for line in lines),
+        total_points=sum(line.line_points for line in lines),
+        currency=items[0].product.currency if items else settings.SHOP_CURRENCY,
+    )
+
+
+def cart_count(*, user) -> int:
+    return CartItem.objects.filter(user=user).aggregate(total=Sum("quantity"))["total"] or 0

@@ -1,0 +1,86 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import trigger_client_event
+
+from orders.errors import CartError
+from orders.forms import CartAddForm, CartQuantityForm, first_error
+from orders.selectors import cart_count, cart_summary
+from orders.services.cart import cart_add, cart_remove, cart_set_quantity
+
+CART_CHANGED = "cart-changed"
+
+
+@never_cache
+@login_required
+@require_GET
+def cart_page(request):
+    template = "orders/cart.html#cart-body" if request.htmx else "orders/cart.html"
+    return render(request, template, {"cart": cart_summary(user=request.user)})
+
+
+@login_required
+@require_POST
+def cart_add_view(request):
+    form = CartAddForm(request.POST)
+    error = first_error(form) if not form.is_valid() else ""
+    if not error:
+        try:
+            cart_add(user=request.user, **form.cleaned_data)
+        except CartError as refusal:
+            error = str(refusal)
+    if request.htmx:
+        response = render(request, "orders/partials/add_to_cart_result.html", {"error": error})
+        return response if error else trigger_client_event(response, CART_CHANGED)
+    if error:
+        messages.error(request, error)
+        return redirect(_safe_back(request))
+    messages.success(request, "Added to your cart.")
+    return redirect("orders:cart")
+
+
+@login_required
+@require_POST
+def cart_update_view(request, product_id):
+    form = CartQuantityForm(request.POST)
+    error = first_error(form) if not form.is_valid() else ""
+    if not error:
+        try:
+            cart_set_quantity(user=request.user, product_id=product_id, quantity=form.cleaned_data["quantity"])
+        except CartError as refusal:
+            error = str(refusal)
+    return _cart_changed(request, error)
+
+
+@login_required
+@require_POST
+def cart_remove_view(request, product_id):
+    cart_remove(user=request.user, product_id=product_id)
+    return _cart_changed(request, "")
+
+
+@never_cache
+@login_required
+@require_GET
+def cart_badge(request):
+    return render(request, "orders/partials/cart_badge.html", {"count": cart_count(user=request.user)})
+
+
+def _cart_changed(request, error: str):
+    if not request.htmx:
+        if error:
+            messages.error(request, error)
+        return redirect("orders:cart")
+    response = render(request, "orders/cart.html#cart-body", {"cart": cart_summary(user=request.user), "error": error})
+    return response if error else trigger_client_event(response, CART_CHANGED)
+
+
+def _safe_back(request) -> str:
+    back = request.POST.get("back", "")
+    if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return back
+    return reverse("shop:catalog")
