@@ -28,6 +28,7 @@ urlpatterns = [
     path("accounts/", include(account_patterns)),
     path("wallet/", include("wallet.urls")),
     path("checkout/", include("checkout.urls")),
+    path("webhooks/", include("checkout.webhook_urls")),
     path("", include("orders.urls")),
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),

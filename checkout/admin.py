@@ -1,0 +1,83 @@
+import json
+
+from django.contrib import admin, messages
+from django.utils.html import format_html
+
+from checkout.gateway import PaymentProviderError
+from checkout.models import CheckoutSession, WebhookEvent
+from checkout.services import checkout_session_reconcile, webhook_events_reprocess
+from shop.templatetags.shop_tags import money
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Payment records are evidence: staff look, filter and act through services, never edit rows."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CheckoutSession)
+class CheckoutSessionAdmin(ReadOnlyAdmin):
+    list_display = ["id", "user", "title", "price", "points", "status", "stripe_status", "stripe_payment_status",
+                    "created_at", "expires_at", "completed_at"]
+    list_filter = ["status", "kind", "stripe_status", "awaiting_stripe", "created_at"]
+    search_fields = ["=id", "user__email", "=stripe_session_id", "=stripe_payment_intent_id"]
+    list_select_related = ["user"]
+    date_hierarchy = "created_at"
+    readonly_fields = [field.name for field in CheckoutSession._meta.fields]
+    actions = ["reconcile_with_stripe"]
+    show_full_result_count = False  # a COUNT(*) over a big table on every page would be the slowest query
+
+    @admin.display(description="Price", ordering="amount_cents")
+    def price(self, session):
+        return money(session.amount_cents, session.currency)
+
+    @admin.action(description="Ask Stripe about the selected sessions (credits paid ones)")
+    def reconcile_with_stripe(self, request, queryset):
+        outcomes, failures = {}, 0
+        for session in queryset.exclude(stripe_session_id=None):
+            try:
+                outcome = checkout_session_reconcile(session=session).value
+            except PaymentProviderError:
+                failures += 1
+                continue
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        summary = ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items())) or "nothing to do"
+        self.message_user(request, f"Reconciled: {summary}.", messages.SUCCESS)
+        if failures:
+            self.message_user(request, f"Stripe could not be asked about {failures} session(s); try again later.",
+                              messages.WARNING)
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(ReadOnlyAdmin):
+    list_display = ["event_id", "type", "status", "attempts", "stripe_object_id", "received_at", "processed_at"]
+    list_filter = ["status", "type", "received_at"]
+    search_fields = ["=event_id", "=stripe_object_id"]
+    date_hierarchy = "received_at"
+    readonly_fields = ["event_id", "type", "status", "attempts", "error", "stripe_object_id", "received_at",
+                       "processed_at", "pretty_payload"]
+    exclude = ["payload"]
+    actions = ["reprocess"]
+    show_full_result_count = False
+
+    @admin.display(description="Payload")
+    def pretty_payload(self, event):
+        return format_html("<pre style='white-space:pre-wrap'>{}</pre>", json.dumps(event.payload, indent=2))
+
+    @admin.action(description="Process the selected failed deliveries again")
+    def reprocess(self, request, queryset):
+        selected = list(queryset.values_list("pk", flat=True))
+        counts = webhook_events_reprocess(webhook_event_ids=selected)
+        if not counts:
+            self.message_user(request, "None of the selected deliveries had failed: nothing to do.", messages.INFO)
+            return
+        summary = ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
+        level = messages.WARNING if counts.get(WebhookEvent.Status.FAILED) else messages.SUCCESS
+        self.message_user(request, f"Processed again: {summary}.", level)

@@ -1,0 +1,81 @@
+"""Events as Stripe sends them: built when something happens, signed with the webhook secret at delivery time,
+and POSTed to the shop's webhook endpoint after the transaction that caused them commits."""
+
+import copy
+import json
+import logging
+from functools import partial
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils.module_loading import import_string
+from stripe import WebhookSignature
+from stripe._api_version import _ApiVersion
+
+from checkout.fake_stripe import store
+from checkout.models import FakeStripeObject
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_DELIVERY = "checkout.fake_stripe.delivery.deliver_in_background"
+
+
+def public(obj: dict) -> dict:
+    """The object as the API shows it: the fake's private bookkeeping (keys starting with "_") left out."""
+    return {key: value for key, value in obj.items() if not key.startswith("_")}
+
+
+def endpoint_for(session: dict) -> str | None:
+    """The fake account's webhook endpoint: the shop that created the session, at its webhook path. (A real
+    Stripe account has it configured in the dashboard; here it is wherever the shopper is browsing the shop.)"""
+    parts = urlsplit(session.get("success_url") or "")
+    if not parts.scheme or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}{reverse('webhooks:stripe')}"
+
+
+def emit(event_type: str, obj: dict, *, session: dict) -> dict:
+    """Record the event ``obj`` caused, for the account that owns ``session``; deliver it after commit."""
+    endpoint = endpoint_for(session)
+    event = {
+        "id": store.new_id("evt_test_"),
+        "object": "event",
+        "api_version": _ApiVersion.CURRENT,
+        "created": store.unix_now(),
+        "data": {"object": copy.deepcopy(public(obj))},
+        "livemode": False,
+        "pending_webhooks": 1 if endpoint else 0,
+        "request": {"id": None, "idempotency_key": None},
+        "type": event_type,
+        "_endpoint": endpoint,
+        "_session": session["id"],
+    }
+    store.insert(event, kind="event")
+    if endpoint:
+        # Delivered only once the change is committed, so the webhook handler (maybe in another process) finds
+        # the session already paid when it asks; robust: a failing delivery never undoes the payment.
+        transaction.on_commit(partial(send, event), robust=True)
+    return event
+
+
+def send(event: dict) -> None:
+    payload = json.dumps(public(event))
+    signature = WebhookSignature.generate_signature_header(payload, settings.STRIPE_WEBHOOK_SECRET)
+    deliver = import_string(getattr(settings, "STRIPE_DEMO_WEBHOOK_DELIVERY", "") or DEFAULT_DELIVERY)
+    logger.info("Fake Stripe delivering %s %s to %s", event["type"], event["id"], event["_endpoint"])
+    deliver(url=event["_endpoint"], payload=payload, signature=signature)
+
+
+def events_for_session(session_id: str) -> list[dict]:
+    rows = FakeStripeObject.objects.filter(kind="event", data___session=session_id).order_by("created_at")
+    return [row.data for row in rows]
+
+
+def resend(event_id: str) -> dict | None:
+    """Deliver a stored event again, as the dashboard's "Resend" does: same event id, fresh signature."""
+    event = store.load(event_id, kind="event")
+    if event and event.get("_endpoint"):
+        send(event)
+    return event

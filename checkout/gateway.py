@@ -1,0 +1,192 @@
+"""The shop's only door to Stripe: a few calls over stripe-python's ``StripeClient``.
+
+In demo mode (and in the tests) the client's HTTP transport is ``FakeStripeHTTPClient``; everything above the
+wire -- parameters, idempotency keys, retries with backoff, response parsing, typed errors -- is stripe-python's.
+Callers get plain frozen values back (``StripeCheckoutSession``), never stripe objects, so the webhook path
+(JSON from an event) and the reconcile path (an API answer) feed the same code. Every Stripe failure becomes
+``PaymentProviderError`` with a message fit for the shopper.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+import stripe
+from django.conf import settings
+
+from checkout.fake_stripe import FakeStripeHTTPClient
+
+logger = logging.getLogger(__name__)
+
+STRIPE_MIN_LIFETIME = timedelta(minutes=30)  # Stripe refuses a Checkout Session expiring sooner than this...
+STRIPE_MAX_LIFETIME = timedelta(hours=24)  # ...or later than this, counted from its creation.
+_CLOCK_MARGIN = timedelta(minutes=1)
+
+DEFAULT_MAX_NETWORK_RETRIES = 2
+DEFAULT_TIMEOUT_SECONDS = 20
+
+
+class PaymentProviderError(Exception):
+    """Stripe did not do what we asked (or we cannot tell). ``user_message`` is fit for the shopper."""
+
+    def __init__(self, user_message: str, *, retryable: bool = True, session_unusable: bool = False):
+        super().__init__(user_message)
+        self.user_message = user_message
+        self.retryable = retryable
+        # Stripe refused the request itself (bad or reused parameters): repeating it cannot succeed.
+        self.session_unusable = session_unusable
+
+
+@dataclass(frozen=True)
+class StripeCheckoutSession:
+    id: str
+    status: str  # open | complete | expired
+    payment_status: str  # unpaid | paid | no_payment_required
+    url: str
+    payment_intent: str
+    amount_total: int
+    currency: str
+    client_reference_id: str
+    metadata: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_data(cls, data) -> "StripeCheckoutSession":
+        """From a stripe object or the ``data.object`` dict of an event."""
+        data = data.to_dict() if hasattr(data, "to_dict") else dict(data)
+        intent = data.get("payment_intent") or ""
+        return cls(
+            id=data["id"], status=data.get("status") or "", payment_status=data.get("payment_status") or "",
+            url=data.get("url") or "", payment_intent=intent if isinstance(intent, str) else intent.get("id", ""),
+            amount_total=int(data.get("amount_total") or 0), currency=data.get("currency") or "",
+            client_reference_id=data.get("client_reference_id") or "", metadata=dict(data.get("metadata") or {}),
+        )
+
+    @property
+    def checkout_session_id(self) -> str:
+        """Our CheckoutSession's id, as we told Stripe when creating it."""
+        return self.metadata.get("checkout_session_id") or self.client_reference_id
+
+
+@dataclass(frozen=True)
+class StripeRefund:
+    id: str
+    amount: int
+    currency: str
+    status: str
+    payment_intent: str
+
+
+def stripe_client() -> stripe.StripeClient:
+    return _client(settings.STRIPE_MODE, settings.STRIPE_SECRET_KEY,
+                   getattr(settings, "STRIPE_MAX_NETWORK_RETRIES", DEFAULT_MAX_NETWORK_RETRIES),
+                   getattr(settings, "STRIPE_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS))
+
+
+@lru_cache(maxsize=4)
+def _client(mode: str, api_key: str, max_network_retries: int, timeout: int) -> stripe.StripeClient:
+    if mode == "demo":
+        http_client = FakeStripeHTTPClient()
+    else:
+        http_client = stripe.RequestsClient(timeout=timeout)
+    # Retries reuse the request's idempotency key, so a retried create can never make a second session.
+    return stripe.StripeClient(api_key, http_client=http_client, max_network_retries=max_network_retries)
+
+
+def stripe_expires_at(*, expires_at: datetime, now: datetime) -> int:
+    """Our expiry, clamped into the window Stripe accepts for a session created ``now``."""
+    earliest = now + STRIPE_MIN_LIFETIME + _CLOCK_MARGIN
+    latest = now + STRIPE_MAX_LIFETIME - _CLOCK_MARGIN
+    return int(min(max(expires_at, earliest), latest).timestamp())
+
+
+def checkout_session_create(*, session, success_url: str, cancel_url: str, now: datetime) -> StripeCheckoutSession:
+    """Create the Stripe Checkout Session for our ``session``. Idempotent: the key is our session's id, so a
+    repeat (a retry, a double click, a second tab) gets the same Stripe session back."""
+    metadata = {"checkout_session_id": str(session.pk), "kind": session.kind, "user_id": str(session.user_id),
+                "points": str(session.points)}
+    params = {
+        "mode": "payment",
+        "line_items": [{"quantity": 1, "price_data": {
+            "currency": session.currency, "unit_amount": session.amount_cents,
+            "product_data": {"name": session.title, "description": f"{session.points:,} points"},
+        }}],
+        "client_reference_id": str(session.pk),
+        "customer_email": session.user.email,
+        "metadata": metadata,
+        "payment_intent_data": {"metadata": metadata},
+        "expires_at": stripe_expires_at(expires_at=session.expires_at, now=now),
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+    }
+    with _translated_errors("create a Stripe Checkout Session"):
+        created = stripe_client().v1.checkout.sessions.create(params, {"idempotency_key": str(session.pk)})
+    return StripeCheckoutSession.from_data(created)
+
+
+def checkout_session_retrieve(*, stripe_session_id: str) -> StripeCheckoutSession:
+    with _translated_errors("retrieve a Stripe Checkout Session"):
+        return StripeCheckoutSession.from_data(stripe_client().v1.checkout.sessions.retrieve(stripe_session_id))
+
+
+def checkout_session_expire(*, stripe_session_id: str) -> StripeCheckoutSession:
+    """Expire a Stripe session so it can no longer be paid. One that is already complete or expired is
+    returned as it is: the goal (it cannot be paid from now on) is met or moot."""
+    try:
+        with _translated_errors("expire a Stripe Checkout Session"):
+            expired = stripe_client().v1.checkout.sessions.expire(stripe_session_id)
+    except PaymentProviderError as error:
+        if not isinstance(error.__cause__, stripe.InvalidRequestError):
+            raise
+        current = checkout_session_retrieve(stripe_session_id=stripe_session_id)
+        if current.status == "open":
+            raise
+        return current
+    return StripeCheckoutSession.from_data(expired)
+
+
+def refund_create(*, payment_intent_id: str, idempotency_key: str, amount_cents: int | None = None,
+                  metadata: dict | None = None) -> StripeRefund:
+    params = {"payment_intent": payment_intent_id, "metadata": metadata or {}}
+    if amount_cents is not None:
+        params["amount"] = amount_cents
+    with _translated_errors("refund a payment"):
+        refund = stripe_client().v1.refunds.create(params, {"idempotency_key": idempotency_key})
+    return StripeRefund(id=refund.id, amount=refund.amount, currency=refund.currency, status=refund.status,
+                        payment_intent=refund.payment_intent or payment_intent_id)
+
+
+def webhook_event_construct(*, payload: bytes, signature: str | None) -> stripe.Event:
+    """Verify a delivery's ``Stripe-Signature`` (HMAC with our endpoint secret, timestamp within 5 minutes) and
+    parse it. Raises ``stripe.SignatureVerificationError`` or ``ValueError``."""
+    return stripe_client().construct_event(payload.decode("utf-8"), signature, settings.STRIPE_WEBHOOK_SECRET)
+
+
+class _translated_errors:
+    """``with _translated_errors("do X"):`` turns stripe errors into ``PaymentProviderError``, logging why."""
+
+    def __init__(self, action: str):
+        self.action = action
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        if error is None or not isinstance(error, stripe.StripeError):
+            return False
+        if isinstance(error, stripe.APIConnectionError):
+            message, retryable = ("We could not reach our payment provider. Nothing was charged; "
+                                  "please try again in a moment."), True
+        elif isinstance(error, stripe.RateLimitError) or (error.http_status or 0) >= 500:
+            message, retryable = ("Our payment provider is having trouble right now. Nothing was charged; "
+                                  "please try again in a moment."), True
+        elif isinstance(error, (stripe.AuthenticationError, stripe.PermissionError)):
+            message, retryable = "Card payments are unavailable right now. Nothing was charged.", False
+        else:
+            message, retryable = ("Our payment provider refused the request. Nothing was charged; please try "
+                                  "again, and tell us if it keeps happening."), True
+        unusable = isinstance(error, (stripe.InvalidRequestError, stripe.IdempotencyError))
+        log = logger.warning if retryable and not unusable else logger.error
+        log("Stripe failed to %s: %s (%s, HTTP %s, request %s)", self.action, error.user_message or error,
+            type(error).__name__, error.http_status, error.request_id)
+        raise PaymentProviderError(message, retryable=retryable, session_unusable=unusable) from error

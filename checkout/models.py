@@ -1,0 +1,162 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+
+class CheckoutSession(models.Model):
+    """One attempt by a shopper to buy something, with the amounts frozen when it started.
+
+    Statuses only move as ``TRANSITIONS`` allows; every write goes through ``checkout.services``, which checks
+    it there (row by row) or filters on the allowed source statuses (set-based cleanup)."""
+
+    class Kind(models.TextChoices):
+        POINTS_PACKAGE = "points_package", "Points package"
+        CART = "cart", "Cart"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        COMPLETED = "completed", "Completed"
+        EXPIRED = "expired", "Expired"
+        INVALIDATED = "invalidated", "Invalidated"
+
+    # A session that was expired or invalidated can still complete: the shopper may have paid on Stripe's page
+    # just before we gave up on it, and money that arrived is always honoured.
+    TRANSITIONS = {
+        Status.ACTIVE: frozenset({Status.COMPLETED, Status.EXPIRED, Status.INVALIDATED}),
+        Status.EXPIRED: frozenset({Status.COMPLETED}),
+        Status.INVALIDATED: frozenset({Status.COMPLETED}),
+        Status.COMPLETED: frozenset(),
+    }
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="checkout_sessions")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.POINTS_PACKAGE)
+    package = models.ForeignKey("shop.PointsPackage", on_delete=models.SET_NULL, null=True, blank=True,
+                                related_name="checkout_sessions")
+    # The snapshot: what the shopper agreed to, whatever happens to the package later.
+    title = models.CharField(max_length=200)
+    amount_cents = models.PositiveBigIntegerField()
+    currency = models.CharField(max_length=3)
+    points = models.PositiveBigIntegerField(default=0)
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+    replaced_by = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replaces",
+                                    help_text="The session that took over when this one was renewed or recovered.")
+
+    # What Stripe last told us (mirrored, never moved backwards; see services.fulfilment).
+    stripe_session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    stripe_checkout_url = models.TextField(blank=True)
+    stripe_payment_intent_id = models.CharField(max_length=255, blank=True)
+    stripe_status = models.CharField(max_length=16, blank=True, help_text="open, complete or expired")
+    stripe_payment_status = models.CharField(max_length=24, blank=True, help_text="unpaid, paid...")
+    awaiting_stripe = models.BooleanField(
+        default=False, help_text="A Stripe session exists whose outcome we have not settled yet: reconciled.")
+    reconciled_at = models.DateTimeField(null=True, blank=True)
+    failure_message = models.CharField(max_length=255, blank=True,
+                                       help_text="Why the last payment attempt failed, as the shopper sees it.")
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "expires_at"], name="checkout_status_expires_idx"),
+            models.Index(fields=["user", "status"], name="checkout_user_status_idx"),
+            models.Index(fields=["updated_at"], name="checkout_updated_idx"),
+            models.Index(fields=["reconciled_at"], condition=Q(awaiting_stripe=True),
+                         name="checkout_awaiting_stripe_idx"),
+            models.Index(fields=["stripe_payment_intent_id"], condition=~Q(stripe_payment_intent_id=""),
+                         name="checkout_payment_intent_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["user"], condition=Q(status="active"),
+                                    name="checkout_one_active_session_per_user"),
+            models.CheckConstraint(condition=Q(status__in=["active", "completed", "expired", "invalidated"]),
+                                   name="checkout_status_known"),
+            models.CheckConstraint(condition=Q(kind__in=["points_package", "cart"]), name="checkout_kind_known"),
+            models.CheckConstraint(condition=Q(amount_cents__gt=0), name="checkout_amount_positive"),
+            models.CheckConstraint(condition=~Q(kind="points_package") | Q(points__gt=0),
+                                   name="checkout_package_has_points"),
+            models.CheckConstraint(
+                condition=Q(status="completed", completed_at__isnull=False)
+                | (~Q(status="completed") & Q(completed_at__isnull=True)),
+                name="checkout_completed_at_iff_completed"),
+            models.CheckConstraint(condition=Q(expires_at__gt=F("created_at")), name="checkout_expires_after_created"),
+            models.CheckConstraint(condition=~Q(replaced_by=F("id")), name="checkout_not_replaced_by_itself"),
+        ]
+
+    def __str__(self):
+        return f"{self.title} for {self.user_id} ({self.status})"
+
+    @classmethod
+    def can_move(cls, source: str, target: str) -> bool:
+        return target in cls.TRANSITIONS[source]
+
+    @classmethod
+    def sources_of(cls, target: str) -> list[str]:
+        """The statuses a set-based update may move to ``target`` (the same table as ``can_move``)."""
+        return sorted(source for source, targets in cls.TRANSITIONS.items() if target in targets)
+
+    @property
+    def is_final(self) -> bool:
+        return self.status == self.Status.COMPLETED
+
+
+class WebhookEvent(models.Model):
+    """Every Stripe event delivered to us, once per event id, with what processing it led to."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        PROCESSED = "processed", "Processed"
+        IGNORED = "ignored", "Ignored"
+        FAILED = "failed", "Failed"
+
+    FINAL = frozenset({Status.PROCESSED, Status.IGNORED})
+
+    event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100)
+    stripe_object_id = models.CharField(max_length=255, blank=True, help_text="data.object.id of the event")
+    payload = models.JSONField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        indexes = [
+            models.Index(fields=["status", "received_at"], name="webhook_status_received_idx"),
+            models.Index(fields=["type"], name="webhook_type_idx"),
+            models.Index(fields=["stripe_object_id"], name="webhook_stripe_object_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=["received", "processed", "ignored", "failed"]),
+                                   name="webhook_status_known"),
+        ]
+
+    def __str__(self):
+        return f"{self.type} {self.event_id} ({self.status})"
+
+
+class FakeStripeObject(models.Model):
+    """State of the demo/test Stripe (``checkout.fake_stripe``): sessions, payment intents, refunds, events and
+    idempotency records. In the database so that web, worker and beat processes all see the same "Stripe"."""
+
+    id = models.CharField(max_length=300, primary_key=True)
+    kind = models.CharField(max_length=40)
+    data = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "fake Stripe object"
+        indexes = [models.Index(fields=["kind", "created_at"], name="fakestripe_kind_created_idx")]
+
+    def __str__(self):
+        return self.id

@@ -1,0 +1,214 @@
+"""Applying what Stripe says about a checkout session: crediting paid ones, ending expired or failed ones.
+
+Webhooks, the reconcile task and the result page's "check again" all end here, so a credit happens in one
+place, exactly once: under the session's row lock, only while it is not yet completed, and through the
+wallet's idempotency key ``stripe:checkout:<Stripe session id>``. Order does not matter: the mirrored Stripe
+state only moves forward (open -> complete/expired, unpaid -> paid), an ``expired`` after ``completed``
+changes nothing, and a payment for a session we had invalidated or expired is still credited.
+"""
+
+import logging
+import uuid
+from collections import Counter
+from datetime import datetime
+from enum import StrEnum
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from checkout import gateway
+from checkout.gateway import PaymentProviderError, StripeCheckoutSession
+from checkout.models import CheckoutSession
+from checkout.services.transitions import checkout_session_move
+from wallet import services as wallet_services
+
+logger = logging.getLogger(__name__)
+
+Status = CheckoutSession.Status
+_STATUS_RANK = {"": 0, "open": 1, "complete": 2, "expired": 2}
+_PAYMENT_RANK = {"": 0, "unpaid": 1, "no_payment_required": 2, "paid": 2}
+ASYNC_FAILURE_MESSAGE = "Your bank did not complete the payment, so nothing was charged. You can try again."
+RECONCILE_BATCH = 200
+
+
+class Outcome(StrEnum):
+    CREDITED = "credited"
+    ALREADY_COMPLETED = "already completed"
+    PENDING = "pending"
+    EXPIRED = "expired"
+    FAILED = "payment failed"
+    UNKNOWN_SESSION = "unknown session"
+    UNSUPPORTED = "unsupported kind"
+
+
+def checkout_session_sync(*, stripe_session: StripeCheckoutSession, now: datetime | None = None) -> Outcome:
+    """Bring our session in line with ``stripe_session`` (from an event or the API) and credit it if paid."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        session = _locked_session(stripe_session)
+        if session is None:
+            return Outcome.UNKNOWN_SESSION
+        _mirror(session, stripe_session, now=now)
+        if stripe_session.payment_status == "paid":
+            return _complete(session, stripe_session, now=now)
+        if session.status == Status.COMPLETED:
+            return Outcome.ALREADY_COMPLETED
+        if stripe_session.status == "expired":
+            session.awaiting_stripe = False
+            if session.status == Status.ACTIVE:
+                checkout_session_move(session, Status.EXPIRED, now=now, awaiting_stripe=False)
+            else:
+                session.save(update_fields=["awaiting_stripe"])
+            return Outcome.EXPIRED
+        return Outcome.PENDING
+
+
+def checkout_session_async_payment_failed(*, stripe_session: StripeCheckoutSession,
+                                          now: datetime | None = None) -> Outcome:
+    """The bank debit behind a completed-but-unpaid Stripe session failed: that Stripe session can never be paid
+    now, so ours ends (its page offers a fresh one)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        session = _locked_session(stripe_session)
+        if session is None:
+            return Outcome.UNKNOWN_SESSION
+        _mirror(session, stripe_session, now=now)
+        if session.status == Status.COMPLETED:
+            return Outcome.ALREADY_COMPLETED
+        changes = {"awaiting_stripe": False, "failure_message": ASYNC_FAILURE_MESSAGE}
+        if session.status == Status.ACTIVE:
+            checkout_session_move(session, Status.INVALIDATED, now=now, **changes)
+        else:
+            for name, value in changes.items():
+                setattr(session, name, value)
+            session.updated_at = now
+            session.save(update_fields=[*changes, "updated_at"])
+        return Outcome.FAILED
+
+
+def checkout_session_payment_failed(*, checkout_session_id: str, payment_intent_id: str, message: str,
+                                    now: datetime | None = None) -> Outcome:
+    """A card was declined on Stripe's page. The Stripe session stays open (the shopper may try another card);
+    we only keep the reason to show on our pages. Ignored once the session is completed."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        session = _locked_by_ids(checkout_session_id=checkout_session_id, payment_intent_id=payment_intent_id)
+        if session is None:
+            return Outcome.UNKNOWN_SESSION
+        if session.status == Status.COMPLETED:
+            return Outcome.ALREADY_COMPLETED
+        session.failure_message = (message or "Your payment was declined.")[:255]
+        session.stripe_payment_intent_id = session.stripe_payment_intent_id or payment_intent_id
+        session.updated_at = now
+        session.save(update_fields=["failure_message", "stripe_payment_intent_id", "updated_at"])
+        return Outcome.FAILED
+
+
+def checkout_session_reconcile(*, session: CheckoutSession, now: datetime | None = None) -> Outcome:
+    """Ask Stripe about ``session`` and apply the answer -- for when a webhook is late or lost. A Stripe session
+    still open although ours ended (its expiry call failed) is expired now. Raises ``PaymentProviderError``."""
+    now = now or timezone.now()
+    if not session.stripe_session_id:
+        return Outcome.PENDING
+    stripe_session = gateway.checkout_session_retrieve(stripe_session_id=session.stripe_session_id)
+    outcome = checkout_session_sync(stripe_session=stripe_session, now=now)
+    if stripe_session.status == "open":
+        status = CheckoutSession.objects.filter(pk=session.pk).values_list("status", flat=True).first()
+        if status in (Status.EXPIRED, Status.INVALIDATED):
+            stripe_session = gateway.checkout_session_expire(stripe_session_id=session.stripe_session_id)
+            outcome = checkout_session_sync(stripe_session=stripe_session, now=now)
+    CheckoutSession.objects.filter(pk=session.pk).update(reconciled_at=now)
+    return outcome
+
+
+def checkout_sessions_reconcile_awaiting(*, limit: int = RECONCILE_BATCH, now: datetime | None = None) -> Counter:
+    """Reconcile the sessions whose Stripe outcome is unsettled, least recently checked first. One failing call
+    does not stop the others; it is retried on the next run."""
+    now = now or timezone.now()
+    sessions = (CheckoutSession.objects.filter(awaiting_stripe=True)
+                .order_by(F("reconciled_at").asc(nulls_first=True), "created_at")[:limit])
+    counts: Counter = Counter()
+    for session in sessions:
+        try:
+            counts[checkout_session_reconcile(session=session, now=now).value] += 1
+        except PaymentProviderError:
+            counts["stripe error"] += 1
+            CheckoutSession.objects.filter(pk=session.pk).update(reconciled_at=now)
+    if counts:
+        logger.info("Reconciled checkout sessions with Stripe: %s", dict(counts))
+    return counts
+
+
+def _complete(session: CheckoutSession, stripe_session: StripeCheckoutSession, *, now: datetime) -> Outcome:
+    if session.status == Status.COMPLETED:
+        return Outcome.ALREADY_COMPLETED
+    if session.kind != CheckoutSession.Kind.POINTS_PACKAGE:
+        logger.error("Paid checkout session %s has kind %s, which cannot be fulfilled yet", session.pk, session.kind)
+        return Outcome.UNSUPPORTED
+    if (stripe_session.amount_total, stripe_session.currency) != (session.amount_cents, session.currency):
+        logger.error("Stripe session %s charged %s %s for checkout session %s priced %s %s; crediting the snapshot",
+                     stripe_session.id, stripe_session.amount_total, stripe_session.currency, session.pk,
+                     session.amount_cents, session.currency)
+    wallet_services.wallet_credit(
+        user=session.user, points=session.points, kind="purchase",
+        idempotency_key=f"stripe:checkout:{stripe_session.id}",
+        description=f"Bought {session.title}", stripe_object_id=stripe_session.id,
+        metadata={"checkout_session_id": str(session.pk), "package_name": session.title,
+                  "package_id": session.package_id, "amount_cents": session.amount_cents,
+                  "currency": session.currency, "payment_intent": stripe_session.payment_intent},
+    )
+    checkout_session_move(session, Status.COMPLETED, now=now, awaiting_stripe=False, failure_message="")
+    logger.info("Checkout session %s paid (Stripe %s): credited %s points to user %s", session.pk,
+                stripe_session.id, session.points, session.user_id)
+    return Outcome.CREDITED
+
+
+def _mirror(session: CheckoutSession, stripe_session: StripeCheckoutSession, *, now: datetime) -> None:
+    """Copy Stripe's view onto ours, never backwards (events can arrive in any order)."""
+    changed = []
+    if session.stripe_session_id is None:
+        session.stripe_session_id = stripe_session.id
+        changed.append("stripe_session_id")
+    if _STATUS_RANK.get(stripe_session.status, 0) > _STATUS_RANK.get(session.stripe_status, 0):
+        session.stripe_status = stripe_session.status
+        changed.append("stripe_status")
+    if _PAYMENT_RANK.get(stripe_session.payment_status, 0) > _PAYMENT_RANK.get(session.stripe_payment_status, 0):
+        session.stripe_payment_status = stripe_session.payment_status
+        changed.append("stripe_payment_status")
+    if stripe_session.payment_intent and not session.stripe_payment_intent_id:
+        session.stripe_payment_intent_id = stripe_session.payment_intent
+        changed.append("stripe_payment_intent_id")
+    if changed:
+        session.updated_at = now
+        session.save(update_fields=[*changed, "updated_at"])
+
+
+def _locked_session(stripe_session: StripeCheckoutSession) -> CheckoutSession | None:
+    return _locked_by_ids(checkout_session_id=stripe_session.checkout_session_id,
+                          stripe_session_id=stripe_session.id)
+
+
+def _locked_by_ids(*, checkout_session_id: str = "", stripe_session_id: str = "",
+                   payment_intent_id: str = "") -> CheckoutSession | None:
+    sessions = CheckoutSession.objects.select_for_update(of=("self",)).select_related("user")
+    session = None
+    if _is_uuid(checkout_session_id):
+        session = sessions.filter(pk=checkout_session_id).first()
+        if session and stripe_session_id and session.stripe_session_id not in (None, stripe_session_id):
+            logger.warning("Stripe session %s claims checkout session %s, which has Stripe session %s",
+                           stripe_session_id, session.pk, session.stripe_session_id)
+            session = None
+    if session is None and stripe_session_id:
+        session = sessions.filter(stripe_session_id=stripe_session_id).first()
+    if session is None and payment_intent_id:
+        session = sessions.filter(stripe_payment_intent_id=payment_intent_id).first()
+    return session
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,124 @@
+"""Receiving Stripe's webhook deliveries: verify, store once per event id, process in one transaction.
+
+A delivery whose event id was already processed (or deliberately ignored) is answered from the stored record
+and changes nothing. Processing runs in one transaction; if it fails, the record says so (``failed``, the
+error, one more attempt) and the caller answers 500, so Stripe delivers it again -- or staff re-process it
+from the admin. Events that are not about any session of ours are stored as ``ignored``.
+"""
+
+import json
+import logging
+from datetime import datetime
+
+import stripe
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from checkout import gateway
+from checkout.gateway import StripeCheckoutSession
+from checkout.models import WebhookEvent
+from checkout.services.fulfilment import (
+    Outcome,
+    checkout_session_async_payment_failed,
+    checkout_session_payment_failed,
+    checkout_session_sync,
+)
+
+logger = logging.getLogger(__name__)
+
+ERROR_LIMIT = 2000
+
+
+class InvalidWebhook(Exception):
+    """Not a genuine, well-formed Stripe event: answer 400."""
+
+
+class WebhookProcessingFailed(Exception):
+    """A genuine event whose processing failed and was rolled back: answer 500 so that Stripe retries."""
+
+
+def stripe_webhook_verify(*, payload: bytes, signature: str | None) -> dict:
+    """The event in ``payload`` if ``signature`` proves Stripe sent it within the last five minutes."""
+    try:
+        gateway.webhook_event_construct(payload=payload, signature=signature)
+        event = json.loads(payload)
+    except stripe.SignatureVerificationError as error:
+        raise InvalidWebhook(f"bad signature: {error.user_message or error}") from error
+    except (ValueError, TypeError, AttributeError) as error:  # not UTF-8, not JSON, not a JSON object
+        raise InvalidWebhook(f"not a Stripe event: {type(error).__name__}") from error
+    if not (isinstance(event, dict) and isinstance(event.get("id"), str) and event["id"].startswith("evt_")
+            and isinstance(event.get("type"), str) and isinstance(event.get("data"), dict)
+            and isinstance(event["data"].get("object"), dict)):
+        raise InvalidWebhook("not a Stripe event: missing id, type or data.object")
+    return event
+
+
+def stripe_webhook_receive(*, event: dict, now: datetime | None = None) -> WebhookEvent:
+    """Store ``event`` (once) and process it unless that was done before. Returns the stored record."""
+    record = WebhookEvent.objects.filter(event_id=event["id"]).first()
+    if record is None:
+        WebhookEvent.objects.bulk_create([WebhookEvent(
+            event_id=event["id"], type=event["type"], payload=event,
+            stripe_object_id=str(event["data"]["object"].get("id") or "")[:255],
+            received_at=now or timezone.now(),
+        )], ignore_conflicts=True)  # a concurrent delivery of the same event may have stored it first
+        record = WebhookEvent.objects.get(event_id=event["id"])
+    if record.status in WebhookEvent.FINAL:
+        return record
+    return webhook_event_process(webhook_event_id=record.pk, now=now)
+
+
+def webhook_event_process(*, webhook_event_id: int, now: datetime | None = None) -> WebhookEvent:
+    """Process a stored event unless it already was (the row lock makes concurrent deliveries take turns).
+    Raises ``WebhookProcessingFailed`` after recording the failure."""
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            record = WebhookEvent.objects.select_for_update().get(pk=webhook_event_id)
+            if record.status in WebhookEvent.FINAL:
+                return record
+            status, note = _dispatch(record.type, record.payload["data"]["object"], now=now)
+            record.status, record.error, record.processed_at = status, note, now
+            record.attempts += 1
+            record.save(update_fields=["status", "error", "processed_at", "attempts"])
+    except Exception as error:
+        logger.exception("Processing Stripe event %s failed", webhook_event_id)
+        WebhookEvent.objects.filter(pk=webhook_event_id).update(
+            status=WebhookEvent.Status.FAILED, attempts=F("attempts") + 1,
+            error=f"{type(error).__name__}: {error}"[:ERROR_LIMIT])
+        raise WebhookProcessingFailed(str(error)) from error
+    logger.info("Stripe event %s (%s): %s %s", record.event_id, record.type, record.status, record.error)
+    return record
+
+
+def webhook_events_reprocess(*, webhook_event_ids) -> dict:
+    """Staff's "process again" for failed deliveries. Returns how many ended in each status."""
+    counts: dict = {}
+    for record_id in WebhookEvent.objects.filter(pk__in=list(webhook_event_ids),
+                                                 status=WebhookEvent.Status.FAILED).values_list("pk", flat=True):
+        try:
+            status = webhook_event_process(webhook_event_id=record_id).status
+        except WebhookProcessingFailed:
+            status = WebhookEvent.Status.FAILED
+        counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
+def _dispatch(event_type: str, obj: dict, *, now: datetime) -> tuple[str, str]:
+    if event_type in {"checkout.session.completed", "checkout.session.async_payment_succeeded",
+                      "checkout.session.expired"}:
+        outcome = checkout_session_sync(stripe_session=StripeCheckoutSession.from_data(obj), now=now)
+    elif event_type == "checkout.session.async_payment_failed":
+        outcome = checkout_session_async_payment_failed(stripe_session=StripeCheckoutSession.from_data(obj),
+                                                        now=now)
+    elif event_type == "payment_intent.payment_failed":
+        error = obj.get("last_payment_error") or {}
+        outcome = checkout_session_payment_failed(
+            checkout_session_id=(obj.get("metadata") or {}).get("checkout_session_id", ""),
+            payment_intent_id=obj.get("id", ""), message=error.get("message", ""), now=now)
+    else:
+        return WebhookEvent.Status.IGNORED, f"{event_type} is not handled by the shop"
+    if outcome in (Outcome.UNKNOWN_SESSION, Outcome.UNSUPPORTED):
+        return WebhookEvent.Status.IGNORED, f"{outcome.value}: nothing of ours to update"
+    return WebhookEvent.Status.PROCESSED, outcome.value

@@ -1,0 +1,26 @@
+"""Beat's checkout jobs (schedules: migration 0002, editable in admin under Periodic tasks). Thin: the work and
+its safety (batches, SKIP LOCKED, idempotency) live in the services."""
+
+from celery import shared_task
+
+from checkout.services import (
+    checkout_sessions_expire_due,
+    checkout_sessions_purge_stale,
+    checkout_sessions_reconcile_awaiting,
+)
+
+
+@shared_task(ignore_result=True)
+def checkout_sessions_mark_expired() -> int:
+    return checkout_sessions_expire_due()
+
+
+@shared_task(ignore_result=True)
+def checkout_sessions_purge() -> int:
+    return checkout_sessions_purge_stale()
+
+
+@shared_task(ignore_result=True)
+def checkout_sessions_reconcile() -> dict:
+    # Failures with single sessions are counted and retried on the next run (every few minutes) by design.
+    return dict(checkout_sessions_reconcile_awaiting())

@@ -1,0 +1,65 @@
+"""The demo "hosted checkout" page the fake Stripe sends shoppers to (demo mode only: 404 otherwise)."""
+
+from functools import wraps
+
+from django.conf import settings
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from checkout.fake_stripe import events, hosted
+
+ACTIONS = {
+    "pay": lambda session_id: hosted.pay(session_id),
+    "decline": lambda session_id: hosted.decline(session_id),
+    "pay_later": lambda session_id: hosted.pay_later(session_id),
+    "settle": lambda session_id: hosted.settle(session_id, succeeded=True),
+    "bounce": lambda session_id: hosted.settle(session_id, succeeded=False),
+}
+NOTICES = {
+    "decline": "Your card was declined. Try again, or use another card.",
+    "settle": "The bank debit cleared: Stripe sent checkout.session.async_payment_succeeded.",
+    "bounce": "The bank debit failed: Stripe sent checkout.session.async_payment_failed.",
+    "resend": "The event was sent again.",
+}
+
+
+def demo_only(view):
+    @wraps(view)
+    def guarded(request, *args, **kwargs):
+        if settings.STRIPE_MODE != "demo":
+            raise Http404("There is no demo payment page: payments go to Stripe.")
+        return view(request, *args, **kwargs)
+
+    return guarded
+
+
+@demo_only
+@require_http_methods(["GET", "POST"])
+def hosted_checkout(request, stripe_session_id):
+    session = hosted.load_session(stripe_session_id)
+    if session is None:
+        raise Http404("No such checkout session.")
+    action = request.POST.get("action", "") if request.method == "POST" else ""
+    notice, problem = NOTICES.get(request.GET.get("done", "")), None
+    if action == "cancel":
+        return redirect(session["cancel_url"] or "/")
+    if action == "resend":
+        events.resend(request.POST.get("event", ""))
+        return redirect(reverse("checkout:demo_stripe", args=[stripe_session_id]) + "?done=resend")
+    if action in ACTIONS:
+        try:
+            session = ACTIONS[action](stripe_session_id)
+        except hosted.SessionNotOpen as error:
+            session, problem = error.session, f"This checkout session is {error.session['status']}: nothing was done."
+        else:
+            if action in ("pay", "pay_later"):
+                return redirect(session["success_url"].replace("{CHECKOUT_SESSION_ID}", session["id"]))
+            return redirect(reverse("checkout:demo_stripe", args=[stripe_session_id]) + f"?done={action}")
+    elif action:
+        problem = "Unknown action."
+    return render(request, "checkout/demo_stripe.html", {
+        "session": session, "line_items": session.get("_line_items", []), "notice": notice, "problem": problem,
+        "events": events.events_for_session(stripe_session_id),
+    }, status=409 if problem else 200)
