@@ -1,4 +1,6 @@
 import factory
+from django.conf import settings
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from shop.models import PointsPackage, Product, User
@@ -50,3 +52,24 @@ class PointsPackageFactory(DjangoModelFactory):
     points = 500
     price_cents = 499
     sort_order = factory.Sequence(int)
+
+
+class CheckoutSessionFactory(DjangoModelFactory):
+    """A points-package checkout session as checkout_session_start makes it (statuses set directly for tests
+    of cleanup and recovery; a completed one needs completed_at, as the database insists)."""
+
+    class Meta:
+        model = "checkout.CheckoutSession"
+
+    user = factory.SubFactory(UserFactory)
+    package = factory.SubFactory(PointsPackageFactory)
+    kind = "points_package"
+    title = factory.SelfAttribute("package.name")
+    amount_cents = factory.SelfAttribute("package.price_cents")
+    currency = factory.SelfAttribute("package.currency")
+    points = factory.SelfAttribute("package.points")
+    status = "active"
+    created_at = factory.LazyFunction(timezone.now)
+    updated_at = factory.SelfAttribute("created_at")
+    expires_at = factory.LazyAttribute(lambda session: session.created_at + settings.CHECKOUT_SESSION_TTL)
+    completed_at = factory.LazyAttribute(lambda session: session.created_at if session.status == "completed" else None)

@@ -1,7 +1,8 @@
 """Starting, renewing, recovering and paying checkout sessions.
 
-Locking order, the same everywhere: a session that ended (recovery) before the shopper's active session
-(start), and each row only once. Stripe is never called while a row lock is held.
+Locking order, the same everywhere: the shopper's user row first (``_lock_shopper``: starts and recoveries of
+one shopper take turns, so each sees what the previous one committed), then checkout session rows. Stripe is
+never called while a lock is held.
 """
 
 import logging
@@ -10,6 +11,7 @@ from datetime import datetime
 from functools import partial
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -69,8 +71,9 @@ def checkout_session_start(*, user, package: PointsPackage, renew: bool = False,
     a second tab, the Back button) it is returned as it is, unless ``renew``. Otherwise the active session is
     invalidated and replaced, in one transaction, and its Stripe session is expired after commit.
 
-    Two tabs starting at once both find no active session and both insert one; the database's one-active-session
-    constraint fails the later insert, which is retried and then finds (and returns or replaces) the winner."""
+    Starts of one shopper take turns on the shopper's row lock. Should an active session appear another way
+    meanwhile, the database's one-active-session constraint fails our insert; it is retried and then finds (and
+    returns or replaces) the winner."""
     now = now or timezone.now()
     for attempt in range(1, START_ATTEMPTS + 1):
         try:
@@ -87,6 +90,7 @@ def checkout_session_start(*, user, package: PointsPackage, renew: bool = False,
 
 def _start(*, user, package: PointsPackage, renew: bool, now: datetime) -> StartResult:
     with transaction.atomic():
+        _lock_shopper(user)
         current = CheckoutSession.objects.select_for_update().filter(user=user, status=Status.ACTIVE).first()
         if current is not None and not renew and current.expires_at > now and offer_matches(current, package):
             return StartResult(session=current, created=False)
@@ -112,6 +116,7 @@ def checkout_session_recover(*, session_id, user, now: datetime | None = None) -
     Raises ``CheckoutSession.DoesNotExist`` for a session that is not the shopper's."""
     now = now or timezone.now()
     with transaction.atomic():
+        _lock_shopper(user)
         session = CheckoutSession.objects.select_for_update(of=("self",)).select_related("package").get(
             pk=session_id, user=user)
         if session.status == Status.ACTIVE and session.expires_at > now:
@@ -137,6 +142,12 @@ def checkout_session_recover(*, session_id, user, now: datetime | None = None) -
             CheckoutSession.objects.filter(pk=ended.pk).update(replaced_by=fresh)
     logger.info("Checkout session %s recovered as %s", session.pk, fresh.pk)
     return Recovery(session=fresh, outcome="recovered")
+
+
+def _lock_shopper(user) -> None:
+    """FOR NO KEY UPDATE: serialises this shopper's checkout starts without blocking inserts that reference the
+    user row (those take KEY SHARE locks)."""
+    list(get_user_model().objects.select_for_update(no_key=True).filter(pk=user.pk).values_list("pk", flat=True))
 
 
 def _latest_successor(session: CheckoutSession) -> CheckoutSession | None:

@@ -1,0 +1,168 @@
+"""The gateway over stripe-python's real StripeClient, talking to the fake Stripe through its HTTP hook."""
+
+from datetime import timedelta
+
+import pytest
+import stripe
+import time_machine
+from django.utils import timezone
+
+from checkout import gateway
+from checkout.gateway import PaymentProviderError
+from checkout.models import CheckoutSession, FakeStripeObject
+from checkout.services import checkout_session_start
+from tests.checkout.conftest import sign
+
+SUCCESS, CANCEL = "http://shop.test/checkout/x/result/", "http://shop.test/checkout/x/?cancelled=1"
+
+
+@pytest.fixture
+def session(shopper, package):
+    return checkout_session_start(user=shopper, package=package).session
+
+
+def _create(session, **kwargs):
+    return gateway.checkout_session_create(session=session, success_url=SUCCESS, cancel_url=CANCEL,
+                                           now=kwargs.get("now") or timezone.now())
+
+
+def test_create_sends_a_stripe_shaped_request_and_returns_the_session(session):
+    with time_machine.travel(timezone.now() + timedelta(minutes=10)):  # the shopper read the review page first
+        created = _create(session)
+
+    assert created.id.startswith("cs_test_") and created.status == "open" and created.payment_status == "unpaid"
+    assert created.url == f"http://shop.test/checkout/demo-stripe/{created.id}/"
+    assert (created.amount_total, created.currency) == (3999, "usd")
+    assert created.client_reference_id == str(session.pk)
+    assert created.metadata == {"checkout_session_id": str(session.pk), "kind": "points_package",
+                                "user_id": str(session.user_id), "points": "550"}
+    stored = FakeStripeObject.objects.get(pk=created.id).data
+    assert stored["expires_at"] == int(session.expires_at.timestamp())  # ours, inside Stripe's 30 min-24 h window
+    assert stored["_line_items"] == [{"name": "Premium", "description": "550 points", "unit_amount": 3999,
+                                      "quantity": 1}]
+    assert stored["_payment_intent_metadata"]["checkout_session_id"] == str(session.pk)
+
+
+def test_create_is_idempotent_on_our_session_id(session, fake_stripe):
+    first = _create(session)
+    second = _create(session)
+
+    assert first.id == second.id
+    assert FakeStripeObject.objects.filter(kind="checkout.session").count() == 1
+    assert [path for method, path in fake_stripe.requests_seen] == ["/v1/checkout/sessions"] * 2
+
+
+def test_the_same_key_with_other_parameters_is_refused_like_stripe_does(session):
+    _create(session)
+    session.amount_cents = 1
+
+    with pytest.raises(PaymentProviderError) as refused:
+        _create(session)
+
+    assert isinstance(refused.value.__cause__, stripe.IdempotencyError)
+    assert refused.value.session_unusable
+
+
+@pytest.mark.parametrize("ttl, expected", [
+    (timedelta(minutes=5), timedelta(minutes=31)),  # Stripe's minimum is 30 minutes (plus a clock margin)
+    (timedelta(hours=48), timedelta(hours=23, minutes=59)),  # and its maximum 24 hours
+])
+def test_expires_at_is_clamped_into_stripes_window(session, ttl, expected):
+    now = timezone.now()
+    session.expires_at = now + ttl
+
+    assert gateway.stripe_expires_at(expires_at=session.expires_at, now=now) == int((now + expected).timestamp())
+    assert _create(session, now=now).status == "open"  # and the (fake) Stripe accepts it
+
+
+def test_a_lost_response_is_retried_with_the_same_key_and_creates_one_session(session, fake_stripe):
+    fake_stripe.fail("lost_response", method="post", path="/v1/checkout/sessions")
+
+    created = _create(session)
+
+    assert FakeStripeObject.objects.filter(kind="checkout.session").get().pk == created.id
+    assert len(fake_stripe.requests_seen) == 2
+
+
+@pytest.mark.parametrize("fault, cause", [("server_error", stripe.APIError), ("connection", stripe.APIConnectionError)])
+def test_persistent_failures_become_a_message_after_stripes_own_retries(session, fake_stripe, fault, cause):
+    fake_stripe.fail(fault, times=10)
+
+    with pytest.raises(PaymentProviderError) as failed:
+        _create(session)
+
+    assert isinstance(failed.value.__cause__, cause)
+    assert "Nothing was charged" in failed.value.user_message and failed.value.retryable
+    assert len(fake_stripe.requests_seen) == 3  # the first try and max_network_retries=2
+    assert not FakeStripeObject.objects.filter(kind="checkout.session").exists()
+
+
+def test_a_live_key_is_refused_by_the_fake(settings, session):
+    settings.STRIPE_SECRET_KEY = "sk_live_" + "x" * 24
+
+    with pytest.raises(PaymentProviderError) as refused:
+        _create(session)
+
+    assert not refused.value.retryable
+
+
+def test_retrieve_and_expire(session):
+    created = _create(session)
+
+    assert gateway.checkout_session_retrieve(stripe_session_id=created.id).status == "open"
+    expired = gateway.checkout_session_expire(stripe_session_id=created.id)
+    assert expired.status == "expired" and expired.url == ""
+    # expiring again is not an error: the session cannot be paid either way
+    assert gateway.checkout_session_expire(stripe_session_id=created.id).status == "expired"
+
+
+def test_retrieve_of_an_unknown_session_is_a_provider_error(db):
+    with pytest.raises(PaymentProviderError) as missing:
+        gateway.checkout_session_retrieve(stripe_session_id="cs_test_nope")
+
+    assert isinstance(missing.value.__cause__, stripe.InvalidRequestError)
+
+
+def test_a_session_past_its_expiry_is_expired_when_next_seen(session):
+    created = _create(session)
+
+    with time_machine.travel(session.expires_at + timedelta(seconds=1), tick=False):
+        seen = gateway.checkout_session_retrieve(stripe_session_id=created.id)
+
+    assert seen.status == "expired"
+    assert FakeStripeObject.objects.filter(kind="event", data__type="checkout.session.expired").count() == 1
+
+
+def test_refunds_up_to_what_was_paid(session):
+    from checkout.fake_stripe import hosted
+
+    created = _create(session)
+    intent = hosted.pay(created.id)["payment_intent"]
+
+    partial = gateway.refund_create(payment_intent_id=intent, amount_cents=1000, idempotency_key="refund-1")
+    again = gateway.refund_create(payment_intent_id=intent, amount_cents=1000, idempotency_key="refund-1")
+    rest = gateway.refund_create(payment_intent_id=intent, idempotency_key="refund-2")
+
+    assert (partial.amount, partial.status, partial.payment_intent) == (1000, "succeeded", intent)
+    assert again.id == partial.id  # same key: the same refund, not a second one
+    assert rest.amount == 2999
+    with pytest.raises(PaymentProviderError):
+        gateway.refund_create(payment_intent_id=intent, idempotency_key="refund-3")
+
+
+def test_webhook_signatures_are_checked_with_the_real_library(settings):
+    payload = '{"id": "evt_test_1", "object": "event"}'
+
+    event = gateway.webhook_event_construct(payload=payload.encode(), signature=sign(payload))
+
+    assert event.id == "evt_test_1"
+    with pytest.raises(stripe.SignatureVerificationError):
+        gateway.webhook_event_construct(payload=payload.encode(), signature=sign(payload, secret="whsec_other"))
+
+
+def test_the_fake_keeps_its_state_in_the_database(session):
+    created = _create(session)
+
+    row = FakeStripeObject.objects.get(pk=created.id)
+    assert row.kind == "checkout.session" and row.data["status"] == "open"
+    assert CheckoutSession.objects.filter(pk=session.pk).exists()
