@@ -26,7 +26,7 @@ from wallet import services as wallet_services
 logger = logging.getLogger(__name__)
 
 Status = CheckoutSession.Status
-_STATUS_RANK = {"": 0, "open": 1, "complete": 2, "expired": 2}
+_STATUS_RANK = {"": 0, "open": 1, "expired": 2, "complete": 3}  # a payment outranks any claim of expiry
 _PAYMENT_RANK = {"": 0, "unpaid": 1, "no_payment_required": 2, "paid": 2}
 ASYNC_FAILURE_MESSAGE = "Your bank did not complete the payment, so nothing was charged. You can try again."
 RECONCILE_BATCH = 200

@@ -52,3 +52,22 @@ def post_event(client, event: dict, **signing):
 
 def start_url():
     return reverse("checkout:start")
+
+
+@pytest.fixture
+def held_webhooks(settings):
+    """The fake Stripe's events are kept, not delivered (a lost webhook, or one the test delivers itself)."""
+    settings.STRIPE_DEMO_WEBHOOK_DELIVERY = "tests.checkout.delivery.hold"
+    delivery.HELD.clear()
+    yield delivery.HELD
+    delivery.HELD.clear()
+
+
+def stripe_event(event_type: str, obj: dict) -> dict:
+    """An event as Stripe builds it, for states the fake's buttons do not produce on their own."""
+    import secrets
+    import time
+
+    return {"id": f"evt_test_{secrets.token_hex(12)}", "object": "event", "api_version": "2026-10-28.endive",
+            "created": int(time.time()), "data": {"object": obj}, "livemode": False, "pending_webhooks": 1,
+            "request": {"id": None, "idempotency_key": None}, "type": event_type}

@@ -14,3 +14,10 @@ def deliver_through_test_client(*, url: str, payload: str, signature: str) -> No
     response = Client().post(urlsplit(url).path, data=payload, content_type="application/json",
                              headers={"Stripe-Signature": signature})
     DELIVERED.append((json.loads(payload)["type"], response.status_code))
+
+HELD: list[dict] = []
+
+
+def hold(*, url: str, payload: str, signature: str) -> None:
+    """Keep the event instead of delivering it: the test posts it (again and again) itself."""
+    HELD.append(json.loads(payload))

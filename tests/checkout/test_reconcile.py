@@ -1,0 +1,118 @@
+"""When a webhook never comes: the beat task and the result page's "check again" ask Stripe and fulfil."""
+
+import pytest
+from django.urls import reverse
+
+from checkout.fake_stripe import hosted
+from checkout.models import CheckoutSession, FakeStripeObject
+from checkout.services import checkout_session_pay, checkout_session_start
+from checkout.tasks import checkout_sessions_reconcile
+from tests.checkout.conftest import post_event
+from wallet.models import LedgerEntry
+from wallet.selectors import wallet_balance
+
+
+def _paying_session(user, package):
+    session = checkout_session_start(user=user, package=package).session
+    checkout_session_pay(session_id=session.pk, user=user, base_url="http://testserver")
+    session.refresh_from_db()
+    return session
+
+
+def test_the_beat_task_credits_a_paid_session_whose_webhook_was_lost(client, shopper, package, held_webhooks,
+                                                                   django_capture_on_commit_callbacks):
+    session = _paying_session(shopper, package)
+    with django_capture_on_commit_callbacks(execute=True):
+        hosted.pay(session.stripe_session_id)  # the webhook is lost: held, never delivered
+    session.refresh_from_db()
+    assert session.status == "active" and session.awaiting_stripe
+
+    counts = checkout_sessions_reconcile()
+
+    assert counts == {"credited": 1}
+    session.refresh_from_db()
+    assert (session.status, session.awaiting_stripe) == ("completed", False)
+    assert session.reconciled_at is not None
+    assert wallet_balance(user=shopper).current == 550
+    # the webhook turns up late after all: nothing more happens
+    [late] = [event for event in held_webhooks if event["type"] == "checkout.session.completed"]
+    assert post_event(client, late).status_code == 200
+    assert LedgerEntry.objects.count() == 1
+    assert checkout_sessions_reconcile() == {}  # nothing awaits Stripe any more
+
+
+def test_the_beat_task_leaves_unpaid_sessions_pending_and_expires_them_when_stripe_does(shopper, package):
+    session = _paying_session(shopper, package)
+
+    assert checkout_sessions_reconcile() == {"pending": 1}
+    hosted.expire(FakeStripeObject.objects.get(pk=session.stripe_session_id).data)
+    assert checkout_sessions_reconcile() == {"expired": 1}
+
+    session.refresh_from_db()
+    assert (session.status, session.awaiting_stripe) == ("expired", False)
+
+
+def test_a_replaced_session_whose_stripe_expiry_failed_is_expired_by_reconcile(
+        shopper, package, other_package, fake_stripe, django_capture_on_commit_callbacks):
+    old = _paying_session(shopper, package)
+    fake_stripe.fail("connection", path=f"/v1/checkout/sessions/{old.stripe_session_id}", times=100)
+    with django_capture_on_commit_callbacks(execute=True):
+        checkout_session_start(user=shopper, package=other_package)
+    old.refresh_from_db()
+    assert old.status == "invalidated" and old.awaiting_stripe  # Stripe could not be told
+
+    fake_stripe.reset()
+    checkout_sessions_reconcile()
+
+    old.refresh_from_db()
+    assert (old.stripe_status, old.awaiting_stripe) == ("expired", False)
+    assert FakeStripeObject.objects.get(pk=old.stripe_session_id).data["status"] == "expired"
+
+
+def test_one_failing_stripe_call_does_not_stop_the_others(shopper, package, fake_stripe):
+    from tests.factories import UserFactory
+
+    first, second = _paying_session(shopper, package), _paying_session(UserFactory(), package)
+    hosted.pay(second.stripe_session_id)
+    fake_stripe.fail("connection", path=f"/v1/checkout/sessions/{first.stripe_session_id}", times=100)
+
+    counts = checkout_sessions_reconcile()
+
+    assert counts == {"stripe error": 1, "credited": 1}
+    assert CheckoutSession.objects.get(pk=second.pk).status == "completed"
+
+
+def test_check_again_fulfils_and_tells_the_balance_badge(shopper_client, shopper, package):
+    session = _paying_session(shopper, package)
+    hosted.pay(session.stripe_session_id)
+    url = reverse("checkout:check", args=[session.pk])
+
+    response = shopper_client.post(url, headers={"HX-Request": "true"})
+
+    assert response.status_code == 286
+    assert b"Payment received" in response.content and b'data-balance="550"' in response.content
+    assert response["HX-Trigger"] == '{"balance-changed": {}}'
+
+
+def test_check_again_without_htmx_redirects_to_the_result_page(shopper_client, shopper, package):
+    session = _paying_session(shopper, package)
+
+    response = shopper_client.post(reverse("checkout:check", args=[session.pk]), follow=True)
+
+    assert response.redirect_chain == [(reverse("checkout:result", args=[session.pk]), 302)]
+    assert b"Payment pending" in response.content
+
+
+@pytest.mark.parametrize("htmx", [True, False])
+def test_check_again_while_stripe_is_down_says_so_and_changes_nothing(shopper_client, shopper, package,
+                                                                      fake_stripe, htmx):
+    session = _paying_session(shopper, package)
+    hosted.pay(session.stripe_session_id)
+    fake_stripe.fail("server_error", times=100)
+    headers = {"HX-Request": "true"} if htmx else {}
+
+    response = shopper_client.post(reverse("checkout:check", args=[session.pk]), headers=headers, follow=not htmx)
+
+    assert b"having trouble right now" in response.content and b"Payment pending" in response.content
+    assert CheckoutSession.objects.get(pk=session.pk).status == "active"
+    assert LedgerEntry.objects.count() == 0
