@@ -42,7 +42,7 @@ def hosted_checkout(request, stripe_session_id):
     if session is None:
         raise Http404("No such checkout session.")
     action = request.POST.get("action", "") if request.method == "POST" else ""
-    notice, problem = NOTICES.get(request.GET.get("done", "")), None
+    notice, problem, status = NOTICES.get(request.GET.get("done", "")), None, 200
     if action == "cancel":
         return redirect(session["cancel_url"] or "/")
     if action == "resend":
@@ -52,14 +52,15 @@ def hosted_checkout(request, stripe_session_id):
         try:
             session = ACTIONS[action](stripe_session_id)
         except hosted.SessionNotOpen as error:
-            session, problem = error.session, f"This checkout session is {error.session['status']}: nothing was done."
+            session, status = error.session, 409
+            problem = f"This checkout session is {error.session['status']}: nothing was done."
         else:
             if action in ("pay", "pay_later"):
                 return redirect(session["success_url"].replace("{CHECKOUT_SESSION_ID}", session["id"]))
             return redirect(reverse("checkout:demo_stripe", args=[stripe_session_id]) + f"?done={action}")
     elif action:
-        problem = "Unknown action."
+        problem, status = "Unknown action.", 400
     return render(request, "checkout/demo_stripe.html", {
         "session": session, "line_items": session.get("_line_items", []), "notice": notice, "problem": problem,
         "events": events.events_for_session(stripe_session_id),
-    }, status=409 if problem else 200)
+    }, status=status)
