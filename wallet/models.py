@@ -1,10 +1,13 @@
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 
 
 class Wallet(models.Model):
     """A shopper's points. ``balance``, ``lifetime`` and ``spent`` cache sums over the ledger; services keep them
-    in step inside the same transaction that appends the entry."""
+    in step inside the same transaction that appends the entry (see ``LedgerEntry`` for which kinds count where).
+    ``manage.py audit_wallets`` proves they agree."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="wallet")
     balance = models.BigIntegerField(default=0)
@@ -18,6 +21,109 @@ class Wallet(models.Model):
             models.CheckConstraint(condition=models.Q(lifetime__gte=0), name="wallet_lifetime_not_negative"),
             models.CheckConstraint(condition=models.Q(spent__gte=0), name="wallet_spent_not_negative"),
         ]
+        permissions = [("adjust_balance", "Can adjust a wallet's balance")]
 
     def __str__(self):
         return f"Wallet of {self.user}"
+
+
+class LedgerIsAppendOnly(Exception):
+    """Raised by any attempt to change or remove a ledger entry through the ORM. Corrections are new entries."""
+
+
+class LedgerEntryQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise LedgerIsAppendOnly("Ledger entries cannot be updated; post a correcting entry instead.")
+
+    def delete(self):
+        raise LedgerIsAppendOnly("Ledger entries cannot be deleted; post a correcting entry instead.")
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise LedgerIsAppendOnly("Ledger entries cannot be updated; post a correcting entry instead.")
+
+    def _raw_delete(self, using):
+        raise LedgerIsAppendOnly("Ledger entries cannot be deleted; post a correcting entry instead.")
+
+    _raw_delete.queryset_only = True
+
+
+class LedgerEntry(models.Model):
+    """One movement of points, never changed or removed (PostgreSQL refuses UPDATE and DELETE with a trigger,
+    see migration 0002; the ORM refuses them here).
+
+    ``amount`` is signed: purchases and refunds add, spends and reversals take away, staff adjustments go either
+    way. The wallet's cached sums are::
+
+        balance  = sum(amount)
+        lifetime = sum(amount) of purchase, reversal, adjustment   (points acquired, net of reversed purchases)
+        spent    = -sum(amount) of spend, refund                   (points spent on goods, net of refunds)
+
+    so ``balance == lifetime - spent`` always. ``metadata`` carries what the page shows as the cause until the
+    checkout and orders apps add their own foreign keys: ``package_name``, ``order_id``, ``product_title``...
+    """
+
+    class Kind(models.TextChoices):
+        PURCHASE = "purchase", "Points purchase"
+        SPEND = "spend", "Spent"
+        REFUND = "refund", "Refund"
+        REVERSAL = "reversal", "Purchase reversed"
+        ADJUSTMENT = "adjustment", "Adjustment by staff"
+
+    CREDIT_KINDS = frozenset({Kind.PURCHASE, Kind.REFUND, Kind.ADJUSTMENT})
+    LIFETIME_KINDS = frozenset({Kind.PURCHASE, Kind.REVERSAL, Kind.ADJUSTMENT})
+    SPENT_KINDS = frozenset({Kind.SPEND, Kind.REFUND})
+
+    # The (wallet, -created_at, -id) index below serves every lookup by wallet; a second one would only slow inserts.
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries", db_index=False)
+    amount = models.BigIntegerField(help_text="Signed points: positive adds to the balance, negative takes away.")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    balance_after = models.BigIntegerField()
+    description = models.CharField(max_length=255)
+    idempotency_key = models.CharField(max_length=255)
+    stripe_object_id = models.CharField(max_length=255, blank=True)
+    reverses = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversals",
+                                 help_text="The purchase this reversal takes back.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+", help_text="The staff member behind an adjustment.")
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = LedgerEntryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "ledger entries"
+        # Meta-level unique constraint and index rather than unique=True / db_index=True: on PostgreSQL those would
+        # add a second, LIKE-pattern index per column that no query uses and every insert pays for.
+        indexes = [
+            models.Index(fields=["wallet", "-created_at", "-id"], name="ledger_wallet_newest_idx"),
+            models.Index(fields=["stripe_object_id"], condition=~Q(stripe_object_id=""), name="ledger_stripe_object_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["idempotency_key"], name="ledger_idempotency_key_unique"),
+            models.CheckConstraint(condition=Q(kind__in=["purchase", "spend", "refund", "reversal", "adjustment"]), name="ledger_kind_known"),
+            models.CheckConstraint(
+                condition=(Q(kind__in=["purchase", "refund"], amount__gt=0)
+                           | Q(kind__in=["spend", "reversal"], amount__lt=0)
+                           | (Q(kind="adjustment") & ~Q(amount=0))),
+                name="ledger_amount_sign_matches_kind"),
+            models.CheckConstraint(condition=Q(balance_after__gte=0), name="ledger_balance_after_not_negative"),
+            models.CheckConstraint(condition=~Q(idempotency_key=""), name="ledger_idempotency_key_present"),
+            models.CheckConstraint(condition=Q(reverses__isnull=True) | Q(kind="reversal"),
+                                   name="ledger_only_reversals_reverse"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.amount:+d} ({self.idempotency_key})"
+
+    def save(self, *args, **kwargs):
+        # Not business logic: the one guard that keeps a stored entry from being rewritten through the ORM.
+        if not self._state.adding:
+            raise LedgerIsAppendOnly("Ledger entries cannot be updated; post a correcting entry instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise LedgerIsAppendOnly("Ledger entries cannot be deleted; post a correcting entry instead.")
+
+    @property
+    def is_credit(self) -> bool:
+        return self.amount > 0

@@ -1,14 +1,39 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
+from django.utils.cache import get_conditional_response
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from wallet.selectors import wallet_balance
+from wallet.selectors import wallet_balance, wallet_balance_version, wallet_history
+
+
+@never_cache
+@login_required
+@require_GET
+def home(request):
+    """The wallet page; htmx asks it for one part: the next page of history ("Show older entries" sends
+    ``before``) or the balance card (refreshing itself on ``balance-changed``)."""
+    if request.htmx and "before" in request.GET:
+        history = wallet_history(user=request.user, cursor=request.GET["before"])
+        return render(request, "wallet/home.html#history-page", {"history": history})
+    balance = wallet_balance(user=request.user)
+    if request.htmx and request.htmx.target == "balance-card":
+        return render(request, "wallet/home.html#balance-card", {"balance": balance})
+    history = wallet_history(user=request.user, cursor=request.GET.get("before"))
+    return render(request, "wallet/home.html", {"balance": balance, "history": history})
 
 
 @never_cache
 @login_required
 @require_GET
 def balance_fragment(request):
-    """The header badge, rendered from the database on every request."""
-    return render(request, "wallet/partials/balance_badge.html", {"balance": wallet_balance(user=request.user)})
+    """The header badge, rendered from the database on every request (``no-store``: never from a cache).
+
+    The ETag lets a client that kept the badge ask "still this?" and get an empty 304; it is computed by the same
+    single query that reads the balance, so a 304 costs no less to prove and no more to serve."""
+    version = wallet_balance_version(user=request.user)
+    response = get_conditional_response(request, etag=version.etag)
+    if response is None:
+        response = render(request, "wallet/partials/balance_badge.html", {"balance": version.balance})
+    response["ETag"] = version.etag
+    return response

@@ -1,4 +1,5 @@
 from django import template
+from django.contrib.humanize.templatetags.humanize import intcomma
 
 from wallet.selectors import wallet_balance
 
@@ -9,3 +10,11 @@ register = template.Library()
 def balance_badge(context):
     """The header's balance badge, read from the database while the page renders (one query)."""
     return {"balance": wallet_balance(user=context["request"].user)}
+
+
+@register.filter
+def signed_points(value):
+    """500 -> "+500 pts", -1200 -> "−1,200 pts": a ledger amount with its direction spelled out."""
+    value = int(value or 0)
+    sign = "+" if value > 0 else "\u2212" if value < 0 else ""
+    return f"{sign}{intcomma(abs(value))} pts"

@@ -1,0 +1,182 @@
+"""Spends per second through ``wallet.services.wallet_spend`` against the same transaction in raw SQL.
+
+    .venv/bin/python bench/wallet_spend.py [--workers 8] [--seconds 3] [--rounds 2]
+
+N worker processes (processes, not threads, so that Python's GIL does not stretch the time a wallet row stays
+locked) spend 1 point at a time for a fixed time, first all on one hot wallet, then spread over many wallets.
+The baseline is the identical transaction (idempotency look-up, conditional UPDATE ... RETURNING, INSERT,
+COMMIT) sent with psycopg and no Django, in the same run: the database's own limit on this machine. A third row
+measures the alternative design, SELECT ... FOR UPDATE then save(), which wallet/services/ledger.py rejected.
+
+Everything runs against a database ``bench_wallet`` on 127.0.0.1 that the script creates and drops; each
+figure is the best of ``--rounds`` runs. The ledger is audited at the end.
+"""
+
+import argparse
+import multiprocessing
+import os
+import random
+import statistics
+import sys
+import time
+
+from _common import django_on_fresh_database, print_row, raw_connection, wait_until
+
+DATABASE = "bench_wallet"
+REDIS_DB = 10
+TARGET = 0.5
+SPREAD_WALLETS = 500
+START_BALANCE = 10**9
+
+
+# --- the three ways of spending, each built inside its worker process ---------------------------------------
+
+def service_spender():
+    from shop.models import User
+    from wallet.services import wallet_spend
+
+    def spend(user_id, key):
+        wallet_spend(user=User(pk=user_id), points=1, idempotency_key=key, description="Bench spend")
+    return spend
+
+
+def row_lock_spender():
+    """The design not taken: lock the row with SELECT ... FOR UPDATE, check and save in Python."""
+    from django.db import transaction
+
+    from wallet.models import LedgerEntry, Wallet
+
+    @transaction.atomic
+    def spend(user_id, key):
+        if LedgerEntry.objects.select_related("wallet").filter(idempotency_key=key).first():
+            return
+        wallet = Wallet.objects.select_for_update().get(user_id=user_id)
+        if wallet.balance < 1:
+            raise RuntimeError("insufficient")
+        wallet.balance -= 1
+        wallet.spent += 1
+        wallet.save(update_fields=["balance", "spent", "updated_at"])
+        LedgerEntry.objects.create(wallet_id=wallet.pk, amount=-1, kind="spend", balance_after=wallet.balance,
+                                   description="Bench spend", idempotency_key=key)
+    return spend
+
+
+def raw_sql_spender():
+    """The statement wallet_spend sends, with its parameters, straight through psycopg."""
+    from django.utils import timezone
+    from psycopg.types.json import Jsonb
+
+    from wallet.services.ledger import _MOVE_AND_RECORD_SQL
+
+    conn = raw_connection(DATABASE)
+    conn.autocommit = True  # as wallet_spend outside a caller's transaction: the statement is the transaction
+
+    def spend(user_id, key):
+        with conn.cursor() as cursor:
+            cursor.execute(_MOVE_AND_RECORD_SQL, {
+                "amount": -1, "lifetime": 0, "spent": 1, "kind": "spend", "now": timezone.now(),
+                "user_id": user_id, "description": "Bench spend", "idempotency_key": key, "stripe_object_id": "",
+                "reverses_id": None, "created_by_id": None, "metadata": Jsonb({})})
+            if cursor.fetchone() is None:
+                raise RuntimeError("insufficient")
+    return spend
+
+
+SPENDERS = {"raw SQL": raw_sql_spender, "wallet_spend": service_spender, "select_for_update": row_lock_spender}
+
+
+# --- workers --------------------------------------------------------------------------------------------------
+
+def _worker(name, number, user_ids, tag, start_at, seconds, results):
+    try:
+        from django.db import connection
+
+        spend = SPENDERS[name]()
+        connection.ensure_connection()
+        spend(user_ids[0], f"{tag}:warm-up:{number}")  # connect and prepare before the clock starts
+        choose = random.Random(number).choice
+        wait_until(start_at)
+        end, count = start_at + seconds, 0
+        while time.time() < end:
+            spend(choose(user_ids), f"{tag}:{number}:{count}")
+            count += 1
+        results.put((count, None))
+    except Exception as error:  # reported by the parent, which fails the run
+        results.put((0, f"{name} worker {number}: {error!r}"))
+
+
+def spends_per_second(name, user_ids, *, workers, seconds, tag) -> float:
+    from django.db import connections
+
+    connections.close_all()  # never share a connection with the forked children
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    start_at = time.time() + 1.0
+    processes = [context.Process(target=_worker, args=(name, n, user_ids, tag, start_at, seconds, results))
+                 for n in range(workers)]
+    for process in processes:
+        process.start()
+    outcomes = [results.get(timeout=seconds + 60) for _ in processes]
+    for process in processes:
+        process.join(timeout=30)
+    errors = [error for _count, error in outcomes if error]
+    if errors:
+        raise SystemExit("bench failed:\n" + "\n".join(errors))
+    return sum(count for count, _error in outcomes) / seconds
+
+
+def seed_wallets(count):
+    from shop.models import User
+    from wallet.services import wallet_credit, wallet_open
+
+    users = User.objects.bulk_create([User(email=f"bench{n}@example.com", password="!") for n in range(count)])
+    for user in users:
+        wallet_open(user=user)
+        wallet_credit(user=user, points=START_BALANCE, kind="purchase", idempotency_key=f"seed:{user.pk}",
+                      description="Bench balance")
+    return [user.pk for user in users]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--rounds", type=int, default=2)
+    options = parser.parse_args()
+
+    with django_on_fresh_database(database=DATABASE, redis_db=REDIS_DB):
+        from wallet.audit import wallet_audit
+        from wallet.models import LedgerEntry
+
+        user_ids = seed_wallets(SPREAD_WALLETS + 1)
+        scenarios = {"one hot wallet": user_ids[:1], f"spread over {SPREAD_WALLETS} wallets": user_ids[1:]}
+        print(f"wallet_spend benchmark: {options.workers} worker processes, {options.seconds:g}s per run, best of "
+              f"{options.rounds}, {os.cpu_count()} CPUs, PostgreSQL on 127.0.0.1")
+        all_ok = True
+        for scenario, ids in scenarios.items():
+            best = {name: [] for name in SPENDERS}
+            for round_number in range(options.rounds):
+                for name in SPENDERS:  # interleaved so that drift on a shared machine hits all three alike
+                    best[name].append(spends_per_second(
+                        name, ids, workers=options.workers, seconds=options.seconds,
+                        tag=f"{scenario}:{name}:{round_number}"))
+            baseline = max(best["raw SQL"])
+            print(f"{scenario} (raw SQL runs: {', '.join(f'{v:.0f}' for v in best['raw SQL'])}; "
+                  f"median {statistics.median(best['raw SQL']):.0f}/s)")
+            all_ok &= print_row("wallet_spend (conditional UPDATE)", max(best["wallet_spend"]), baseline,
+                                "spends/s", TARGET)
+            print_row("select_for_update variant (info)", max(best["select_for_update"]), baseline,
+                      "spends/s", TARGET)
+
+        report = wallet_audit()
+        spends = LedgerEntry.objects.filter(kind="spend").count()
+        print(f"audit: {'OK' if report.ok else 'FAILED'} over {report.entries} entries in {report.seconds:.2f}s; "
+              f"{spends} spends recorded")
+        for problem in report.problems[:20]:
+            print("  -", problem)
+        if not report.ok or not all_ok:
+            sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
