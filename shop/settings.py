@@ -229,3 +229,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL") or "INFO"},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Sessions (added with the wallet, issue 3) ----------------------------------------------------------------
+# With Redis, sessions are read from the cache and written through to the database: a signed-in request (the
+# balance badge refetches itself after every change) then costs no query for its session. Never with the
+# per-process local-memory cache: a log-out in one web worker would not reach the others' copies.
+if REDIS_URL:
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
