@@ -1,0 +1,97 @@
+import pytest
+from django.urls import reverse
+
+from tests.factories import UserFactory
+from tests.wallet.helpers import credit
+from wallet.services import wallet_spend
+
+URL = reverse("wallet:balance")
+HTMX = {"HX-Request": "true", "HX-Current-URL": "http://testserver/points/"}
+
+
+@pytest.fixture
+def signed_in(client, funded_shopper):
+    client.force_login(funded_shopper)
+    return client
+
+
+def test_the_fragment_shows_the_balance_from_the_database(signed_in, funded_shopper):
+    wallet_spend(user=funded_shopper, points=250, idempotency_key="order:1:pay", description="Order 1")
+
+    response = signed_in.get(URL, headers=HTMX)
+
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert content.lstrip().startswith('<a id="balance-badge"')
+    assert 'data-balance="750"' in content and ">750</span> points" in content
+    assert 'hx-trigger="balance-changed from:body"' in content
+    assert f'href="{reverse("wallet:home")}"' in content
+    assert "<html" not in content
+
+
+def test_the_fragment_is_never_stored_by_a_cache(signed_in):
+    response = signed_in.get(URL, headers=HTMX)
+
+    cache_control = {part.strip() for part in response["Cache-Control"].split(",")}
+    assert {"no-store", "no-cache", "private"} <= cache_control
+
+
+def test_an_unchanged_balance_answers_a_conditional_request_with_304(signed_in):
+    first = signed_in.get(URL, headers=HTMX)
+    etag = first["ETag"]
+
+    again = signed_in.get(URL, headers={**HTMX, "If-None-Match": etag})
+
+    assert etag.startswith('"') and etag.endswith('"') and len(etag) > 10
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again["ETag"] == etag
+    assert "no-store" in again["Cache-Control"]
+
+
+def test_a_changed_balance_gets_a_new_etag_and_the_new_figure(signed_in, funded_shopper):
+    etag = signed_in.get(URL, headers=HTMX)["ETag"]
+    credit(funded_shopper, 5)
+
+    response = signed_in.get(URL, headers={**HTMX, "If-None-Match": etag})
+
+    assert response.status_code == 200
+    assert response["ETag"] != etag
+    assert b'data-balance="1005"' in response.content
+
+
+def test_a_stale_or_foreign_etag_gets_the_full_fragment(client, funded_shopper):
+    other = UserFactory()
+    credit(other, 1000)
+    client.force_login(other)
+    others_etag = client.get(URL)["ETag"]
+    client.force_login(funded_shopper)
+
+    for etag in [others_etag, '"something-else"', "*not-an-etag"]:
+        response = client.get(URL, headers={"If-None-Match": etag})
+        assert response.status_code == 200
+        assert b'data-balance="1000"' in response.content
+        assert response["ETag"] != others_etag
+
+
+def test_the_fragment_costs_at_most_two_queries(signed_in, django_assert_max_num_queries):
+    etag = signed_in.get(URL, headers=HTMX)["ETag"]  # a first request may load the session into the cache
+
+    with django_assert_max_num_queries(2):
+        full = signed_in.get(URL, headers=HTMX)
+    with django_assert_max_num_queries(2):
+        not_modified = signed_in.get(URL, headers={**HTMX, "If-None-Match": etag})
+
+    assert (full.status_code, not_modified.status_code) == (200, 304)
+
+
+def test_a_signed_out_htmx_request_is_sent_to_log_in_not_swapped_in(client, db):
+    response = client.get(URL, headers=HTMX)
+
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == "/accounts/login/?next=%2Fpoints%2F"
+    assert b"balance-badge" not in response.content and b"<form" not in response.content
+
+
+def test_only_get_is_allowed(signed_in):
+    assert signed_in.post(URL).status_code == 405
