@@ -16,3 +16,15 @@ class InvalidQuantity(CartError):
 
 class CurrencyMismatch(CartError):
     pass
+
+
+class EmptyCart(CartError):
+    pass
+
+
+class IllegalTransition(Exception):
+    """An order status change that the table of legal moves does not allow."""
+
+
+class RefundRefused(Exception):
+    """A refund staff asked for that cannot be made; the message says why."""

@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.db import models
 
@@ -20,3 +22,114 @@ class CartItem(models.Model):
 
     def __str__(self):
         return f"{self.quantity} × {self.product_id} for {self.user_id}"
+
+
+class PaymentMethod(models.TextChoices):
+    POINTS = "points", "Points"
+    STRIPE = "stripe", "Card (Stripe)"
+
+
+class OrderStatus(models.TextChoices):
+    PENDING = "pending", "Pending payment"
+    PROCESSING = "processing", "Processing"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Payment failed"
+    CANCELLED = "cancelled", "Cancelled"
+    REFUNDED = "refunded", "Refunded"
+
+
+class Order(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
+    payment_method = models.CharField(max_length=10, choices=PaymentMethod.choices)
+    status = models.CharField(max_length=12, choices=OrderStatus.choices, default=OrderStatus.PENDING)
+    total_cents = models.PositiveBigIntegerField()
+    total_points = models.PositiveBigIntegerField()
+    currency = models.CharField(max_length=3, default="usd")
+    refunded_cents = models.PositiveBigIntegerField(default=0)
+    refunded_points = models.PositiveBigIntegerField(default=0)
+    idempotency_key = models.CharField(max_length=100, unique=True,
+                                       help_text="The checkout form's token: a double submit finds this order.")
+    stripe_payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
+    fulfilled_at = models.DateTimeField(null=True, blank=True)
+    confirmation_sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="order_user_recent_idx"),
+            models.Index(fields=["status", "created_at"], name="order_status_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(status__in=OrderStatus.values), name="order_status_known"),
+            models.CheckConstraint(condition=models.Q(payment_method__in=PaymentMethod.values),
+                                   name="order_payment_method_known"),
+            models.CheckConstraint(condition=models.Q(refunded_cents__lte=models.F("total_cents")),
+                                   name="order_refund_cents_within_total"),
+            models.CheckConstraint(condition=models.Q(refunded_points__lte=models.F("total_points")),
+                                   name="order_refund_points_within_total"),
+        ]
+
+    def __str__(self):
+        return f"Order {self.short_id}"
+
+    @property
+    def short_id(self) -> str:
+        return str(self.id)[:8].upper()
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    @property
+    def is_partially_refunded(self) -> bool:
+        if self.status != OrderStatus.COMPLETED:
+            return False
+        return self.refunded_cents > 0 or self.refunded_points > 0
+
+
+FINAL_STATUSES = {OrderStatus.COMPLETED, OrderStatus.FAILED, OrderStatus.CANCELLED, OrderStatus.REFUNDED}
+
+
+class OrderItem(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
+    product = models.ForeignKey("shop.Product", on_delete=models.PROTECT, related_name="+")
+    title = models.CharField(max_length=200)
+    unit_price_cents = models.PositiveBigIntegerField()
+    unit_price_points = models.PositiveBigIntegerField()
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.CheckConstraint(condition=models.Q(quantity__gte=1), name="order_item_quantity_positive")]
+
+    def __str__(self):
+        return f"{self.quantity} × {self.title}"
+
+    @property
+    def line_cents(self) -> int:
+        return self.unit_price_cents * self.quantity
+
+    @property
+    def line_points(self) -> int:
+        return self.unit_price_points * self.quantity
+
+
+class OrderStatusChange(models.Model):
+    """Every status change with when and why: the order's history for staff."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=12, choices=OrderStatus.choices, blank=True)
+    to_status = models.CharField(max_length=12, choices=OrderStatus.choices)
+    reason = models.CharField(max_length=300)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"{self.from_status or 'new'} → {self.to_status}"

@@ -3,7 +3,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db.models import Sum
 
-from orders.models import CartItem
+from orders.models import CartItem, Order
 
 
 @dataclass(frozen=True)
@@ -57,3 +57,13 @@ def cart_summary(*, user) -> CartSummary:
 
 def cart_count(*, user) -> int:
     return CartItem.objects.filter(user=user).aggregate(total=Sum("quantity"))["total"] or 0
+
+
+def orders_for_shopper(*, user):
+    return (Order.objects.filter(user=user).annotate(item_count=Sum("items__quantity"))
+            .order_by("-created_at"))
+
+
+def order_for_shopper(*, user, order_id) -> Order | None:
+    """The shopper's own order with its items, or None (another shopper's order is simply not found)."""
+    return Order.objects.filter(user=user, pk=order_id).prefetch_related("items").first()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from orders.views import cart
+from orders.views import cart, orders
 
 app_name = "orders"
 
@@ -10,4 +10,8 @@ urlpatterns = [
     path("cart/items/<int:product_id>/", cart.cart_update_view, name="cart_update"),
     path("cart/items/<int:product_id>/remove/", cart.cart_remove_view, name="cart_remove"),
     path("cart/badge/", cart.cart_badge, name="cart_badge"),
+    path("cart/pay/points/", orders.pay_with_points, name="pay_with_points"),
+    path("orders/", orders.order_list, name="list"),
+    path("orders/<uuid:order_id>/", orders.order_detail, name="detail"),
+    path("downloads/<str:token>/", orders.download, name="download"),
 ]

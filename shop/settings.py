@@ -187,6 +187,12 @@ else:
         raise config_error("STRIPE_WEBHOOK_SECRET", "is required with STRIPE_MODE=stripe (whsec_...)")
 
 # --- Shop -----------------------------------------------------------------------------------------------------
+# The shop's public address, for links in emails (requests build their own from the Host header).
+SITE_URL = (env_str("SITE_URL") or "http://127.0.0.1:8000").rstrip("/")
+if not SITE_URL.startswith(("http://", "https://")):
+    raise config_error("SITE_URL", "must start with http:// or https://")
+# How long a download link from an order page stays valid.
+DOWNLOAD_LINK_TTL = timedelta(seconds=env_int("DOWNLOAD_LINK_TTL", 60 * 60, minimum=60))
 SHOP_CURRENCY = "usd"
 CHECKOUT_SESSION_TTL = timedelta(seconds=env_int("CHECKOUT_SESSION_TTL", 24 * 60 * 60, minimum=60))
 

@@ -1,3 +1,5 @@
+import uuid
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
@@ -11,6 +13,7 @@ from orders.errors import CartError
 from orders.forms import CartAddForm, CartQuantityForm, first_error
 from orders.selectors import cart_count, cart_summary
 from orders.services.cart import cart_add, cart_remove, cart_set_quantity
+from wallet.selectors import wallet_balance
 
 CART_CHANGED = "cart-changed"
 
@@ -20,7 +23,7 @@ CART_CHANGED = "cart-changed"
 @require_GET
 def cart_page(request):
     template = "orders/cart.html#cart-body" if request.htmx else "orders/cart.html"
-    return render(request, template, {"cart": cart_summary(user=request.user)})
+    return render(request, template, cart_context(request))
 
 
 @login_required
@@ -75,8 +78,15 @@ def _cart_changed(request, error: str):
         if error:
             messages.error(request, error)
         return redirect("orders:cart")
-    response = render(request, "orders/cart.html#cart-body", {"cart": cart_summary(user=request.user), "error": error})
+    response = render(request, "orders/cart.html#cart-body", {**cart_context(request), "error": error})
     return response if error else trigger_client_event(response, CART_CHANGED)
+
+
+def cart_context(request) -> dict:
+    # A fresh token per rendering of the pay buttons: a double click submits the same token, and the order
+    # service turns the second submit into a replay of the first.
+    return {"cart": cart_summary(user=request.user), "balance": wallet_balance(user=request.user),
+            "checkout_token": uuid.uuid4()}
 
 
 def _safe_back(request) -> str:

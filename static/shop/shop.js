@@ -1,10 +1,142 @@
-// Small progressive enhancements. Nothing here stores or computes balances: fragments come from the server.
+// Pixel Shop's client side. Nothing here stores or computes balances: every figure on the page is a fragment the
+// server rendered from the database. This file only decides *when* fragments fetch themselves again, shows
+// progress and errors, and tells other tabs that something changed.
 (function () {
   "use strict";
-  // Links meant for browsers without JavaScript stay hidden; show them if htmx failed to load.
-  document.addEventListener("DOMContentLoaded", function () {
-    if (!window.htmx) {
-      document.querySelectorAll(".no-js").forEach(function (el) { el.style.display = "inline"; });
+
+  // Events the server sends in HX-Trigger after a change; fragments listen with `hx-trigger="<event> from:body"`.
+  var SERVER_EVENTS = ["balance-changed", "cart-changed", "order-changed"];
+  var channel = "BroadcastChannel" in window ? new BroadcastChannel("pixel-shop") : null;
+
+  function refreshFragments(events, origin) {
+    events.forEach(function (name) {
+      htmx.trigger(document.body, name, { origin: origin });
+    });
+  }
+
+  // --- Other tabs catch up ------------------------------------------------------------------------------------
+  SERVER_EVENTS.forEach(function (name) {
+    document.body.addEventListener(name, function (event) {
+      // Re-broadcast only what this tab's own server responses announced, never what another tab told us
+      // (that would bounce between tabs forever).
+      if (channel && !(event.detail && event.detail.origin)) {
+        channel.postMessage({ event: name });
+      }
+    });
+  });
+  if (channel) {
+    channel.onmessage = function (message) {
+      if (message.data && SERVER_EVENTS.indexOf(message.data.event) !== -1) {
+        refreshFragments([message.data.event], "other-tab");
+      }
+    };
+  }
+  // A tab that was in the background may have missed changes made elsewhere (another device, a webhook).
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible") {
+      refreshFragments(SERVER_EVENTS, "visible-again");
     }
   });
+
+  // --- Conditional requests for fragments that send an ETag (the balance badge) ---------------------------------
+  // The badge is never cached (no-store), so the browser would not revalidate it by itself; we send the last
+  // ETag we saw and the server answers 304 when nothing changed, and htmx then leaves the badge as it is.
+  var etags = {};
+  document.body.addEventListener("htmx:configRequest", function (event) {
+    var path = event.detail.path;
+    if (event.detail.verb === "get" && etags[path]) {
+      event.detail.headers["If-None-Match"] = etags[path];
+    }
+  });
+  document.body.addEventListener("htmx:afterRequest", function (event) {
+    var xhr = event.detail.xhr;
+    var etag = xhr && xhr.getResponseHeader("ETag");
+    if (etag && event.detail.requestConfig && event.detail.requestConfig.verb === "get") {
+      etags[event.detail.requestConfig.path] = etag;
+    }
+  });
+
+  // --- Errors, with a retry ----------------------------------------------------------------------------------
+  var banner = null;
+
+  function hideError() {
+    if (banner) {
+      banner.remove();
+      banner = null;
+    }
+  }
+
+  function showError(message, retry) {
+    hideError();
+    banner = document.createElement("div");
+    banner.className = "htmx-error";
+    banner.setAttribute("role", "alert");
+    var text = document.createElement("span");
+    text.textContent = message;
+    banner.appendChild(text);
+    if (retry) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "button small secondary";
+      button.textContent = "Retry";
+      button.addEventListener("click", function () {
+        hideError();
+        retry();
+      });
+      banner.appendChild(button);
+    }
+    var dismiss = document.createElement("button");
+    dismiss.type = "button";
+    dismiss.className = "link dismiss";
+    dismiss.setAttribute("aria-label", "Dismiss");
+    dismiss.textContent = "×";
+    dismiss.addEventListener("click", hideError);
+    banner.appendChild(dismiss);
+    document.body.appendChild(banner);
+  }
+
+  function retryOf(detail) {
+    var config = detail.requestConfig;
+    if (!config) {
+      return null;
+    }
+    return function () {
+      htmx.ajax(config.verb.toUpperCase(), config.path, { source: detail.elt, target: detail.target });
+    };
+  }
+
+  document.body.addEventListener("htmx:sendError", function (event) {
+    showError("We couldn't reach the shop. Check your connection.", retryOf(event.detail));
+  });
+  document.body.addEventListener("htmx:timeout", function (event) {
+    showError("The shop took too long to answer.", retryOf(event.detail));
+  });
+  document.body.addEventListener("htmx:responseError", function (event) {
+    var status = event.detail.xhr.status;
+    if (status === 429) {
+      showError("Too many requests. Wait a moment, then retry.", retryOf(event.detail));
+    } else if (status === 403) {
+      showError("Your session changed. Reload the page and try again.", function () { window.location.reload(); });
+    } else if (status >= 500) {
+      showError("Something went wrong on our side. Nothing was charged twice.", retryOf(event.detail));
+    } else {
+      showError("That didn't work (error " + status + ").", retryOf(event.detail));
+    }
+  });
+  document.body.addEventListener("htmx:afterRequest", function (event) {
+    if (event.detail.successful) {
+      hideError();
+    }
+  });
+
+  // --- Progress ----------------------------------------------------------------------------------------------
+  document.body.addEventListener("htmx:beforeRequest", function (event) {
+    event.detail.elt.setAttribute("aria-busy", "true");
+  });
+  document.body.addEventListener("htmx:afterRequest", function (event) {
+    event.detail.elt.removeAttribute("aria-busy");
+  });
+
+  // Links meant for browsers without JavaScript stay hidden while htmx runs.
+  document.documentElement.classList.add("js");
 })();

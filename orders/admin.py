@@ -1,0 +1,123 @@
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from orders.errors import RefundRefused
+from orders.models import CartItem, Order, OrderItem, OrderStatusChange, PaymentMethod
+from orders.services.refunds import order_refund_points
+from shop.templatetags.shop_tags import money
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class OrderItemInline(ReadOnlyInline):
+    model = OrderItem
+    fields = ["title", "product", "quantity", "unit_price_cents", "unit_price_points"]
+    readonly_fields = fields
+
+
+class OrderStatusChangeInline(ReadOnlyInline):
+    model = OrderStatusChange
+    fields = ["created_at", "from_status", "to_status", "reason", "changed_by"]
+    readonly_fields = fields
+    verbose_name_plural = "Status history"
+
+
+class RefundForm(forms.Form):
+    amount = forms.IntegerField(required=False, min_value=1,
+                                help_text="Leave empty to refund everything that is left.")
+    reason = forms.CharField(max_length=250, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ["short_id", "user", "payment_method", "status", "total", "refunded", "created_at"]
+    list_filter = ["status", "payment_method", "created_at"]
+    search_fields = ["id", "user__email", "stripe_payment_intent_id", "idempotency_key"]
+    list_select_related = ["user"]
+    date_hierarchy = "created_at"
+    inlines = [OrderItemInline, OrderStatusChangeInline]
+    readonly_fields = ["id", "user", "payment_method", "status", "total_cents", "total_points", "currency",
+                       "refunded_cents", "refunded_points", "idempotency_key", "stripe_payment_intent_id",
+                       "fulfilled_at", "confirmation_sent_at", "created_at", "updated_at", "refund_link"]
+    fieldsets = [
+        (None, {"fields": ["id", "user", "status", "payment_method", "refund_link"]}),
+        ("Money", {"fields": ["total_cents", "total_points", "currency", "refunded_cents", "refunded_points"]}),
+        ("Payment", {"fields": ["idempotency_key", "stripe_payment_intent_id"]}),
+        ("Dates", {"fields": ["created_at", "updated_at", "fulfilled_at", "confirmation_sent_at"]}),
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Total")
+    def total(self, order):
+        return f"{order.total_points} pts" if order.payment_method == PaymentMethod.POINTS else \
+            money(order.total_cents, order.currency)
+
+    @admin.display(description="Refunded")
+    def refunded(self, order):
+        if order.payment_method == PaymentMethod.POINTS:
+            return f"{order.refunded_points} pts" if order.refunded_points else "-"
+        return money(order.refunded_cents, order.currency) if order.refunded_cents else "-"
+
+    @admin.display(description="Refund")
+    def refund_link(self, order):
+        if order.status != "completed":
+            return "Only completed orders can be refunded."
+        return format_html('<a class="button" href="{}">Refund this order…</a>',
+                           reverse("admin:orders_order_refund", args=[order.pk]))
+
+    def get_urls(self):
+        refund = self.admin_site.admin_view(self.refund_view)
+        return [path("<uuid:order_id>/refund/", refund, name="orders_order_refund"), *super().get_urls()]
+
+    def refund_view(self, request, order_id):
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        order = get_object_or_404(Order, pk=order_id)
+        form = RefundForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                self._refund(order, request.user, form.cleaned_data)
+            except RefundRefused as refusal:
+                form.add_error(None, str(refusal))
+            else:
+                messages.success(request, f"Refund of order {order.short_id} recorded.")
+                return redirect("admin:orders_order_change", order.pk)
+        context = {**self.admin_site.each_context(request), "order": order, "form": form, "opts": self.model._meta,
+                   "title": f"Refund order {order.short_id}"}
+        return TemplateResponse(request, "admin/orders/order/refund.html", context)
+
+    def _refund(self, order, staff_user, data):
+        if order.payment_method == PaymentMethod.POINTS:
+            return order_refund_points(order_id=order.pk, staff_user=staff_user, reason=data["reason"],
+                                       points=data["amount"])
+        raise RefundRefused("Card refunds go through Stripe and are not available yet.")
+
+
+@admin.register(CartItem)
+class CartItemAdmin(admin.ModelAdmin):
+    list_display = ["user", "product", "quantity", "updated_at"]
+    search_fields = ["user__email", "product__title"]
+    list_select_related = ["user", "product"]
+    readonly_fields = ["user", "product", "quantity", "added_at", "updated_at"]
+
+    def has_add_permission(self, request):
+        return False

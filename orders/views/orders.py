@@ -1,0 +1,103 @@
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseStopPolling, trigger_client_event
+
+from orders.downloads import DownloadLinkBroken, DownloadLinkExpired, download_item, download_token
+from orders.errors import CartError
+from orders.selectors import order_for_shopper, orders_for_shopper
+from orders.services.placement import order_pay_with_points
+from orders.views.cart import cart_context
+from wallet.services import InsufficientPoints
+
+ORDERS_PAGE_SIZE = 20
+
+
+@never_cache
+@login_required
+@require_GET
+def order_list(request):
+    page = Paginator(orders_for_shopper(user=request.user), ORDERS_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "orders/list.html", {"page": page})
+
+
+@never_cache
+@login_required
+@require_GET
+def order_detail(request, order_id):
+    order = order_for_shopper(user=request.user, order_id=order_id)
+    if order is None:
+        raise Http404("No such order.")
+    context = {"order": order, "downloads": _downloads(order, request.user)}
+    if not request.htmx:
+        return render(request, "orders/detail.html", context)
+    response = render(request, "orders/detail.html#order-status", context)
+    if order.is_final:
+        # 286 tells htmx to stop polling; the fragment still swaps in with the final state.
+        response.status_code = HttpResponseStopPolling.status_code
+        trigger_client_event(response, "order-changed")
+        trigger_client_event(response, "balance-changed")
+    return response
+
+
+@login_required
+@require_POST
+def pay_with_points(request):
+    token = request.POST.get("checkout_token", "")
+    if not _is_uuid(token):
+        return _cart_refusal(request, "This checkout form is out of date; please try again.")
+    try:
+        order = order_pay_with_points(user=request.user, idempotency_key=f"cart:{request.user.pk}:{token}")
+    except (CartError, InsufficientPoints) as refusal:
+        return _cart_refusal(request, str(refusal))
+    if not request.htmx:
+        messages.success(request, f"Order {order.short_id} is paid. Your downloads are ready.")
+        return redirect("orders:detail", order_id=order.pk)
+    response = render(request, "orders/partials/points_order_placed.html", {"order": order})
+    for event in ("balance-changed", "cart-changed", "order-changed"):
+        trigger_client_event(response, event)
+    return response
+
+
+@login_required
+@require_GET
+def download(request, token):
+    try:
+        item = download_item(token=token, user=request.user)
+    except DownloadLinkExpired:
+        return render(request, "orders/download_problem.html", {"expired": True}, status=403)
+    except DownloadLinkBroken:
+        return render(request, "orders/download_problem.html", {"expired": False}, status=404)
+    extension = item.product.image.name.rsplit(".", 1)[-1]
+    # FileResponse streams the file in blocks: a large image is never read into memory.
+    response = FileResponse(item.product.image.open("rb"), as_attachment=True,
+                            filename=f"{item.product.slug}.{extension}")
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _downloads(order, user):
+    if order.status != "completed":
+        return []
+    return [(item, download_token(item=item, user_id=user.pk)) for item in order.items.all()]
+
+
+def _cart_refusal(request, error: str):
+    if not request.htmx:
+        messages.error(request, error)
+        return redirect("orders:cart")
+    return render(request, "orders/cart.html#cart-body", {**cart_context(request), "error": error})
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,42 @@
+import uuid
+
+import pytest
+from playwright.sync_api import expect
+
+from orders.models import Order
+from tests.browser.helpers import log_in, mark_page, same_document
+from tests.factories import ProductFactory, UserFactory
+from wallet.selectors import wallet_balance
+from wallet.services import wallet_credit
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_buying_a_product_with_points_updates_balance_and_cart_badges_without_a_reload(page):
+    shopper = UserFactory()
+    wallet_credit(user=shopper, points=1000, kind="adjustment", idempotency_key=f"grant:{uuid.uuid4()}",
+                  description="Welcome points")
+    product = ProductFactory(title="Harbour Lights", price_points=450)
+    log_in(page, shopper)
+    expect(page.locator("#balance-badge")).to_have_text("1000 points")
+
+    page.goto(product.get_absolute_url())
+    mark_page(page)
+    page.get_by_role("button", name="Add to cart").click()
+    expect(page.locator("#add-to-cart-result")).to_contain_text("Added to your cart")
+    expect(page.locator("#cart-badge")).to_contain_text("1")
+    assert same_document(page)
+
+    page.locator("#cart-badge").click()
+    mark_page(page)
+    page.get_by_role("button", name="Pay 450 pts").click()
+
+    expect(page.get_by_text("is paid")).to_be_visible()
+    expect(page.locator("#balance-badge")).to_have_text(f"{wallet_balance(user=shopper).current} points")
+    expect(page.locator("#balance-badge")).to_have_text("550 points")
+    expect(page.locator("#cart-badge")).to_contain_text("0")
+    assert same_document(page)
+    assert Order.objects.get(user=shopper).status == "completed"
+
+    page.goto("/wallet/")
+    expect(page.get_by_text("Order " + Order.objects.get(user=shopper).short_id, exact=True)).to_be_visible()

@@ -1,0 +1,25 @@
+import uuid
+
+import pytest
+
+from orders.services.cart import cart_add
+from tests.factories import ProductFactory
+from wallet.services import wallet_credit
+
+
+def give_points(user, points: int):
+    return wallet_credit(user=user, points=points, kind="adjustment", idempotency_key=f"test-grant:{uuid.uuid4()}",
+                         description="Test grant")
+
+
+@pytest.fixture
+def two_pictures(db):
+    return [ProductFactory(title="Harbour Lights", price_cents=499, price_points=450),
+            ProductFactory(title="Desert Bloom", price_cents=299, price_points=280, stock=3)]
+
+
+@pytest.fixture
+def filled_cart(shopper, two_pictures):
+    cart_add(user=shopper, product_id=two_pictures[0].pk, quantity=1)
+    cart_add(user=shopper, product_id=two_pictures[1].pk, quantity=2)
+    return shopper  # 450 + 2 * 280 = 1010 points

@@ -1,0 +1,141 @@
+import time_machine
+import pytest
+from django.core import mail
+from django.urls import reverse
+from django.utils import timezone
+
+from orders.downloads import download_token
+from orders.models import Order, OrderStatus
+from orders.services.notifications import order_send_confirmation
+from orders.services.placement import order_pay_with_points
+from orders.tasks import send_order_confirmation
+from tests.factories import UserFactory
+from tests.orders.conftest import give_points
+
+HTMX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def paid_order(filled_cart):
+    give_points(filled_cart, 2000)
+    return order_pay_with_points(user=filled_cart, idempotency_key="test:paid")
+
+
+def download_url(order, user):
+    return reverse("orders:download", args=[download_token(item=order.items.first(), user_id=user.pk)])
+
+
+def test_the_buyer_downloads_the_full_image_as_a_stream(client, paid_order):
+    client.force_login(paid_order.user)
+
+    response = client.get(download_url(paid_order, paid_order.user))
+
+    assert response.status_code == 200
+    assert response.streaming
+    assert response["Content-Disposition"].startswith('attachment; filename="picture-')
+    body = b"".join(response.streaming_content)
+    assert body == paid_order.items.first().product.image.open("rb").read()
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_another_shopper_cannot_use_the_link_or_see_the_order(client, paid_order):
+    client.force_login(UserFactory())
+
+    assert client.get(download_url(paid_order, paid_order.user)).status_code == 404
+    assert client.get(reverse("orders:detail", args=[paid_order.pk])).status_code == 404
+
+
+def test_a_tampered_link_is_a_clear_404(client, paid_order):
+    client.force_login(paid_order.user)
+    url = download_url(paid_order, paid_order.user)
+
+    response = client.get(url[:-3] + "xyz/")
+
+    assert response.status_code == 404
+    assert b"download link doesn" in response.content
+
+
+def test_an_expired_link_is_a_clear_403(client, paid_order):
+    client.force_login(paid_order.user)
+    url = download_url(paid_order, paid_order.user)
+
+    with time_machine.travel(timezone.now() + timezone.timedelta(hours=2)):
+        response = client.get(url)
+
+    assert response.status_code == 403
+    assert b"has expired" in response.content
+
+
+def test_no_downloads_once_refunded(client, paid_order):
+    client.force_login(paid_order.user)
+    Order.objects.filter(pk=paid_order.pk).update(status=OrderStatus.REFUNDED)
+
+    assert client.get(download_url(paid_order, paid_order.user)).status_code == 404
+
+
+def test_order_page_lists_downloads_and_does_not_poll_once_final(client, paid_order):
+    client.force_login(paid_order.user)
+
+    page = client.get(reverse("orders:detail", args=[paid_order.pk]))
+
+    assert b"Download Harbour Lights" in page.content and b"Download Desert Bloom" in page.content
+    assert b'hx-trigger="every 2s"' not in page.content
+
+
+def test_a_pending_order_polls_and_the_poll_stops_with_286_when_final(client, shopper):
+    order = Order.objects.create(user=shopper, payment_method="stripe", total_cents=499, total_points=450,
+                                 idempotency_key="pending-one")
+    client.force_login(shopper)
+
+    page = client.get(reverse("orders:detail", args=[order.pk]))
+    poll_pending = client.get(reverse("orders:detail", args=[order.pk]), headers=HTMX)
+    Order.objects.filter(pk=order.pk).update(status=OrderStatus.COMPLETED)
+    poll_final = client.get(reverse("orders:detail", args=[order.pk]), headers=HTMX)
+
+    assert b'hx-trigger="every 2s"' in page.content
+    assert poll_pending.status_code == 200 and b"Waiting for the payment" in poll_pending.content
+    assert poll_final.status_code == 286
+    assert b"every 2s" not in poll_final.content
+    assert "order-changed" in poll_final["HX-Trigger"]
+
+
+def test_order_list_query_count_is_constant(client, shopper, django_assert_max_num_queries):
+    for n in range(15):
+        Order.objects.create(user=shopper, payment_method="points", total_cents=1, total_points=1,
+                             idempotency_key=f"k{n}", status="completed")
+    client.force_login(shopper)
+
+    with django_assert_max_num_queries(8):
+        response = client.get(reverse("orders:list"))
+
+    assert response.content.count(b"/orders/") >= 15
+
+
+def test_order_list_shows_only_the_shoppers_own_orders(client, paid_order):
+    client.force_login(UserFactory())
+
+    response = client.get(reverse("orders:list"))
+
+    assert paid_order.short_id.encode() not in response.content
+    assert b"No orders yet" in response.content
+
+
+def test_confirmation_email_is_sent_once_even_when_the_task_runs_twice(paid_order):
+    send_order_confirmation(str(paid_order.pk))
+    send_order_confirmation(str(paid_order.pk))
+
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == [paid_order.user.email]
+    assert paid_order.short_id in message.subject
+    assert f"/orders/{paid_order.pk}/" in message.body and "Harbour Lights" in message.body
+
+
+def test_a_failed_send_releases_the_claim_for_the_retry(paid_order, settings):
+    settings.EMAIL_BACKEND = "tests.orders.failing_mail.Backend"
+
+    with pytest.raises(OSError):
+        order_send_confirmation(order_id=paid_order.pk)
+
+    paid_order.refresh_from_db()
+    assert paid_order.confirmation_sent_at is None
