@@ -29,11 +29,21 @@ def checkout_sessions_expire_due(*, now: datetime | None = None, batch_size: int
     """Mark ``active`` sessions whose ``expires_at`` has passed as ``expired``. Returns how many."""
     now = now or timezone.now()
     sources = CheckoutSession.sources_of(CheckoutSession.Status.EXPIRED)
-    placeholders = ", ".join(["%s"] * len(sources))
-    sql = (f"UPDATE {_TABLE} SET status = %s, updated_at = %s WHERE id IN ("
-           f"SELECT id FROM {_TABLE} WHERE status IN ({placeholders}) AND expires_at <= %s LIMIT %s{_skip_locked()})")
+    marks = ", ".join(["%s"] * len(sources))
+    # Oldest first along the (status, expires_at) index, so no batch re-reads what earlier ones finished.
+    pick = (f"SELECT id FROM {_TABLE} WHERE status IN ({marks}) AND expires_at <= %s "
+            f"ORDER BY expires_at LIMIT %s{_skip_locked()}")
     moment = _db_datetime(now)
-    params = [CheckoutSession.Status.EXPIRED, moment, *sources, moment, batch_size]
+    pick_params = [*sources, moment, batch_size]
+    if connection.vendor == "postgresql":
+        # ARRAY(...) makes the picked ids a constant for the UPDATE, which then finds them through the primary
+        # key; with "id IN (subquery)" PostgreSQL may hash-join against a scan of the whole table, every batch.
+        sql = (f"UPDATE {_TABLE} SET status = %s, updated_at = %s "
+               f"WHERE id = ANY(ARRAY({pick})) AND status IN ({marks})")
+        params = [CheckoutSession.Status.EXPIRED, moment, *pick_params, *sources]
+    else:
+        sql = f"UPDATE {_TABLE} SET status = %s, updated_at = %s WHERE id IN ({pick})"
+        params = [CheckoutSession.Status.EXPIRED, moment, *pick_params]
     return _in_batches("expired", lambda cursor: _execute(cursor, sql, params), batch_size, max_batches)
 
 
@@ -43,24 +53,28 @@ def checkout_sessions_purge_stale(*, now: datetime | None = None, older_than: ti
     from sessions that stay (``replaced_by``) are cleared in the same transaction. Returns how many."""
     cutoff = _db_datetime((now or timezone.now()) - older_than)
     completed = CheckoutSession.Status.COMPLETED
-    pick = f"SELECT id FROM {_TABLE} WHERE status <> %s AND updated_at < %s LIMIT %s{_skip_locked()}"
+    # Along the partial index on updated_at of unfinished sessions, oldest first.
+    pick = (f"SELECT id FROM {_TABLE} WHERE status <> %s AND updated_at < %s "
+            f"ORDER BY updated_at LIMIT %s{_skip_locked()}")
     if connection.vendor == "postgresql":
-        # One round trip per batch; the UPDATE leaves the batch's own rows alone (they are being deleted).
-        sql = (f"WITH batch AS ({pick}), unlinked AS ("
-               f"UPDATE {_TABLE} SET replaced_by_id = NULL WHERE replaced_by_id IN (SELECT id FROM batch) "
-               f"AND id NOT IN (SELECT id FROM batch)) "
-               f"DELETE FROM {_TABLE} WHERE id IN (SELECT id FROM batch)")
+        # One round trip per batch. The UPDATE leaves the batch's own rows alone (they are being deleted: one
+        # statement must not change a row twice); foreign keys are checked at commit, when all is consistent.
+        ids = f"(SELECT ids FROM batch)::{CheckoutSession._meta.pk.db_type(connection)}[]"
+        sql = (f"WITH batch AS MATERIALIZED (SELECT ARRAY({pick}) AS ids), "
+               f"unlinked AS (UPDATE {_TABLE} SET replaced_by_id = NULL "
+               f"WHERE replaced_by_id = ANY({ids}) AND NOT (id = ANY({ids}))) "
+               f"DELETE FROM {_TABLE} WHERE id = ANY({ids})")
         return _in_batches("purged", lambda cursor: _execute(cursor, sql, [completed, cutoff, batch_size]),
                            batch_size, max_batches)
 
     def purge_batch(cursor) -> int:
         cursor.execute(pick, [completed, cutoff, batch_size])
-        ids = [row[0] for row in cursor.fetchall()]
-        if not ids:
+        picked = [row[0] for row in cursor.fetchall()]
+        if not picked:
             return 0
-        marks = ", ".join(["%s"] * len(ids))
-        cursor.execute(f"UPDATE {_TABLE} SET replaced_by_id = NULL WHERE replaced_by_id IN ({marks})", ids)
-        return _execute(cursor, f"DELETE FROM {_TABLE} WHERE id IN ({marks})", ids)
+        marks = ", ".join(["%s"] * len(picked))
+        cursor.execute(f"UPDATE {_TABLE} SET replaced_by_id = NULL WHERE replaced_by_id IN ({marks})", picked)
+        return _execute(cursor, f"DELETE FROM {_TABLE} WHERE id IN ({marks})", picked)
 
     return _in_batches("purged", purge_batch, batch_size, max_batches)
 

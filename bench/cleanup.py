@@ -1,0 +1,316 @@
+"""The checkout cleanup on a million sessions: the batched service against the same work as single SQL statements,
+and what a shopper starting a checkout feels while the cleanup runs.
+
+    .venv/bin/python bench/cleanup.py [--sessions 1000000] [--probe-seconds 8]
+
+In a PostgreSQL database ``bench_cleanup`` on 127.0.0.1 that the script creates and drops, it generates (with
+generate_series, in SQL) a million checkout sessions: a quarter active but overdue (to be marked expired), a
+third abandoned more than 7 days ago (to be purged, some of them linked from sessions that stay), a quarter
+completed, the rest recently ended. Each measurement starts from an identical copy of that data:
+
+1. baseline: the same work as one UPDATE and one DELETE statement (no batches, no SKIP LOCKED);
+2. the cleanup tasks' services (``checkout_sessions_expire_due`` + ``checkout_sessions_purge_stale``), batched;
+3. the batched cleanup again while a probe starts checkouts (``checkout_session_start`` + ``checkout_session_pay``
+   through the fake Stripe) for shoppers whose overdue sessions the cleanup is working on -- the worst case --
+   and reports the p99 latency; the same probe against the single statements and on an idle database are shown
+   for comparison.
+
+Targets: cleanup time <= 2x the single statements; p99 checkout creation while the cleanup runs < 50 ms.
+"""
+
+import argparse
+import os
+import signal
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATABASE = "bench_cleanup"
+PG = {"host": "127.0.0.1", "port": 5432, "user": "root"}
+TIME_LIMIT_SECONDS = 240
+
+
+def admin(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(dbname="postgres", autocommit=True, **PG) as conn:
+        conn.execute(sql)
+
+
+def setup_django() -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ.update({
+        "DJANGO_SETTINGS_MODULE": "shop.settings", "DEBUG": "true", "STRIPE_MODE": "demo", "LOG_LEVEL": "WARNING",
+        "DATABASE_URL": f"postgres://{PG['user']}@{PG['host']}:{PG['port']}/{DATABASE}",
+        "REDIS_URL": "redis://127.0.0.1:6379/11", "CELERY_BROKER_URL": "redis://127.0.0.1:6379/11",
+        "VAR_DIR": "/tmp/bench-cleanup-var",
+    })
+    import django
+    from django.conf import settings
+
+    django.setup()
+    settings.DEBUG = False  # demo Stripe needs DEBUG at start-up; no query log during the measurements
+    settings.STRIPE_DEMO_WEBHOOK_DELIVERY = "tests.checkout.delivery.hold"  # no web server to deliver to here
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+# --- data -----------------------------------------------------------------------------------------------------
+
+COLUMNS = ("id, user_id, kind, package_id, title, amount_cents, currency, points, status, created_at, updated_at, "
+           "expires_at, completed_at, replaced_by_id, stripe_session_id, stripe_checkout_url, "
+           "stripe_payment_intent_id, stripe_status, stripe_payment_status, awaiting_stripe, reconciled_at, "
+           "failure_message")
+
+
+def generate(cursor, sessions: int) -> dict:
+    """Users and a seed table of ``sessions`` rows; returns how many rows each cleanup step should touch."""
+    due, purge, completed = sessions // 4, sessions * 35 // 100, sessions // 4
+    cursor.execute("""
+        INSERT INTO shop_user (password, is_superuser, first_name, last_name, is_staff, is_active, date_joined, email)
+        SELECT '!', false, '', '', false, true, now(), 'bench' || g || '@example.com'
+          FROM generate_series(1, %s) g""", [due])
+    cursor.execute("INSERT INTO shop_pointspackage (name, points, price_cents, currency, is_active, sort_order, "
+                   "created_at, updated_at) VALUES ('Bench A', 500, 499, 'usd', true, 0, now(), now()), "
+                   "('Bench B', 1200, 999, 'usd', true, 1, now(), now())")
+    cursor.execute(f"""
+        CREATE UNLOGGED TABLE bench_seed AS
+        WITH rows AS (
+            SELECT g,
+                   CASE WHEN g <= %(due)s THEN 'due'
+                        WHEN g <= %(due)s + %(purge)s THEN 'purge'
+                        WHEN g <= %(due)s + %(purge)s + %(completed)s THEN 'completed'
+                        ELSE 'recent' END AS class
+              FROM generate_series(1, %(sessions)s) g),
+        users AS (SELECT min(id) AS first FROM shop_user),
+        package AS (SELECT min(id) AS id FROM shop_pointspackage)
+        SELECT md5('bench' || g)::uuid AS id,
+               users.first + (g - 1) %% %(due)s AS user_id,
+               'points_package' AS kind, package.id AS package_id, 'Bench A' AS title,
+               499::bigint AS amount_cents, 'usd' AS currency, 500::bigint AS points,
+               CASE class WHEN 'due' THEN 'active' WHEN 'completed' THEN 'completed'
+                          ELSE (CASE WHEN g %% 2 = 0 THEN 'expired' ELSE 'invalidated' END) END AS status,
+               now() - (CASE class WHEN 'due' THEN 2 WHEN 'purge' THEN 10 WHEN 'completed' THEN 20 ELSE 3 END)
+                 * interval '1 day' AS created_at,
+               now() - (CASE class WHEN 'due' THEN 2 WHEN 'purge' THEN 9 WHEN 'completed' THEN 19 ELSE 1 END)
+                 * interval '1 day' AS updated_at,
+               now() - (CASE class WHEN 'due' THEN 1 WHEN 'purge' THEN 9 WHEN 'completed' THEN 19 ELSE 2 END)
+                 * interval '1 day' AS expires_at,
+               CASE class WHEN 'completed' THEN now() - interval '19 days' END AS completed_at,
+               CASE WHEN class = 'purge' AND g %% 2 = 1 AND g < %(due)s + %(purge)s
+                         THEN md5('bench' || (g + 1))::uuid
+                    WHEN class = 'completed' AND g %% 10 = 0 THEN md5('bench' || (g - %(purge)s))::uuid
+               END AS replaced_by_id,
+               CASE class WHEN 'completed' THEN 'cs_bench_' || g END AS stripe_session_id,
+               '' AS stripe_checkout_url, '' AS stripe_payment_intent_id, '' AS stripe_status,
+               '' AS stripe_payment_status, false AS awaiting_stripe, NULL::timestamptz AS reconciled_at,
+               '' AS failure_message
+          FROM rows, users, package""",
+                   {"due": due, "purge": purge, "completed": completed, "sessions": sessions})
+    return {"expired": due, "purged": purge}
+
+
+def reset(cursor) -> str:
+    steps = {}
+    for name, sql in [
+        ("truncate", "TRUNCATE checkout_checkoutsession, checkout_fakestripeobject"),
+        ("insert", f"INSERT INTO checkout_checkoutsession ({COLUMNS}) SELECT {COLUMNS} FROM bench_seed"),
+        ("analyze", "ANALYZE checkout_checkoutsession"),
+        ("checkpoint", "CHECKPOINT"),
+    ]:
+        started = time.perf_counter()
+        cursor.execute(sql)
+        steps[name] = time.perf_counter() - started
+    return " ".join(f"{name} {seconds:.1f}s" for name, seconds in steps.items())
+
+
+# --- the two ways of cleaning up ------------------------------------------------------------------------------
+
+def _phase(work) -> tuple[float, int]:
+    started = time.perf_counter()
+    count = work()
+    return time.perf_counter() - started, count
+
+
+def single_statements() -> dict:
+    from django.db import connection, transaction
+
+    def expire():
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("UPDATE checkout_checkoutsession SET status = 'expired', updated_at = now() "
+                           "WHERE status = 'active' AND expires_at <= now()")
+            return cursor.rowcount
+
+    def purge():
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("""
+                WITH doomed AS MATERIALIZED (SELECT id FROM checkout_checkoutsession
+                                 WHERE status <> 'completed' AND updated_at < now() - interval '7 days'),
+                     unlinked AS (UPDATE checkout_checkoutsession AS kept SET replaced_by_id = NULL FROM doomed
+                                   WHERE kept.replaced_by_id = doomed.id
+                                     AND NOT EXISTS (SELECT FROM doomed AS also WHERE also.id = kept.id))
+                DELETE FROM checkout_checkoutsession USING doomed
+                 WHERE checkout_checkoutsession.id = doomed.id""")
+            return cursor.rowcount
+
+    return {"expire": _phase(expire), "purge": _phase(purge)}
+
+
+def batched_services() -> dict:
+    from checkout.services import checkout_sessions_expire_due, checkout_sessions_purge_stale
+
+    return {"expire": _phase(checkout_sessions_expire_due), "purge": _phase(checkout_sessions_purge_stale)}
+
+
+def total(phases: dict) -> float:
+    return sum(seconds for seconds, _ in phases.values())
+
+
+def counts(phases: dict) -> tuple[int, int]:
+    return phases["expire"][1], phases["purge"][1]
+
+
+def describe(phases: dict) -> str:
+    return ", ".join(f"{name} {seconds:.2f} s ({count:,} rows)" for name, (seconds, count) in phases.items())
+
+
+# --- the shopper's side ---------------------------------------------------------------------------------------
+
+class Probe(threading.Thread):
+    """Starts and pays checkouts (fake Stripe) one after another, each for a shopper whose overdue active
+    session is among the rows the cleanup is working on, until stopped; records each one's latency."""
+
+    def __init__(self, first_user: int):
+        super().__init__(daemon=True)
+        self.next_user, self.latencies, self.errors = first_user, [], []
+        self.stop = threading.Event()
+
+    def run(self):
+        from django.db import connection
+
+        from checkout.services import checkout_session_pay, checkout_session_start
+        from shop.models import PointsPackage, User
+
+        package = PointsPackage.objects.get(name="Bench B")
+        try:
+            while not self.stop.is_set():
+                user = User(pk=self.next_user, email=f"bench{self.next_user}@example.com")
+                self.next_user += 1
+                started = time.perf_counter()
+                try:
+                    session = checkout_session_start(user=user, package=package).session
+                    checkout_session_pay(session_id=session.pk, user=user, base_url="http://bench.test")
+                except Exception as error:  # counted and shown: a failure is a finding, not a crash
+                    self.errors.append(repr(error))
+                self.latencies.append((time.perf_counter() - started) * 1000)
+        finally:
+            connection.close()
+
+
+def probe_while(work, first_user: int) -> tuple[dict, Probe]:
+    probe = Probe(first_user)
+    probe.start()
+    time.sleep(0.5)  # the probe is warm before the cleanup starts
+    phases = work()
+    probe.stop.set()
+    probe.join(30)
+    return phases, probe
+
+
+def probe_idle(first_user: int, seconds: float) -> Probe:
+    probe = Probe(first_user)
+    probe.start()
+    time.sleep(seconds)
+    probe.stop.set()
+    probe.join(30)
+    return probe
+
+
+def p99(values: list[float]) -> float:
+    return statistics.quantiles(values, n=100)[98] if len(values) >= 100 else max(values, default=0.0)
+
+
+class OutOfTime(Exception):
+    pass
+
+
+def _out_of_time(signum, frame):
+    raise OutOfTime(f"bench/cleanup.py stopped after {TIME_LIMIT_SECONDS} s")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sessions", type=int, default=1_000_000)
+    parser.add_argument("--probe-seconds", type=float, default=5.0, help="idle-database probe duration")
+    options = parser.parse_args()
+    signal.signal(signal.SIGALRM, _out_of_time)
+    signal.alarm(TIME_LIMIT_SECONDS)  # bounded, whatever happens (and the database is dropped all the same)
+    admin(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+    admin(f'CREATE DATABASE "{DATABASE}"')
+    try:
+        setup_django()
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SET statement_timeout = '150s'")
+            started = time.perf_counter()
+            expected = generate(cursor, options.sessions)
+            cursor.execute("SELECT min(id) FROM shop_user")
+            first_user = cursor.fetchone()[0]
+            print(f"Generated {options.sessions:,} sessions in {time.perf_counter() - started:.1f} s: "
+                  f"{expected['expired']:,} overdue, {expected['purged']:,} abandoned > 7 days")
+            # Both runs start from the same data, with the same probe starting checkouts alongside.
+            print(f"  reset: {reset(cursor)}")
+            raw, during_single = probe_while(single_statements, first_user)
+            print(f"  single statements: {describe(raw)}")
+            print(f"  reset: {reset(cursor)}")
+            tasks, during_batches = probe_while(batched_services, first_user)
+            print(f"  cleanup services:  {describe(tasks)}")
+            cursor.execute("SELECT count(*) FILTER (WHERE status = 'active' AND expires_at <= now()), "
+                           "count(*) FILTER (WHERE status <> 'completed' AND updated_at < now() - interval '7 days') "
+                           "FROM checkout_checkoutsession")
+            left_over = cursor.fetchone()
+        idle = probe_idle(first_user + expected["expired"] // 2, options.probe_seconds)
+
+        # The probe renewed some overdue sessions itself (start marks an overdue active session expired), so
+        # fewer are left for the cleanup; everything else must match exactly.
+        for phases in (raw, tasks):
+            assert counts(phases)[1] == expected["purged"] and counts(phases)[0] <= expected["expired"], phases
+        assert left_over == (0, 0), f"the cleanup left {left_over} (overdue active, abandoned) sessions"
+        raw_time, task_time = total(raw), total(tasks)
+        ratio = task_time / raw_time
+        latency, idle_latency = p99(during_batches.latencies), p99(idle.latencies)
+        print()
+        print(f"Cleanup of {options.sessions:,} sessions ({expected['expired']:,} overdue, "
+              f"{expected['purged']:,} abandoned), same data and same concurrent checkouts for both:")
+        print(f"  cleanup tasks (batches of 1000)  {task_time:7.2f} s   baseline: one statement each "
+              f"{raw_time:7.2f} s   ratio {ratio:.2f}x (target <= 2x) {'ok' if ratio <= 2 else 'ABOVE TARGET'}")
+        print("Checkout creation (start + pay through the fake Stripe) for shoppers whose overdue session is in the")
+        print("cleanup's way:")
+        for label, probe in (("while the cleanup tasks run", during_batches),
+                             ("while the single statements run", during_single), ("idle database", idle)):
+            print(f"  {label:<33} p99 {p99(probe.latencies):8.1f} ms   median "
+                  f"{statistics.median(probe.latencies or [0]):6.1f} ms   max {max(probe.latencies, default=0):7.1f} ms"
+                  f"   n={len(probe.latencies):5d}   errors={len(probe.errors)}")
+        print(f"  p99 while the cleanup runs {latency:.1f} ms (target < 50 ms) "
+              f"{'ok' if latency < 50 else 'ABOVE TARGET'}; baseline (idle) p99 {idle_latency:.1f} ms, "
+              f"ratio {latency / max(idle_latency, 0.001):.2f}x")
+        for probe in (during_batches, during_single, idle):
+            if probe.errors:
+                print("  probe errors:", probe.errors[:3])
+        return 0 if ratio <= 2 and latency < 50 and not during_batches.errors else 1
+    finally:
+        signal.alarm(0)
+        from django.db import connections
+
+        connections.close_all()
+        if not os.environ.get("BENCH_KEEP_DATABASE"):
+            admin(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    sys.exit(main())
