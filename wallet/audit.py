@@ -60,7 +60,8 @@ SELECT e.wallet_id, COUNT(*) FROM {_LEDGER} e LEFT JOIN {_WALLET} w ON w.id = e.
  WHERE w.id IS NULL GROUP BY e.wallet_id
 """
 _REVERSALS = f"""
-SELECT p.id, p.wallet_id, p.kind, p.amount, CAST(-SUM(r.amount) AS BIGINT), COUNT(*) FILTER (WHERE r.wallet_id <> p.wallet_id)
+SELECT p.id, p.wallet_id, p.kind, p.amount, CAST(-SUM(r.amount) AS BIGINT),
+       COUNT(*) FILTER (WHERE r.wallet_id <> p.wallet_id)
   FROM {_LEDGER} r JOIN {_LEDGER} p ON p.id = r.reverses_id
  GROUP BY p.id, p.wallet_id, p.kind, p.amount
 HAVING p.kind <> 'purchase' OR -SUM(r.amount) > p.amount OR COUNT(*) FILTER (WHERE r.wallet_id <> p.wallet_id) > 0

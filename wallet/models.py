@@ -96,11 +96,13 @@ class LedgerEntry(models.Model):
         # add a second, LIKE-pattern index per column that no query uses and every insert pays for.
         indexes = [
             models.Index(fields=["wallet", "-created_at", "-id"], name="ledger_wallet_newest_idx"),
-            models.Index(fields=["stripe_object_id"], condition=~Q(stripe_object_id=""), name="ledger_stripe_object_idx"),
+            models.Index(fields=["stripe_object_id"], condition=~Q(stripe_object_id=""),
+                         name="ledger_stripe_object_idx"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["idempotency_key"], name="ledger_idempotency_key_unique"),
-            models.CheckConstraint(condition=Q(kind__in=["purchase", "spend", "refund", "reversal", "adjustment"]), name="ledger_kind_known"),
+            models.CheckConstraint(condition=Q(kind__in=["purchase", "spend", "refund", "reversal", "adjustment"]),
+                                   name="ledger_kind_known"),
             models.CheckConstraint(
                 condition=(Q(kind__in=["purchase", "refund"], amount__gt=0)
                            | Q(kind__in=["spend", "reversal"], amount__lt=0)

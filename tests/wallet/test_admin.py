@@ -50,7 +50,8 @@ def test_wallets_and_entries_are_read_only(staff_client, ledger):
 
     assert staff_client.get(reverse("admin:wallet_wallet_add")).status_code == 403
     assert staff_client.get(reverse("admin:wallet_ledgerentry_add")).status_code == 403
-    assert staff_client.post(reverse("admin:wallet_wallet_delete", args=[wallet.pk]), {"post": "yes"}).status_code == 403
+    assert staff_client.post(reverse("admin:wallet_wallet_delete", args=[wallet.pk]),
+                             {"post": "yes"}).status_code == 403
     assert staff_client.post(reverse("admin:wallet_ledgerentry_delete", args=[entry.pk]),
                              {"post": "yes"}).status_code == 403
     view = staff_client.get(reverse("admin:wallet_ledgerentry_change", args=[entry.pk]))

@@ -1,8 +1,10 @@
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from tests.factories import UserFactory
 from tests.wallet.helpers import credit
+from wallet.models import Wallet
 from wallet.services import wallet_spend
 
 URL = reverse("wallet:balance")
@@ -63,6 +65,7 @@ def test_a_changed_balance_gets_a_new_etag_and_the_new_figure(signed_in, funded_
 def test_a_stale_or_foreign_etag_gets_the_full_fragment(client, funded_shopper):
     other = UserFactory()
     credit(other, 1000)
+    Wallet.objects.update(updated_at=timezone.now())  # two wallets alike in every figure and timestamp
     client.force_login(other)
     others_etag = client.get(URL)["ETag"]
     client.force_login(funded_shopper)

@@ -12,7 +12,7 @@ from wallet.services import (
     InsufficientPoints,
     InvalidLedgerRequest,
     InvalidPoints,
-    wallet_credit,
+    WalletError,
     wallet_spend,
 )
 from wallet.services import ledger
@@ -205,3 +205,31 @@ def test_spend_records_the_order_it_paid_for(funded_shopper):
     entry = spend(funded_shopper, 10, "order:x:pay", order=Order(), metadata={"note": "kept"})
 
     assert LedgerEntry.objects.get(pk=entry.pk).metadata == {"note": "kept", "order_id": Order.pk}
+
+
+def test_a_spend_refused_just_before_a_credit_lands_is_made_after_all(shopper, monkeypatch, statement_mode):
+    credit(shopper, 5)
+    real_refusal = ledger._refusal
+
+    def credit_lands_first(**kwargs):
+        monkeypatch.setattr(ledger, "_refusal", real_refusal)
+        credit(shopper, 20, key="late-credit")
+        return real_refusal(**kwargs)
+
+    monkeypatch.setattr(ledger, "_refusal", credit_lands_first)
+
+    entry = spend(shopper, 10, "order:late:pay")
+
+    assert entry.balance_after == 15
+    assert figures(shopper) == (15, 25, 10)
+    assert_audit_passes()
+
+
+def test_a_wallet_that_keeps_changing_under_a_request_gives_up_cleanly(funded_shopper, monkeypatch):
+    monkeypatch.setattr(ledger, "_move_and_record", lambda params, single_statement: None)
+    monkeypatch.setattr(ledger, "_refusal", lambda **kwargs: None)
+
+    with pytest.raises(WalletError, match="changed too often"):
+        spend(funded_shopper, 10, "order:busy:pay")
+
+    assert figures(funded_shopper) == (1000, 1000, 0)

@@ -12,6 +12,7 @@ from wallet.services.errors import (
     InsufficientPoints,
     InvalidLedgerRequest,
     InvalidPoints,
+    WalletError,
 )
 
 MAX_POINTS = 10**12  # far beyond any real purchase; keeps every running sum clear of bigint overflow
@@ -19,6 +20,7 @@ _KEY_FIELD = LedgerEntry._meta.get_field("idempotency_key")
 _DESCRIPTION_LENGTH = LedgerEntry._meta.get_field("description").max_length
 _KEY_CONSTRAINT = "ledger_idempotency_key_unique"
 _KINDS = frozenset(LedgerEntry.Kind.values)
+_RETRIES = 5  # refused, then allowed on a second look: each time, a concurrent entry moved the wallet in between
 
 _LEDGER = LedgerEntry._meta.db_table
 _METADATA = LedgerEntry._meta.get_field("metadata")
@@ -121,8 +123,10 @@ def _move_and_record(params: dict, *, single_statement: bool) -> tuple[int, int,
         return cursor.fetchone()
 
 
-def _refusal(*, user, amount: int, action: str) -> Exception | None:
-    """Why the wallet refused the move, or None when there was no wallet yet and one has now been opened."""
+def _refusal(*, user, kind: str, amount: int, action: str) -> Exception | None:
+    """Why the wallet refused the move, read after the fact; None when it should simply be tried again: there was
+    no wallet yet (one has now been opened), or a concurrent entry has changed the wallet since (a credit landed
+    between a refused spend and this look)."""
     current = Wallet.objects.filter(user_id=user.pk).values_list("balance", "spent").first()
     if current is None:
         if amount < 0:
@@ -132,7 +136,22 @@ def _refusal(*, user, amount: int, action: str) -> Exception | None:
     balance, spent = current
     if balance + amount < 0:
         return InsufficientPoints(balance=balance, points=-amount, action=action)
-    return InvalidPoints(f"A refund of {amount} points is more than the {spent} points this wallet has spent.")
+    if kind in LedgerEntry.SPENT_KINDS and spent - amount < 0:
+        return InvalidPoints(f"A refund of {amount} points is more than the {spent} points this wallet has spent.")
+    return None
+
+
+def _retry_after_refusal(params: dict, *, user, kind: str, amount: int, action: str,
+                         single_statement: bool) -> tuple[int, int, int]:
+    """Raise why the wallet refused the move, or make it after all if the wallet no longer refuses."""
+    for _attempt in range(_RETRIES):
+        refusal = _refusal(user=user, kind=kind, amount=amount, action=action)
+        if refusal is not None:
+            raise refusal
+        recorded = _move_and_record(params, single_statement=single_statement)
+        if recorded is not None:
+            return recorded
+    raise WalletError("The wallet changed too often to record this entry; nothing was recorded. Try again.")
 
 
 def _is_key_clash(error: IntegrityError) -> bool:
@@ -186,12 +205,8 @@ def post_entry(*, user, amount: int, kind: str, idempotency_key: str, descriptio
                 replay = _replay(idempotency_key=idempotency_key, user=user, amount=amount, kind=kind)
                 if replay is not None:  # e.g. a spend replayed after the balance ran low: still the first answer
                     return replay
-                refusal = _refusal(user=user, amount=amount, action=action)
-                if refusal is None:  # the wallet has just been opened: once more
-                    recorded = _move_and_record(params, single_statement=single_statement)
-                    refusal = None if recorded else _refusal(user=user, amount=amount, action=action)
-                if refusal is not None:
-                    raise refusal
+                recorded = _retry_after_refusal(params, user=user, kind=kind, amount=amount, action=action,
+                                                single_statement=single_statement)
     except IntegrityError as error:
         if not _is_key_clash(error):
             raise
