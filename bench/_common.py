@@ -4,6 +4,7 @@ that no query log slows the figures down). Running this file does nothing."""
 
 import contextlib
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -77,9 +78,11 @@ def wait_until(moment: float) -> None:
         time.sleep(delay)
 
 
-def print_row(label: str, figure: float, baseline: float, unit: str, target: float) -> bool:
-    ratio = figure / baseline if baseline else 0.0
+def print_row(label: str, figures: list[float], baselines: list[float], unit: str, target: float) -> bool:
+    """Median figure and baseline, and the median of the per-round ratios: each round measures both back to
+    back, so a neighbour's load on this shared machine hits a round's pair alike instead of skewing one side."""
+    ratio = statistics.median(f / b for f, b in zip(figures, baselines, strict=True) if b)
     verdict = "ok" if ratio >= target else "BELOW TARGET"
-    print(f"  {label:<34} {figure:>9.0f} {unit}   baseline {baseline:>9.0f} {unit}   "
-          f"ratio {ratio:.2f} (target >= {target}) {verdict}")
+    print(f"  {label:<36} {statistics.median(figures):>8.0f} {unit}   baseline {statistics.median(baselines):>8.0f}"
+          f" {unit}   ratio {ratio:.2f} (target >= {target}) {verdict}")
     return ratio >= target

@@ -47,7 +47,13 @@ def wallet_balance_version(*, user) -> BalanceVersion:
     with connection.cursor() as cursor:
         cursor.execute(_VERSION_SQL, [user.pk])
         row = cursor.fetchone()
-    if row is None:
+    return balance_version_from_row(user=user, row=row)
+
+
+def balance_version_from_row(*, user, row) -> BalanceVersion:
+    """From (wallet id, balance, lifetime, spent, updated_at); a missing wallet (no row, or a row of NULLs from
+    an outer join) is an empty balance."""
+    if row is None or row[0] is None:
         wallet_id, balance, updated_at = 0, EMPTY_BALANCE, None
     else:
         wallet_id, balance, updated_at = row[0], Balance(*row[1:4]), row[4]

@@ -4,6 +4,7 @@ from django.utils.cache import get_conditional_response
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from wallet.badge import signed_in_balance_version
 from wallet.selectors import wallet_balance, wallet_balance_version, wallet_history
 
 
@@ -24,14 +25,25 @@ def home(request):
 
 
 @never_cache
-@login_required
 @require_GET
 def balance_fragment(request):
     """The header badge, rendered from the database on every request (``no-store``: never from a cache).
 
-    The ETag lets a client that kept the badge ask "still this?" and get an empty 304; it is computed by the same
-    single query that reads the balance, so a 304 costs no less to prove and no more to serve."""
-    version = wallet_balance_version(user=request.user)
+    Usually one query for the user and the wallet together (wallet/badge.py); any session that needs more than
+    a plain check goes through Django's authentication and ``login_required`` like every other page. The ETag
+    lets a client that kept the badge ask "still this?" and get an empty 304; it comes from the same query."""
+    version = signed_in_balance_version(request)
+    if version is None:
+        return _balance_fragment_after_login_check(request)
+    return _balance_badge(request, version)
+
+
+@login_required
+def _balance_fragment_after_login_check(request):
+    return _balance_badge(request, wallet_balance_version(user=request.user))
+
+
+def _balance_badge(request, version):
     response = get_conditional_response(request, etag=version.etag)
     if response is None:
         response = render(request, "wallet/partials/balance_badge.html", {"balance": version.balance})

@@ -1,7 +1,9 @@
 import pytest
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.urls import reverse
 from django.utils import timezone
 
+from shop.models import User
 from tests.factories import UserFactory
 from tests.wallet.helpers import credit
 from wallet.models import Wallet
@@ -98,3 +100,84 @@ def test_a_signed_out_htmx_request_is_sent_to_log_in_not_swapped_in(client, db):
 
 def test_only_get_is_allowed(signed_in):
     assert signed_in.post(URL).status_code == 405
+
+
+# --- the one-query way through authentication (wallet/badge.py) and every case it leaves to Django ----------
+
+def test_a_plain_session_costs_one_query_for_user_and_wallet(signed_in, funded_shopper, django_assert_num_queries):
+    signed_in.get(URL, headers=HTMX)  # the session reaches the cache
+
+    with django_assert_num_queries(1) as captured:
+        response = signed_in.get(URL, headers=HTMX)
+
+    assert b'data-balance="1000"' in response.content
+    assert "wallet_wallet" in captured.captured_queries[0]["sql"]
+    with django_assert_num_queries(0):  # the request's user is the one loaded with the wallet
+        assert response.wsgi_request.user.email == funded_shopper.email
+
+
+def test_a_user_without_a_wallet_row_sees_zero(client, db):
+    user = User.objects.create_user(email="no.wallet@example.com", password="x")
+    client.force_login(user)
+
+    response = client.get(URL, headers=HTMX)
+
+    assert response.status_code == 200 and b'data-balance="0"' in response.content
+
+
+def expect_login_redirect(client):
+    htmx = client.get(URL, headers=HTMX)
+    plain = client.get(URL)
+    assert htmx.status_code == 200 and htmx["HX-Redirect"] == "/accounts/login/?next=%2Fpoints%2F"
+    assert plain.status_code == 302 and plain.url.startswith("/accounts/login/")
+    assert b"balance-badge" not in htmx.content + plain.content
+
+
+def edit_session(client, **changes):
+    session = client.session
+    for key, value in changes.items():
+        if value is None:
+            session.pop(key, None)
+        else:
+            session[key] = value
+    session.save()
+
+
+def test_a_password_changed_elsewhere_ends_the_session(signed_in, funded_shopper):
+    funded_shopper.set_password("changed-on-another-device")
+    funded_shopper.save()
+
+    expect_login_redirect(signed_in)
+    assert SESSION_KEY not in signed_in.session  # Django flushed it, as on any page
+
+
+def test_an_inactive_user_is_sent_to_log_in(signed_in, funded_shopper):
+    User.objects.filter(pk=funded_shopper.pk).update(is_active=False)
+
+    expect_login_redirect(signed_in)
+
+
+@pytest.mark.parametrize("changes", [
+    {HASH_SESSION_KEY: None},
+    {HASH_SESSION_KEY: "0" * 64},
+    {BACKEND_SESSION_KEY: "django.contrib.auth.backends.RemoteUserBackend"},
+    {BACKEND_SESSION_KEY: None},
+    {SESSION_KEY: "999999"},
+], ids=["no-hash", "wrong-hash", "backend-not-configured", "no-backend", "no-such-user"])
+def test_a_session_django_would_refuse_is_refused(signed_in, changes):
+    edit_session(signed_in, **changes)
+
+    expect_login_redirect(signed_in)
+
+
+def test_a_session_signed_with_a_retired_secret_key_is_rotated_by_django(client, funded_shopper, settings):
+    client.force_login(funded_shopper)
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "a-new-secret-key-" + "x" * 50
+    old_key = client.session.session_key
+
+    response = client.get(URL, headers=HTMX)
+
+    assert response.status_code == 200 and b'data-balance="1000"' in response.content
+    assert client.session.session_key != old_key
+    assert client.get(URL, headers=HTMX).status_code == 200

@@ -54,6 +54,7 @@ def test_the_page_shows_the_balance_card_and_readable_entries(signed_in, shopper
     assert content.index("Sorry for the wait") < content.index("Order 1A2B") < content.index("Bought the Premium")
     assert re.search(r'<time class="entry-when" datetime="\d{4}-\d\d-\d\dT', content)
     assert "no-store" in response["Cache-Control"]
+    assert '<a href="/wallet/">Wallet</a>' in content  # the header's way here
 
 
 def test_an_empty_wallet_invites_to_buy_points(signed_in):
