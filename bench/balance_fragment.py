@@ -7,8 +7,9 @@ The script creates a PostgreSQL database ``bench_fragment`` on 127.0.0.1 (droppe
 wallet and a logged-in session, and starts gunicorn (sync workers, as in the Procfile) on a free loopback port
 with bench/wallet_bench_settings.py: the test settings with DEBUG off and persistent connections, the shop's URLs
 plus ``/bench/bare/``. Client processes then request one URL as fast as they can for ``--seconds``, alternating
-between the two URLs for ``--rounds`` rounds; figures are medians, the ratio the median of the rounds' ratios. The fragment is fetched as htmx does after
-``balance-changed``: with the session cookie and HX-Request, no If-None-Match (a full 200, the dearer case).
+between the two URLs for ``--rounds`` rounds; figures are medians, the ratio the median of the rounds' ratios.
+The fragment is fetched as htmx does after ``balance-changed``: with the session cookie and HX-Request, no
+If-None-Match (a full 200, the dearer case).
 Target: fragment / bare >= 0.6, and at most 2 SQL queries per fragment request.
 """
 
