@@ -45,22 +45,25 @@ class Outcome(StrEnum):
 def checkout_session_sync(*, stripe_session: StripeCheckoutSession, now: datetime | None = None) -> Outcome:
     """Bring our session in line with ``stripe_session`` (from an event or the API) and credit it if paid."""
     now = now or timezone.now()
-    with transaction.atomic():
+    # No savepoint inside a caller's transaction (a webhook's): a failure here fails the caller's work as a whole.
+    with transaction.atomic(savepoint=False):
         session = _locked_session(stripe_session)
         if session is None:
             return Outcome.UNKNOWN_SESSION
-        _mirror(session, stripe_session, now=now)
+        mirrored = _mirror(session, stripe_session)
         if stripe_session.payment_status == "paid":
-            return _complete(session, stripe_session, now=now)
+            return _complete(session, stripe_session, now=now, save_also=mirrored)
         if session.status == Status.COMPLETED:
+            _save(session, mirrored, now=now)
             return Outcome.ALREADY_COMPLETED
         if stripe_session.status == "expired":
-            session.awaiting_stripe = False
             if session.status == Status.ACTIVE:
-                checkout_session_move(session, Status.EXPIRED, now=now, awaiting_stripe=False)
+                checkout_session_move(session, Status.EXPIRED, now=now, awaiting_stripe=False, save_also=mirrored)
             else:
-                session.save(update_fields=["awaiting_stripe"])
+                session.awaiting_stripe = False
+                _save(session, [*mirrored, "awaiting_stripe"], now=now)
             return Outcome.EXPIRED
+        _save(session, mirrored, now=now)
         return Outcome.PENDING
 
 
@@ -69,21 +72,20 @@ def checkout_session_async_payment_failed(*, stripe_session: StripeCheckoutSessi
     """The bank debit behind a completed-but-unpaid Stripe session failed: that Stripe session can never be paid
     now, so ours ends (its page offers a fresh one)."""
     now = now or timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         session = _locked_session(stripe_session)
         if session is None:
             return Outcome.UNKNOWN_SESSION
-        _mirror(session, stripe_session, now=now)
+        mirrored = _mirror(session, stripe_session)
         if session.status == Status.COMPLETED:
+            _save(session, mirrored, now=now)
             return Outcome.ALREADY_COMPLETED
-        changes = {"awaiting_stripe": False, "failure_message": ASYNC_FAILURE_MESSAGE}
+        session.awaiting_stripe, session.failure_message = False, ASYNC_FAILURE_MESSAGE
+        changed = [*mirrored, "awaiting_stripe", "failure_message"]
         if session.status == Status.ACTIVE:
-            checkout_session_move(session, Status.INVALIDATED, now=now, **changes)
+            checkout_session_move(session, Status.INVALIDATED, now=now, save_also=changed)
         else:
-            for name, value in changes.items():
-                setattr(session, name, value)
-            session.updated_at = now
-            session.save(update_fields=[*changes, "updated_at"])
+            _save(session, changed, now=now)
         return Outcome.FAILED
 
 
@@ -92,7 +94,7 @@ def checkout_session_payment_failed(*, checkout_session_id: str, payment_intent_
     """A card was declined on Stripe's page. The Stripe session stays open (the shopper may try another card);
     we only keep the reason to show on our pages. Ignored once the session is completed."""
     now = now or timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         session = _locked_by_ids(checkout_session_id=checkout_session_id, payment_intent_id=payment_intent_id)
         if session is None:
             return Outcome.UNKNOWN_SESSION
@@ -140,10 +142,13 @@ def checkout_sessions_reconcile_awaiting(*, limit: int = RECONCILE_BATCH, now: d
     return counts
 
 
-def _complete(session: CheckoutSession, stripe_session: StripeCheckoutSession, *, now: datetime) -> Outcome:
+def _complete(session: CheckoutSession, stripe_session: StripeCheckoutSession, *, now: datetime,
+              save_also: list[str]) -> Outcome:
     if session.status == Status.COMPLETED:
+        _save(session, save_also, now=now)
         return Outcome.ALREADY_COMPLETED
     if session.kind != CheckoutSession.Kind.POINTS_PACKAGE:
+        _save(session, save_also, now=now)
         logger.error("Paid checkout session %s has kind %s, which cannot be fulfilled yet", session.pk, session.kind)
         return Outcome.UNSUPPORTED
     if (stripe_session.amount_total, stripe_session.currency) != (session.amount_cents, session.currency):
@@ -158,14 +163,16 @@ def _complete(session: CheckoutSession, stripe_session: StripeCheckoutSession, *
                   "package_id": session.package_id, "amount_cents": session.amount_cents,
                   "currency": session.currency, "payment_intent": stripe_session.payment_intent},
     )
-    checkout_session_move(session, Status.COMPLETED, now=now, awaiting_stripe=False, failure_message="")
+    checkout_session_move(session, Status.COMPLETED, now=now, awaiting_stripe=False, failure_message="",
+                          save_also=save_also)
     logger.info("Checkout session %s paid (Stripe %s): credited %s points to user %s", session.pk,
                 stripe_session.id, session.points, session.user_id)
     return Outcome.CREDITED
 
 
-def _mirror(session: CheckoutSession, stripe_session: StripeCheckoutSession, *, now: datetime) -> None:
-    """Copy Stripe's view onto ours, never backwards (events can arrive in any order)."""
+def _mirror(session: CheckoutSession, stripe_session: StripeCheckoutSession) -> list[str]:
+    """Copy Stripe's view onto ours, never backwards (events can arrive in any order). Returns the fields changed
+    (the caller saves them with whatever else it changes, in one UPDATE)."""
     changed = []
     if session.stripe_session_id is None:
         session.stripe_session_id = stripe_session.id
@@ -179,9 +186,13 @@ def _mirror(session: CheckoutSession, stripe_session: StripeCheckoutSession, *, 
     if stripe_session.payment_intent and not session.stripe_payment_intent_id:
         session.stripe_payment_intent_id = stripe_session.payment_intent
         changed.append("stripe_payment_intent_id")
-    if changed:
+    return changed
+
+
+def _save(session: CheckoutSession, fields: list[str], *, now: datetime) -> None:
+    if fields:
         session.updated_at = now
-        session.save(update_fields=[*changed, "updated_at"])
+        session.save(update_fields=[*fields, "updated_at"])
 
 
 def _locked_session(stripe_session: StripeCheckoutSession) -> CheckoutSession | None:
@@ -194,7 +205,7 @@ def _locked_by_ids(*, checkout_session_id: str = "", stripe_session_id: str = ""
     sessions = CheckoutSession.objects.select_for_update(of=("self",)).select_related("user")
     session = None
     if _is_uuid(checkout_session_id):
-        session = sessions.filter(pk=checkout_session_id).first()
+        session = sessions.filter(pk=checkout_session_id).order_by().first()
         if session and stripe_session_id and session.stripe_session_id not in (None, stripe_session_id):
             logger.warning("Stripe session %s claims checkout session %s, which has Stripe session %s",
                            stripe_session_id, session.pk, session.stripe_session_id)

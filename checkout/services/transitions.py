@@ -10,14 +10,16 @@ class InvalidTransition(Exception):
     pass
 
 
-def checkout_session_move(session: CheckoutSession, target: str, *, now: datetime, **changes) -> CheckoutSession:
-    """Move ``session`` (locked by the caller) to ``target`` and save it with ``changes``. Refuses moves that
+def checkout_session_move(session: CheckoutSession, target: str, *, now: datetime, save_also=(),
+                          **changes) -> CheckoutSession:
+    """Move ``session`` (locked by the caller) to ``target`` and save it with ``changes`` -- and the fields
+    named in ``save_also``, already changed on the instance -- in one UPDATE. Refuses moves that
     ``CheckoutSession.TRANSITIONS`` does not allow, such as leaving ``completed``."""
     if not CheckoutSession.can_move(session.status, target):
         raise InvalidTransition(f"checkout session {session.pk}: {session.status} -> {target} is not allowed")
     session.status = target
     session.updated_at = now
-    fields = {"status", "updated_at", *changes}
+    fields = {"status", "updated_at", *changes, *save_also}
     if target == CheckoutSession.Status.COMPLETED:
         session.completed_at = now
         fields.add("completed_at")

@@ -6,12 +6,11 @@ error, one more attempt) and the caller answers 500, so Stripe delivers it again
 from the admin. Events that are not about any session of ours are stored as ``ignored``.
 """
 
-import json
 import logging
 from datetime import datetime
 
 import stripe
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -41,8 +40,7 @@ class WebhookProcessingFailed(Exception):
 def stripe_webhook_verify(*, payload: bytes, signature: str | None) -> dict:
     """The event in ``payload`` if ``signature`` proves Stripe sent it within the last five minutes."""
     try:
-        gateway.webhook_event_construct(payload=payload, signature=signature)
-        event = json.loads(payload)
+        event = gateway.webhook_payload_verify(payload=payload, signature=signature)
     except stripe.SignatureVerificationError as error:
         raise InvalidWebhook(f"bad signature: {error.user_message or error}") from error
     except (ValueError, TypeError, AttributeError) as error:  # not UTF-8, not JSON, not a JSON object
@@ -55,41 +53,88 @@ def stripe_webhook_verify(*, payload: bytes, signature: str | None) -> dict:
 
 
 def stripe_webhook_receive(*, event: dict, now: datetime | None = None) -> WebhookEvent:
-    """Store ``event`` (once) and process it unless that was done before. Returns the stored record."""
-    record = WebhookEvent.objects.filter(event_id=event["id"]).first()
-    if record is None:
-        WebhookEvent.objects.bulk_create([WebhookEvent(
-            event_id=event["id"], type=event["type"], payload=event,
-            stripe_object_id=str(event["data"]["object"].get("id") or "")[:255],
-            received_at=now or timezone.now(),
-        )], ignore_conflicts=True)  # a concurrent delivery of the same event may have stored it first
-        record = WebhookEvent.objects.get(event_id=event["id"])
-    if record.status in WebhookEvent.FINAL:
-        return record
-    return webhook_event_process(webhook_event_id=record.pk, now=now)
+    """Store ``event`` (once) and process it unless that was done before. Returns the stored record.
+
+    A replay of a processed event costs one SELECT. A new event is stored, processed and marked processed in one
+    transaction; a concurrent delivery of the same event waits on the stored row and then finds it processed."""
+    now = now or timezone.now()
+    known = WebhookEvent.objects.filter(event_id=event["id"]).values_list("pk", "status").first()
+    if known is not None and known[1] in WebhookEvent.FINAL:
+        return WebhookEvent(pk=known[0], event_id=event["id"], type=event["type"], status=known[1])
+    try:
+        with transaction.atomic():
+            record = _claim(event, now=now)
+            if record.status in WebhookEvent.FINAL:
+                return record
+            return _process(record, now=now)
+    except Exception as error:
+        _record_failure(event, error, now=now)
+        raise WebhookProcessingFailed(str(error)) from error
 
 
 def webhook_event_process(*, webhook_event_id: int, now: datetime | None = None) -> WebhookEvent:
-    """Process a stored event unless it already was (the row lock makes concurrent deliveries take turns).
-    Raises ``WebhookProcessingFailed`` after recording the failure."""
+    """Process a stored event again unless it was processed meanwhile (staff's "process again"). Raises
+    ``WebhookProcessingFailed`` after recording the failure."""
     now = now or timezone.now()
     try:
         with transaction.atomic():
             record = WebhookEvent.objects.select_for_update().get(pk=webhook_event_id)
             if record.status in WebhookEvent.FINAL:
                 return record
-            status, note = _dispatch(record.type, record.payload["data"]["object"], now=now)
-            record.status, record.error, record.processed_at = status, note, now
-            record.attempts += 1
-            record.save(update_fields=["status", "error", "processed_at", "attempts"])
+            return _process(record, now=now)
     except Exception as error:
         logger.exception("Processing Stripe event %s failed", webhook_event_id)
         WebhookEvent.objects.filter(pk=webhook_event_id).update(
-            status=WebhookEvent.Status.FAILED, attempts=F("attempts") + 1,
-            error=f"{type(error).__name__}: {error}"[:ERROR_LIMIT])
+            status=WebhookEvent.Status.FAILED, attempts=F("attempts") + 1, error=_describe(error))
         raise WebhookProcessingFailed(str(error)) from error
+
+
+_TABLE = WebhookEvent._meta.db_table
+_COLUMNS = "event_id, type, stripe_object_id, payload, status, error, attempts, received_at"
+_CLAIM_SQL = (f"INSERT INTO {_TABLE} ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, '', 0, %s) "
+              f"ON CONFLICT (event_id) DO NOTHING RETURNING id")
+_FAILURE_SQL = (f"INSERT INTO {_TABLE} ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, 1, %s) "
+                f"ON CONFLICT (event_id) DO UPDATE SET status = EXCLUDED.status, error = EXCLUDED.error, "
+                f"attempts = {_TABLE}.attempts + 1")
+
+
+def _row(event: dict, status: str, now: datetime) -> list:
+    payload = WebhookEvent._meta.get_field("payload").get_db_prep_value(event, connection)
+    return [event["id"], event["type"][:100], str(event["data"]["object"].get("id") or "")[:255], payload, status,
+            connection.ops.adapt_datetimefield_value(now)]
+
+
+def _claim(event: dict, *, now: datetime) -> WebhookEvent:
+    """Insert the event's row, or lock the one a previous (or concurrent) delivery stored: one statement for a
+    new event, and the database's unique index decides between concurrent deliveries."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_SQL, _row(event, WebhookEvent.Status.RECEIVED, now))
+        inserted = cursor.fetchone()
+    if inserted is None:
+        return WebhookEvent.objects.select_for_update().get(event_id=event["id"])
+    return WebhookEvent(pk=inserted[0], event_id=event["id"], type=event["type"], payload=event,
+                        status=WebhookEvent.Status.RECEIVED, attempts=0, received_at=now)
+
+
+def _process(record: WebhookEvent, *, now: datetime) -> WebhookEvent:
+    record.status, record.error = _dispatch(record.type, record.payload["data"]["object"], now=now)
+    record.processed_at = now
+    record.attempts += 1
+    record.save(update_fields=["status", "error", "processed_at", "attempts"])
     logger.info("Stripe event %s (%s): %s %s", record.event_id, record.type, record.status, record.error)
     return record
+
+
+def _record_failure(event: dict, error: Exception, *, now: datetime) -> None:
+    """Outside the rolled-back transaction: the delivery is on record as failed, with why and how often."""
+    logger.exception("Processing Stripe event %s (%s) failed", event["id"], event["type"])
+    with connection.cursor() as cursor:
+        cursor.execute(_FAILURE_SQL, [*_row(event, WebhookEvent.Status.FAILED, now)[:5], _describe(error),
+                                      connection.ops.adapt_datetimefield_value(now)])
+
+
+def _describe(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"[:ERROR_LIMIT]
 
 
 def webhook_events_reprocess(*, webhook_event_ids) -> dict:
