@@ -61,6 +61,10 @@ class CheckoutSession(models.Model):
     reconciled_at = models.DateTimeField(null=True, blank=True)
     failure_message = models.CharField(max_length=255, blank=True,
                                        help_text="Why the last payment attempt failed, as the shopper sees it.")
+    # The credit this session's payment made. On our side because ledger entries are append-only (never updated
+    # after insert); the wallet reaches it as ``entry.checkout_session``.
+    ledger_entry = models.OneToOneField("wallet.LedgerEntry", on_delete=models.PROTECT, null=True, blank=True,
+                                        related_name="checkout_session")
 
     class Meta:
         ordering = ["-created_at"]
@@ -90,6 +94,8 @@ class CheckoutSession(models.Model):
                 name="checkout_completed_at_iff_completed"),
             models.CheckConstraint(condition=Q(expires_at__gt=F("created_at")), name="checkout_expires_after_created"),
             models.CheckConstraint(condition=~Q(replaced_by=F("id")), name="checkout_not_replaced_by_itself"),
+            models.CheckConstraint(condition=Q(ledger_entry__isnull=True) | Q(status="completed"),
+                                   name="checkout_credit_only_when_completed"),
         ]
 
     def __str__(self):

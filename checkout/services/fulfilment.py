@@ -155,7 +155,7 @@ def _complete(session: CheckoutSession, stripe_session: StripeCheckoutSession, *
         logger.error("Stripe session %s charged %s %s for checkout session %s priced %s %s; crediting the snapshot",
                      stripe_session.id, stripe_session.amount_total, stripe_session.currency, session.pk,
                      session.amount_cents, session.currency)
-    wallet_services.wallet_credit(
+    entry = wallet_services.wallet_credit(
         user=session.user, points=session.points, kind="purchase",
         idempotency_key=f"stripe:checkout:{stripe_session.id}",
         description=f"Bought {session.title}", stripe_object_id=stripe_session.id,
@@ -164,7 +164,7 @@ def _complete(session: CheckoutSession, stripe_session: StripeCheckoutSession, *
                   "currency": session.currency, "payment_intent": stripe_session.payment_intent},
     )
     checkout_session_move(session, Status.COMPLETED, now=now, awaiting_stripe=False, failure_message="",
-                          save_also=save_also)
+                          ledger_entry=entry, save_also=save_also)
     logger.info("Checkout session %s paid (Stripe %s): credited %s points to user %s", session.pk,
                 stripe_session.id, session.points, session.user_id)
     return Outcome.CREDITED

@@ -52,6 +52,7 @@ def test_buying_a_package_end_to_end_credits_once_and_the_result_page_shows_the_
     entry = LedgerEntry.objects.get()
     assert (entry.kind, entry.amount, entry.idempotency_key) == (
         "purchase", 550, f"stripe:checkout:{session.stripe_session_id}")
+    assert session.ledger_entry == entry and entry.checkout_session == session
     result = shopper_client.get(reverse("checkout:result", args=[session.pk]))
     assert b"Payment received" in result.content
     assert b'data-balance="550"' in result.content
