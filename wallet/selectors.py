@@ -3,7 +3,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
-from django.db import connection
 from django.db.models import Q
 
 from wallet.models import LedgerEntry, Wallet
@@ -34,19 +33,11 @@ class BalanceVersion(NamedTuple):
 BADGE_VERSION = "1"
 
 
-_VERSION_SQL = (f"SELECT id, balance, lifetime, spent, updated_at FROM {Wallet._meta.db_table} "
-                f"WHERE user_id = %s")
-
-
 def wallet_balance_version(*, user) -> BalanceVersion:
     """The balance and a strong ETag for it, in one query. The tag changes whenever the wallet row does (every
-    service that moves points sets ``updated_at``), and differs between users and wallets.
-
-    Plain SQL: this runs behind every balance badge refresh, and building the equivalent queryset costs several
-    times what PostgreSQL takes to answer it (bench/balance_fragment.py)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_VERSION_SQL, [user.pk])
-        row = cursor.fetchone()
+    service that moves points sets ``updated_at``), and differs between users and wallets."""
+    row = (Wallet.objects.filter(user=user)
+           .values_list("id", "balance", "lifetime", "spent", "updated_at").first())
     return balance_version_from_row(user=user, row=row)
 
 

@@ -49,6 +49,8 @@ def test_concurrent_spends_never_overdraw_and_every_success_is_one_entry():
     assert figures(shopper) == (0, 250, 250)
     assert LedgerEntry.objects.filter(kind="spend").count() == len(successes)
     assert sorted(entry.balance_after for entry in successes) == list(range(0, 250, 10))
+    by_time = list(LedgerEntry.objects.order_by("created_at", "id").values_list("balance_after", flat=True))
+    assert by_time == [250, *range(240, -1, -10)]  # the history's order is the order the balance moved in
     assert_audit_passes()
 
 

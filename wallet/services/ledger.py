@@ -1,5 +1,6 @@
-"""Posting to the ledger. Every change of a balance goes through ``post_entry``: one conditional UPDATE of the
-wallet row and one INSERT of the entry, in one transaction (or savepoint, inside a caller's transaction)."""
+"""Posting to the ledger. Every change of a balance goes through ``post_entry``: a conditional UPDATE of the
+wallet row and the INSERT of its entry -- on PostgreSQL one statement, which outside a caller's transaction
+commits on its own and inside one runs in a savepoint."""
 
 import contextlib
 
@@ -35,26 +36,29 @@ _METADATA = LedgerEntry._meta.get_field("metadata")
 _MOVE_SQL = f"""
 UPDATE {Wallet._meta.db_table}
    SET balance = balance + %(amount)s, lifetime = lifetime + %(lifetime)s, spent = spent + %(spent)s,
-       updated_at = %(now)s
+       updated_at = {{now}}
  WHERE user_id = %(user_id)s
    AND balance + %(amount)s >= 0 AND lifetime + %(lifetime)s >= 0 AND spent + %(spent)s >= 0
-RETURNING id, balance"""
+RETURNING id, balance, updated_at"""
 _COLUMNS = ("wallet_id, amount, kind, balance_after, description, idempotency_key, stripe_object_id, "
             "reverses_id, created_by_id, metadata, created_at")
 _VALUES = ("%(amount)s, %(kind)s, {balance}, %(description)s, %(idempotency_key)s, %(stripe_object_id)s, "
-           "%(reverses_id)s, %(created_by_id)s, %(metadata)s, %(now)s")
-# PostgreSQL: check, move and record in one statement (a data-modifying CTE). A clash on the idempotency key
-# fails the whole statement, wallet update included.
+           "%(reverses_id)s, %(created_by_id)s, %(metadata)s, {created_at}")
+# PostgreSQL: check, move and record in one statement (a data-modifying CTE); a clash on the idempotency key
+# fails the whole statement, wallet update included. The time is read once the row is locked (clock_timestamp(),
+# not the transaction's start), so a wallet's entries are in the same order by created_at as by id.
 _MOVE_AND_RECORD_SQL = f"""
-WITH moved AS ({_MOVE_SQL})
+WITH moved AS ({_MOVE_SQL.format(now="clock_timestamp()")})
 INSERT INTO {_LEDGER} ({_COLUMNS})
-SELECT id, {_VALUES.format(balance="balance")} FROM moved
-RETURNING id, wallet_id, balance_after"""
-# Elsewhere (SQLite for `make run`), the same in two statements inside the same transaction.
+SELECT id, {_VALUES.format(balance="balance", created_at="updated_at")} FROM moved
+RETURNING id, wallet_id, balance_after, created_at"""
+# Elsewhere (SQLite for `make run`, whose IMMEDIATE transactions serialise writers), two statements in one
+# transaction.
+_MOVE_ONLY_SQL = _MOVE_SQL.format(now="%(now)s")
 _RECORD_SQL = f"""
 INSERT INTO {_LEDGER} ({_COLUMNS})
-VALUES (%(wallet_id)s, {_VALUES.format(balance="%(balance_after)s")})
-RETURNING id, wallet_id, balance_after"""
+VALUES (%(wallet_id)s, {_VALUES.format(balance="%(balance_after)s", created_at="%(now)s")})
+RETURNING id"""
 
 
 def check_points(points, *, signed: bool = False) -> int:
@@ -109,18 +113,18 @@ def _sums(kind: str, amount: int) -> dict:
     }
 
 
-def _move_and_record(params: dict, *, single_statement: bool) -> tuple[int, int, int] | None:
-    """(entry id, wallet id, balance after), or None when the wallet refused (nothing was written then)."""
+def _move_and_record(params: dict, *, single_statement: bool) -> tuple | None:
+    """(entry id, wallet id, balance after, created at), or None when the wallet refused (nothing written)."""
     with connection.cursor() as cursor:
         if single_statement:
             cursor.execute(_MOVE_AND_RECORD_SQL, params)
             return cursor.fetchone()
-        cursor.execute(_MOVE_SQL, params)
+        cursor.execute(_MOVE_ONLY_SQL, params)
         moved = cursor.fetchone()
         if moved is None:
             return None
         cursor.execute(_RECORD_SQL, {**params, "wallet_id": moved[0], "balance_after": moved[1]})
-        return cursor.fetchone()
+        return cursor.fetchone()[0], moved[0], moved[1], params["now"]
 
 
 def _refusal(*, user, kind: str, amount: int, action: str) -> Exception | None:
@@ -142,7 +146,7 @@ def _refusal(*, user, kind: str, amount: int, action: str) -> Exception | None:
 
 
 def _retry_after_refusal(params: dict, *, user, kind: str, amount: int, action: str,
-                         single_statement: bool) -> tuple[int, int, int]:
+                         single_statement: bool) -> tuple:
     """Raise why the wallet refused the move, or make it after all if the wallet no longer refuses."""
     for _attempt in range(_RETRIES):
         refusal = _refusal(user=user, kind=kind, amount=amount, action=action)
@@ -190,9 +194,8 @@ def post_entry(*, user, amount: int, kind: str, idempotency_key: str, descriptio
     if kind not in _KINDS:
         raise InvalidLedgerRequest(f"Unknown ledger entry kind {kind!r}; use one of {LedgerEntry.Kind.values}.")
     metadata = metadata or {}
-    now = timezone.now()
     params = {
-        **_sums(kind, amount), "kind": kind, "now": now, "user_id": user.pk, "description": description,
+        **_sums(kind, amount), "kind": kind, "now": timezone.now(), "user_id": user.pk, "description": description,
         "idempotency_key": idempotency_key, "stripe_object_id": stripe_object_id or "",
         "reverses_id": reverses.pk if reverses else None, "created_by_id": created_by.pk if created_by else None,
         "metadata": _METADATA.get_db_prep_value(metadata, connection),
@@ -214,10 +217,10 @@ def post_entry(*, user, amount: int, kind: str, idempotency_key: str, descriptio
         if replay is None:  # invisible to a caller's REPEATABLE READ snapshot: let the caller retry
             raise
         return replay
-    entry_id, wallet_id, balance_after = recorded
+    entry_id, wallet_id, balance_after, created_at = recorded
     entry = LedgerEntry(
         id=entry_id, wallet_id=wallet_id, amount=amount, kind=kind, balance_after=balance_after,
         description=description, idempotency_key=idempotency_key, stripe_object_id=params["stripe_object_id"],
-        reverses=reverses, created_by=created_by, metadata=metadata, created_at=now)
+        reverses=reverses, created_by=created_by, metadata=metadata, created_at=created_at)
     entry._state.adding, entry._state.db = False, connection.alias
     return entry
