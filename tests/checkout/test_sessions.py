@@ -283,3 +283,29 @@ def test_paying_for_a_replaced_session_goes_to_the_current_one(shopper_client, s
 
     assert onward["Location"] == reverse("checkout:review", args=[new.pk])
     assert not FakeStripeObject.objects.filter(kind="checkout.session").exists()
+
+
+@pytest.mark.parametrize("source, target", [("completed", "expired"), ("completed", "active"),
+                                            ("expired", "invalidated"), ("invalidated", "active")])
+def test_status_moves_outside_the_table_are_refused(package, source, target):
+    from checkout.services import InvalidTransition, checkout_session_move
+
+    session = CheckoutSessionFactory(package=package, status=source)
+
+    with pytest.raises(InvalidTransition):
+        checkout_session_move(session, target, now=timezone.now())
+    session.refresh_from_db()
+    assert session.status == source
+
+
+@pytest.mark.parametrize("source", ["active", "expired", "invalidated"])
+def test_any_unfinished_session_can_complete_because_money_that_arrived_counts(package, source):
+    from checkout.services import checkout_session_move
+
+    session = CheckoutSessionFactory(package=package, status=source)
+
+    checkout_session_move(session, "completed", now=timezone.now())
+
+    session.refresh_from_db()
+    assert session.status == "completed" and session.completed_at is not None
+    assert CheckoutSession.sources_of("expired") == ["active"]
