@@ -6,6 +6,7 @@ never called while a lock is held.
 """
 
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -94,17 +95,16 @@ def _start(*, user, package: PointsPackage, renew: bool, now: datetime) -> Start
         current = CheckoutSession.objects.select_for_update().filter(user=user, status=Status.ACTIVE).first()
         if current is not None and not renew and current.expires_at > now and offer_matches(current, package):
             return StartResult(session=current, created=False)
+        new_id = uuid.uuid4()
         if current is not None:
+            # The link can point at the row inserted next: foreign keys are checked at commit.
             checkout_session_move(current, Status.EXPIRED if current.expires_at <= now else Status.INVALIDATED,
-                                  now=now)
+                                  now=now, replaced_by_id=new_id)
         session = CheckoutSession.objects.create(
-            user=user, kind=CheckoutSession.Kind.POINTS_PACKAGE, package=package, title=package.name,
+            id=new_id, user=user, kind=CheckoutSession.Kind.POINTS_PACKAGE, package=package, title=package.name,
             amount_cents=package.price_cents, currency=package.currency, points=package.points,
             created_at=now, updated_at=now, expires_at=now + settings.CHECKOUT_SESSION_TTL,
         )
-        if current is not None:
-            current.replaced_by = session
-            current.save(update_fields=["replaced_by"])
     logger.info("Checkout session %s started for user %s (%s)%s", session.pk, user.pk, package.name,
                 f", replacing {current.pk}" if current else "")
     return StartResult(session=session, created=True, replaced=current)
