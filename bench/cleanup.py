@@ -20,11 +20,11 @@ Targets: cleanup time <= 2x the single statements; p99 checkout creation while t
 """
 
 import argparse
+import multiprocessing
 import os
 import signal
 import statistics
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -42,7 +42,7 @@ def admin(sql: str) -> None:
         conn.execute(sql)
 
 
-def setup_django() -> None:
+def setup_django(*, migrate: bool = True) -> None:
     sys.path.insert(0, str(ROOT))
     os.environ.update({
         "DJANGO_SETTINGS_MODULE": "shop.settings", "DEBUG": "true", "STRIPE_MODE": "demo", "LOG_LEVEL": "WARNING",
@@ -56,9 +56,10 @@ def setup_django() -> None:
     django.setup()
     settings.DEBUG = False  # demo Stripe needs DEBUG at start-up; no query log during the measurements
     settings.STRIPE_DEMO_WEBHOOK_DELIVERY = "tests.checkout.delivery.hold"  # no web server to deliver to here
-    from django.core.management import call_command
+    if migrate:
+        from django.core.management import call_command
 
-    call_command("migrate", verbosity=0)
+        call_command("migrate", verbosity=0)
 
 
 # --- data -----------------------------------------------------------------------------------------------------
@@ -182,49 +183,61 @@ def describe(phases: dict) -> str:
 
 # --- the shopper's side ---------------------------------------------------------------------------------------
 
-class Probe(threading.Thread):
-    """Starts and pays checkouts (fake Stripe) one after another, each for the next shopper from ``first_user``
-    on, until stopped; records each one's latency."""
+def _probe(first_user: int, ready, stop, results) -> None:
+    """A probe process (its own interpreter: no GIL shared with the cleanup or the other probe): starts and pays
+    checkouts (fake Stripe) one after another, each for the next shopper from ``first_user`` on, until ``stop``;
+    sends back each one's latency in milliseconds."""
+    setup_django(migrate=False)
+    from django.db import connection
 
-    def __init__(self, first_user: int):
-        super().__init__(daemon=True)
-        self.next_user, self.latencies, self.errors = first_user, [], []
-        self.stop = threading.Event()
+    from checkout.services import checkout_session_pay, checkout_session_start
+    from shop.models import PointsPackage, User
 
-    def run(self):
-        from django.db import connection
-
-        from checkout.services import checkout_session_pay, checkout_session_start
-        from shop.models import PointsPackage, User
-
-        package = PointsPackage.objects.get(name="Bench B")
+    package = PointsPackage.objects.get(name="Bench B")
+    latencies, errors, user_id = [], [], first_user
+    ready.set()
+    while not stop.is_set():
+        user = User(pk=user_id, email=f"bench{user_id}@example.com")
+        user_id += 1
+        started = time.perf_counter()
         try:
-            while not self.stop.is_set():
-                user = User(pk=self.next_user, email=f"bench{self.next_user}@example.com")
-                self.next_user += 1
-                started = time.perf_counter()
-                try:
-                    session = checkout_session_start(user=user, package=package).session
-                    checkout_session_pay(session_id=session.pk, user=user, base_url="http://bench.test")
-                except Exception as error:  # counted and shown: a failure is a finding, not a crash
-                    self.errors.append(repr(error))
-                self.latencies.append((time.perf_counter() - started) * 1000)
-        finally:
-            connection.close()
+            session = checkout_session_start(user=user, package=package).session
+            checkout_session_pay(session_id=session.pk, user=user, base_url="http://bench.test")
+        except Exception as error:  # counted and shown: a failure is a finding, not a crash
+            errors.append(repr(error))
+        latencies.append((time.perf_counter() - started) * 1000)
+    connection.close()
+    results.put((first_user, latencies, errors))
+
+
+class ProbeResult:
+    def __init__(self, latencies, errors):
+        self.latencies, self.errors = latencies, errors
 
 
 def run_probes(starts: dict[str, int], work=None, seconds: float = 0.0) -> tuple[dict | None, dict]:
-    """Run one probe per entry of ``starts`` (label -> first user id) alongside ``work`` (or for ``seconds``)."""
-    probes = {label: Probe(first) for label, first in starts.items()}
-    for probe in probes.values():
-        probe.start()
+    """Run one probe process per entry of ``starts`` (label -> first user id) alongside ``work`` (or for
+    ``seconds``); returns what ``work`` returned and each label's ``ProbeResult``."""
+    context = multiprocessing.get_context("spawn")
+    stop, results = context.Event(), context.Queue()
+    processes = []
+    for first in starts.values():
+        ready = context.Event()
+        process = context.Process(target=_probe, args=(first, ready, stop, results), daemon=True)
+        process.start()
+        processes.append((process, ready))
+    for _, ready in processes:
+        ready.wait(60)
     time.sleep(0.5)  # the probes are warm before the work starts
     phases = work() if work else time.sleep(seconds)
-    for probe in probes.values():
-        probe.stop.set()
-    for probe in probes.values():
-        probe.join(30)
-    return phases, probes
+    stop.set()
+    collected = {}
+    for _ in processes:
+        first, latencies, errors = results.get(timeout=60)
+        collected[first] = ProbeResult(latencies, errors)
+    for process, _ in processes:
+        process.join(30)
+    return phases, {label: collected[first] for label, first in starts.items()}
 
 
 def p99(values: list[float]) -> float:
