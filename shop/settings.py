@@ -242,3 +242,11 @@ LOGGING = {
 # per-process local-memory cache: a log-out in one web worker would not reach the others' copies.
 if REDIS_URL:
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
+# --- Prepared statements (added with the wallet, issue 3) -----------------------------------------------------
+# Django binds the ORM's parameters on the client, so its queries are never prepared whatever this says. The
+# ledger's one statement (wallet/services/ledger.py) binds on the server, and with this psycopg prepares it after
+# a few runs on a connection instead of PostgreSQL parsing and planning it on every spend (bench/wallet_spend.py).
+# Behind PgBouncer in transaction mode, use PgBouncer >= 1.21 with max_prepared_statements, or set DB_PREPARE=off.
+if _database.get("ENGINE") == "django.db.backends.postgresql" and env_bool("DB_PREPARE", True):
+    _database.setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
