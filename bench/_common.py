@@ -78,11 +78,14 @@ def wait_until(moment: float) -> None:
         time.sleep(delay)
 
 
-def print_row(label: str, figures: list[float], baselines: list[float], unit: str, target: float) -> bool:
+def print_row(label: str, figures: list[float], baselines: list[float], unit: str,
+              target: float | None) -> bool:
     """Median figure and baseline, and the median of the per-round ratios: each round measures both back to
-    back, so a neighbour's load on this shared machine hits a round's pair alike instead of skewing one side."""
+    back, so a neighbour's load on this shared machine hits a round's pair alike instead of skewing one side.
+    Without a target the row is for information only."""
     ratio = statistics.median(f / b for f, b in zip(figures, baselines, strict=True) if b)
-    verdict = "ok" if ratio >= target else "BELOW TARGET"
+    verdict = "(for comparison)" if target is None else (
+        f"(target >= {target}) {'ok' if ratio >= target else 'BELOW TARGET'}")
     print(f"  {label:<36} {statistics.median(figures):>8.0f} {unit}   baseline {statistics.median(baselines):>8.0f}"
-          f" {unit}   ratio {ratio:.2f} (target >= {target}) {verdict}")
-    return ratio >= target
+          f" {unit}   ratio {ratio:.2f} {verdict}")
+    return target is None or ratio >= target

@@ -1,7 +1,7 @@
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 
 from shop.models import User
 from tests.factories import UserFactory
@@ -233,3 +233,13 @@ def test_a_wallet_that_keeps_changing_under_a_request_gives_up_cleanly(funded_sh
         spend(funded_shopper, 10, "order:busy:pay")
 
     assert figures(funded_shopper) == (1000, 1000, 0)
+
+
+def test_the_ledger_statement_is_prepared_once_per_connection(funded_shopper):
+    for number in range(8):
+        spend(funded_shopper, 1, f"prepared:{number}")
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", ["%WITH moved AS%"])
+        assert cursor.fetchone()[0] == 1
+    assert figures(funded_shopper) == (992, 1000, 8)
