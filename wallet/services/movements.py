@@ -33,7 +33,8 @@ def wallet_spend(*, user, points: int, idempotency_key: str, description: str, m
     """Take points for goods. Raises ``InsufficientPoints`` (and changes nothing) when the balance is short.
 
     Call it inside the transaction that creates the order: the order and the spend then commit or roll back as
-    one. A replayed key returns the first entry; the balance is checked only for the first."""
+    one. The wallet row stays locked until that transaction ends, so keep it short (no network calls in it). A
+    replayed key returns the first entry; the balance is checked only for the first."""
     points = check_points(points)
     metadata = dict(metadata or {})
     if order is not None:  # until the orders app links entries to orders with a foreign key of its own
