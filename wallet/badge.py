@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils.crypto import constant_time_compare
 
+from wallet.db import server_binding_cursor
 from wallet.models import Wallet
 from wallet.selectors import BalanceVersion, balance_version_from_row
 
@@ -40,7 +41,7 @@ def signed_in_balance_version(request) -> BalanceVersion | None:
         return None
     if backend_path != MODEL_BACKEND or backend_path not in settings.AUTHENTICATION_BACKENDS:
         return None
-    with connection.cursor() as cursor:
+    with (server_binding_cursor() if connection.vendor == "postgresql" else connection.cursor()) as cursor:
         cursor.execute(_SQL, [user_id])
         row = cursor.fetchone()
     if row is None:

@@ -4,10 +4,10 @@ commits on its own and inside one runs in a savepoint."""
 
 import contextlib
 
-import psycopg
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from wallet.db import server_binding_cursor
 from wallet.models import LedgerEntry, Wallet
 from wallet.services.errors import (
     IdempotencyConflict,
@@ -115,23 +115,10 @@ def _sums(kind: str, amount: int) -> dict:
     }
 
 
-def _server_binding_cursor():
-    """A cursor for the PostgreSQL statement that binds its parameters on the server (Django's own cursors bind
-    them into the SQL text), so psycopg can prepare it (settings: ``prepare_threshold``) and PostgreSQL stops
-    parsing and planning the CTE on every spend: on a busy shop that is most of the cost the ORM's cursor adds
-    (bench/wallet_spend.py, spread over many wallets: 0.4 of raw SQL's throughput, 0.7 prepared). Wrapped like
-    Django's cursors: errors translated, queries logged and counted by tests."""
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
-    cursor = psycopg.Cursor(connection.connection)
-    return connection.make_debug_cursor(cursor) if connection.queries_logged else connection.make_cursor(cursor)
-
-
 def _move_and_record(params: dict, *, single_statement: bool) -> tuple | None:
     """(entry id, wallet id, balance after, created at), or None when the wallet refused (nothing written)."""
     if single_statement:
-        with _server_binding_cursor() as cursor:
+        with server_binding_cursor() as cursor:
             cursor.execute(_MOVE_AND_RECORD_SQL, params)
             return cursor.fetchone()
     with connection.cursor() as cursor:
