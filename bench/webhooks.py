@@ -3,10 +3,9 @@
     .venv/bin/python bench/webhooks.py [--rounds 3] [--seconds 4] [--workers 3] [--clients 4]
 
 One gunicorn on a loopback port serves both endpoints with the shop's settings and middleware
-(bench/webhooks_settings.py, bench/webhooks_urls.py): the real ``/webhooks/stripe/`` and, as the baseline, a
-bare POST view that reads one row through the ORM. Client processes POST signed ``checkout.session.completed`` events (each
-signed just before sending, as Stripe does) over fresh connections; the baseline gets the same bodies and
-headers. Each round (the machine may be shared: rounds interleave the phases, and each ratio is taken against
+(bench/webhook_site/): the real ``/webhooks/stripe/`` and, as the baseline, a bare POST view that reads one row
+through the ORM. Client processes POST signed ``checkout.session.completed`` events (each signed just before
+sending, as Stripe does) over fresh connections; the baseline gets the same bodies and headers. Each round (the machine may be shared: rounds interleave the phases, and each ratio is taken against
 its own round's baseline; the median is reported) runs, each phase up to ``--seconds``:
 
 * baseline        -- the bare view;
@@ -160,7 +159,7 @@ def deliveries_per_second(pool, port, path, bodies, *, clients, seconds, cycle) 
 
 
 def start_gunicorn(port: int, workers: int, log_path: Path) -> subprocess.Popen:
-    env = {**os.environ, **ENV, "DJANGO_SETTINGS_MODULE": "webhooks_settings",
+    env = {**os.environ, **ENV, "DJANGO_SETTINGS_MODULE": "webhook_site.settings",
            "PYTHONPATH": os.pathsep.join([str(ROOT / "bench"), str(ROOT)])}
     with open(log_path, "w") as log:
         server = subprocess.Popen(

@@ -4,6 +4,6 @@ the real webhook endpoint next to a bare one-query view (the baseline). Not used
 from shop.settings import *  # noqa: F403
 
 DEBUG = False  # demo Stripe mode needed DEBUG while shop.settings loaded; no debug pages or query log here
-ROOT_URLCONF = "webhooks_urls"
+ROOT_URLCONF = "webhook_site.urls"
 LOGGING = {"version": 1, "disable_existing_loggers": False,
            "root": {"handlers": [], "level": "WARNING"}}  # no per-request log lines in the measurement
