@@ -1,4 +1,5 @@
-"""The four Stripe endpoints the shop calls, answered from the database the way Stripe answers them.
+"""The Stripe endpoints the shop calls (Checkout Sessions here, refunds in ``refunds``), answered from the
+database the way Stripe answers them.
 
 Every handler returns ``(status, body)``; 4xx answers are raised as ``StripeAPIFailure``. Idempotency works as
 on Stripe: a POST's result is stored under its ``Idempotency-Key`` and replayed for a repeat of that key; the
@@ -16,6 +17,7 @@ from django.urls import reverse
 from checkout.fake_stripe import hosted, store
 from checkout.fake_stripe.errors import StripeAPIFailure, invalid, missing
 from checkout.fake_stripe.events import public
+from checkout.fake_stripe.refunds import create_refund
 from checkout.models import FakeStripeObject
 
 SESSION = "checkout.session"
@@ -140,37 +142,6 @@ def expire_session(session_id: str) -> dict:
             raise invalid('Only Checkout Sessions with a status in ["open"] can be expired. This Checkout '
                           f'Session has a status of {session["status"]}.', code="checkout_session_not_open")
         return public(hosted.expire(session))
-
-
-# --- Refunds --------------------------------------------------------------------------------------------------
-
-def create_refund(params: dict) -> dict:
-    intent_id = params.get("payment_intent")
-    if not intent_id:
-        raise invalid("One of `charge` or `payment_intent` is required.", param="payment_intent")
-    with transaction.atomic():
-        intent = store.load(intent_id, kind="payment_intent", lock=True)
-        if intent is None:
-            raise missing("payment_intent", intent_id, param="payment_intent")
-        if intent["status"] != "succeeded":
-            raise invalid(f"This PaymentIntent ({intent_id}) does not have a successful charge to refund.",
-                          code="charge_not_refundable")
-        refundable = intent["amount_received"] - intent.get("_amount_refunded", 0)
-        try:
-            amount = int(params.get("amount") or refundable)
-        except ValueError:
-            raise invalid("Invalid integer.", param="amount") from None
-        if refundable <= 0:
-            raise invalid(f"Charge for {intent_id} has already been refunded.", code="charge_already_refunded")
-        if amount <= 0 or amount > refundable:
-            raise invalid(f"Refund amount ({amount}) is greater than unrefunded amount on charge ({refundable}).",
-                          code="amount_too_large", param="amount")
-        intent["_amount_refunded"] = intent.get("_amount_refunded", 0) + amount
-        store.save(intent, kind="payment_intent")
-        refund = {"id": store.new_id("re_test_"), "object": "refund", "amount": amount,
-                  "currency": intent["currency"], "created": store.unix_now(), "metadata": params.get("metadata") or {},
-                  "payment_intent": intent_id, "reason": params.get("reason"), "status": "succeeded"}
-        return public(store.insert(refund, kind="refund"))
 
 
 def _origin(url: str) -> str:

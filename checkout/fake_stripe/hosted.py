@@ -115,7 +115,7 @@ def _intent_for(session: dict, *, status: str, error: dict | None = None) -> dic
             "id": store.new_id("pi_test_"), "object": "payment_intent", "amount": session["amount_total"],
             "amount_received": 0, "currency": session["currency"], "created": store.unix_now(),
             "metadata": session.get("_payment_intent_metadata") or {}, "status": status,
-            "last_payment_error": None, "_amount_refunded": 0,
+            "last_payment_error": None, "latest_charge": None, "_session": session["id"],
         }, kind=INTENT)
         session["payment_intent"] = intent["id"]
         store.save(session, kind=SESSION)
