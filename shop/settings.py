@@ -250,3 +250,63 @@ if REDIS_URL:
 # Behind PgBouncer in transaction mode, use PgBouncer >= 1.21 with max_prepared_statements, or set DB_PREPARE=off.
 if _database.get("ENGINE") == "django.db.backends.postgresql" and env_bool("DB_PREPARE", True):
     _database.setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
+
+# --- Hardening: Content Security Policy (issue 7) -------------------------------------------------------------
+# No inline scripts or styles anywhere in the shop's pages: htmx's indicator styles are off (base.html) and live
+# in shop.css. The admin (Django's own templates and our list columns) keeps a few style attributes, so
+# shop.middleware.ContentSecurityPolicy relaxes *styles only* under /admin/; its scripts stay 'self'.
+from csp.constants import NONE, SELF  # noqa: E402
+
+INSTALLED_APPS += ["csp"]
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+                  "shop.middleware.ContentSecurityPolicy")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        # A non-htmx "Pay" form is answered with a redirect to Stripe's hosted page: form-action covers it.
+        "form-action": [SELF] + (["https://checkout.stripe.com"] if STRIPE_MODE == "stripe" else []),
+    },
+}
+
+# --- Hardening: rate limits (issue 7) -------------------------------------------------------------------------
+# shop.middleware.rate_limits applies these to the named views' POSTs (one table instead of decorators spread
+# over four apps); counters live in the default cache, i.e. Redis, shared by every web process. A refused
+# request gets templates/429.html (or its #message part for htmx) with Retry-After. RATELIMIT_ENABLE=false
+# turns them off (the test settings do; tests/shop/test_security_ratelimits.py turns them back on).
+RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
+RATELIMIT_USE_CACHE = "default"
+# Behind N proxies that each append to X-Forwarded-For, the client is the N-th address from the right; 0 means
+# REMOTE_ADDR is the client (no proxy, or a proxy that rewrites REMOTE_ADDR).
+RATELIMIT_TRUSTED_PROXIES = env_int("RATELIMIT_TRUSTED_PROXIES", 0)
+RATELIMIT_IP_META_KEY = "shop.ratelimits.client_ip"
+RATE_LIMITS = {
+    # view name: [(key, rate), ...]: every one of them must allow the request.
+    "login": [("ip", env_str("RATE_LIMIT_LOGIN") or "20/m"), ("post:username", "10/m")],
+    "signup": [("ip", env_str("RATE_LIMIT_SIGNUP") or "10/m")],
+    "checkout:start": [("user_or_ip", env_str("RATE_LIMIT_CHECKOUT") or "20/m")],
+    "checkout:pay": [("user_or_ip", env_str("RATE_LIMIT_CHECKOUT") or "20/m")],
+    "orders:cart_add": [("user_or_ip", env_str("RATE_LIMIT_CART") or "120/m")],
+    "orders:cart_update": [("user_or_ip", env_str("RATE_LIMIT_CART") or "120/m")],
+    "orders:cart_remove": [("user_or_ip", env_str("RATE_LIMIT_CART") or "120/m")],
+    "orders:pay_with_points": [("user_or_ip", env_str("RATE_LIMIT_PAY_POINTS") or "20/m")],
+    "webhooks:stripe": [("ip", env_str("RATE_LIMIT_WEBHOOK") or "1200/m")],
+}
+MIDDLEWARE.append("shop.middleware.rate_limits")
+# Staff actions in the admin (adjustments, refunds, re-processing webhooks): one log line each, who and why.
+MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+                  "shop.middleware.staff_actions_log")
+# django-ratelimit's checks: W001 only says Django's own RedisCache is not on its list (it increments with
+# Redis INCR, which is atomic); E003 refuses a per-process cache, which would count per gunicorn worker. `make
+# run` (DEBUG, no REDIS_URL) is a single developer: there the limits are per process and the error is silenced.
+# With DEBUG off and no REDIS_URL, E003 stays and `migrate` (the release step) refuses to run.
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
+if DEBUG and CACHES["default"]["BACKEND"].endswith("LocMemCache"):
+    SILENCED_SYSTEM_CHECKS.append("django_ratelimit.E003")

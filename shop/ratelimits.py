@@ -1,0 +1,60 @@
+"""Rate limits on the views that create things or try passwords (settings.RATE_LIMITS), with django-ratelimit's
+counters in the shared cache.
+
+A refused request gets 429 with ``Retry-After``: the whole 429 page, its ``#message`` part for htmx (shop.js
+shows a banner with Retry), plain text for the Stripe webhook (Stripe retries on its own schedule). When the
+cache cannot be reached the limits fail open: a Redis outage must not stop shoppers from paying; it is logged.
+"""
+
+import logging
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.shortcuts import render
+from django_ratelimit import UNSAFE
+from django_ratelimit.core import get_usage
+
+logger = logging.getLogger(__name__)
+
+
+def client_ip(request) -> str:
+    """The client's address: REMOTE_ADDR, or behind ``RATELIMIT_TRUSTED_PROXIES`` proxies the address the
+    outermost trusted one saw (the rightmost entries of X-Forwarded-For are theirs; anything to the left of
+    them is whatever the client claimed)."""
+    proxies = settings.RATELIMIT_TRUSTED_PROXIES
+    if proxies:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies]
+    return request.META.get("REMOTE_ADDR") or "0.0.0.0"
+
+
+def refusal_for(request, view_name: str) -> HttpResponse | None:
+    """None when every limit of ``view_name`` allows this request (each counted), else the 429 response."""
+    if not settings.RATELIMIT_ENABLE:
+        return None
+    wait = 0
+    for key, rate in settings.RATE_LIMITS.get(view_name, ()):
+        try:
+            usage = get_usage(request, group=f"{view_name}:{key}", key=key, rate=rate, method=UNSAFE, increment=True)
+        except Exception:  # the cache is down: count nothing, refuse nothing
+            logger.warning("rate_limit_unavailable view=%s key=%s: the cache could not be reached", view_name, key,
+                           exc_info=True)
+            continue
+        if usage and usage["should_limit"]:
+            wait = max(wait, usage["time_left"], 1)
+    if not wait:
+        return None
+    logger.warning("rate_limited view=%s ip=%s user=%s retry_after=%s", view_name, client_ip(request),
+                   getattr(request.user, "pk", None), wait)
+    return too_many_requests(request, retry_after=wait, plain=view_name.startswith("webhooks:"))
+
+
+def too_many_requests(request, *, retry_after: int, plain: bool = False) -> HttpResponse:
+    if plain:
+        response = HttpResponse("Too many requests; retry later.", status=429, content_type="text/plain")
+    else:
+        template = "429.html#message" if getattr(request, "htmx", False) else "429.html"
+        response = render(request, template, {"retry_after": retry_after}, status=429)
+    response["Retry-After"] = str(retry_after)
+    return response

@@ -1,0 +1,140 @@
+"""Rate limits (settings.RATE_LIMITS): log-in, sign-up, checkout, cart changes, paying with points, the webhook."""
+
+import uuid
+
+import pytest
+from django.test import RequestFactory
+from django.urls import reverse
+
+from shop.ratelimits import client_ip
+
+SAMPLE_ARGS = {"checkout:pay": [uuid.uuid4()], "orders:cart_update": [1], "orders:cart_remove": [1]}
+
+
+@pytest.fixture
+def limits(settings):
+    """Rate limits on, counted under a prefix of this test's own; ``limits(name, rate)`` sets one view's rate."""
+    settings.RATELIMIT_ENABLE = True
+    settings.RATELIMIT_CACHE_PREFIX = f"rl-test-{uuid.uuid4().hex}:"
+
+    def set_rate(view_name, rate, key="ip"):
+        settings.RATE_LIMITS = {**settings.RATE_LIMITS, view_name: [(key, rate)]}
+
+    return set_rate
+
+
+@pytest.mark.parametrize("view_name", ["login", "signup", "checkout:start", "checkout:pay", "orders:cart_add",
+                                       "orders:cart_update", "orders:cart_remove", "orders:pay_with_points",
+                                       "webhooks:stripe"])
+def test_each_limited_view_answers_429_with_retry_after_once_over_its_rate(client, shopper, limits, view_name):
+    client.force_login(shopper)
+    limits(view_name, "2/m")
+    url = reverse(view_name, args=SAMPLE_ARGS.get(view_name, []))
+
+    allowed = [client.post(url, {}).status_code for _ in range(2)]
+    refused = client.post(url, {})
+
+    assert 429 not in allowed
+    assert refused.status_code == 429
+    assert 1 <= int(refused["Retry-After"]) <= 60
+
+
+def test_the_limits_cover_every_view_the_issue_names(settings):
+    assert set(settings.RATE_LIMITS) >= {"login", "signup", "checkout:start", "checkout:pay", "orders:cart_add",
+                                         "orders:cart_update", "orders:cart_remove", "orders:pay_with_points",
+                                         "webhooks:stripe"}
+
+
+def test_a_refused_log_in_gets_the_429_page_and_nothing_is_checked(client, shopper, password, limits):
+    limits("login", "1/m")
+    client.post(reverse("login"), {"username": shopper.email, "password": "wrong"})
+
+    response = client.post(reverse("login"), {"username": shopper.email, "password": password})
+
+    assert response.status_code == 429
+    assert b"Too many attempts" in response.content
+    assert b"<html" in response.content
+    assert "_auth_user_id" not in client.session  # the right password did not log in either
+
+
+def test_log_in_is_also_limited_per_account_whatever_the_address(client, shopper, settings, limits):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "login": [("ip", "100/m"), ("post:username", "2/m")]}
+    for address in ("10.0.0.1", "10.0.0.2"):
+        client.post(reverse("login"), {"username": shopper.email, "password": "wrong"}, REMOTE_ADDR=address)
+
+    other_account = client.post(reverse("login"), {"username": "someone@example.com", "password": "x"},
+                                REMOTE_ADDR="10.0.0.3")
+    same_account = client.post(reverse("login"), {"username": shopper.email, "password": "x"},
+                               REMOTE_ADDR="10.0.0.3")
+
+    assert other_account.status_code == 200
+    assert same_account.status_code == 429
+
+
+def test_shoppers_are_counted_separately(client, shopper, limits):
+    from tests.factories import UserFactory
+
+    limits("orders:cart_add", "1/m", key="user_or_ip")
+    client.force_login(shopper)
+    client.post(reverse("orders:cart_add"), {})
+    client.force_login(UserFactory())
+
+    response = client.post(reverse("orders:cart_add"), {})
+
+    assert response.status_code != 429
+
+
+def test_htmx_requests_get_the_message_fragment(client, shopper, limits):
+    limits("orders:cart_add", "1/m")
+    client.force_login(shopper)
+    client.post(reverse("orders:cart_add"), {}, headers={"HX-Request": "true"})
+
+    response = client.post(reverse("orders:cart_add"), {}, headers={"HX-Request": "true"})
+
+    assert response.status_code == 429
+    assert b"Too many attempts" in response.content
+    assert b"<html" not in response.content
+
+
+def test_the_webhook_gets_plain_text(client, db, limits):
+    limits("webhooks:stripe", "1/m")
+    client.post(reverse("webhooks:stripe"), b"{}", content_type="application/json")
+
+    response = client.post(reverse("webhooks:stripe"), b"{}", content_type="application/json")
+
+    assert response.status_code == 429
+    assert response["Content-Type"].startswith("text/plain")
+
+
+def test_reading_pages_is_never_limited(client, db, limits):
+    limits("login", "1/m")
+
+    statuses = {client.get(reverse("login")).status_code for _ in range(3)}
+
+    assert statuses == {200}
+
+
+def test_limits_fail_open_when_the_cache_is_unreachable(client, shopper, settings, limits, caplog):
+    settings.CACHES = {**settings.CACHES, "unreachable": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}}
+    settings.RATELIMIT_USE_CACHE = "unreachable"
+    limits("login", "1/m")
+
+    statuses = [client.post(reverse("login"), {"username": shopper.email, "password": "x"}).status_code
+                for _ in range(3)]
+
+    assert statuses == [200, 200, 200]
+    assert "rate_limit_unavailable" in caplog.text
+
+
+@pytest.mark.parametrize("proxies, forwarded, expected", [
+    (0, "1.1.1.1", "10.0.0.9"),
+    (1, "6.6.6.6, 2.2.2.2", "2.2.2.2"),
+    (2, "6.6.6.6, 2.2.2.2, 10.0.0.5", "2.2.2.2"),
+    (1, "", "10.0.0.9"),
+])
+def test_the_client_address_trusts_only_the_configured_proxies(settings, proxies, forwarded, expected):
+    settings.RATELIMIT_TRUSTED_PROXIES = proxies
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.9", HTTP_X_FORWARDED_FOR=forwarded)
+
+    assert client_ip(request) == expected
