@@ -8,16 +8,21 @@ from checkout.services import (
     checkout_sessions_purge_stale,
     checkout_sessions_reconcile_awaiting,
 )
+from orders.services.card import orders_release_ended_reservations
 
 
 @shared_task(ignore_result=True)
 def checkout_sessions_mark_expired() -> int:
-    return checkout_sessions_expire_due()
+    expired = checkout_sessions_expire_due()
+    orders_release_ended_reservations()  # card orders whose session just expired give their stock back
+    return expired
 
 
 @shared_task(ignore_result=True)
 def checkout_sessions_purge() -> int:
-    return checkout_sessions_purge_stale()
+    purged = checkout_sessions_purge_stale()
+    orders_release_ended_reservations()
+    return purged
 
 
 @shared_task(ignore_result=True)

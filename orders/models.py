@@ -51,6 +51,9 @@ class Order(models.Model):
     idempotency_key = models.CharField(max_length=100, unique=True,
                                        help_text="The checkout form's token: a double submit finds this order.")
     stripe_payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
+    checkout_session = models.OneToOneField(
+        "checkout.CheckoutSession", null=True, blank=True, on_delete=models.SET_NULL, related_name="order",
+        help_text="For card orders: the checkout session that pays it (its stock is reserved while it is active).")
     fulfilled_at = models.DateTimeField(null=True, blank=True)
     confirmation_sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

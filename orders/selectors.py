@@ -66,4 +66,5 @@ def orders_for_shopper(*, user):
 
 def order_for_shopper(*, user, order_id) -> Order | None:
     """The shopper's own order with its items, or None (another shopper's order is simply not found)."""
-    return Order.objects.filter(user=user, pk=order_id).prefetch_related("items").first()
+    return (Order.objects.filter(user=user, pk=order_id).select_related("checkout_session")
+            .prefetch_related("items").first())

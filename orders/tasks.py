@@ -1,8 +1,17 @@
 from celery import shared_task
 
+from checkout.gateway import PaymentProviderError
+
 from orders.services.notifications import order_send_confirmation
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=8, ignore_result=True)
 def send_order_confirmation(order_id: str):
     order_send_confirmation(order_id=order_id)
+
+
+@shared_task(autoretry_for=(PaymentProviderError,), retry_backoff=True, max_retries=10, ignore_result=True)
+def refund_unfulfillable_order(order_id: str):
+    from orders.services.card import order_refund_unfulfillable
+
+    order_refund_unfulfillable(order_id=order_id)

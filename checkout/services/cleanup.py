@@ -11,7 +11,7 @@ import logging
 import time
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from checkout.models import CheckoutSession
@@ -60,7 +60,9 @@ def checkout_sessions_purge_stale(*, now: datetime | None = None, older_than: ti
         # One round trip per batch. The UPDATE leaves the batch's own rows alone (they are being deleted: one
         # statement must not change a row twice); foreign keys are checked at commit, when all is consistent.
         ids = f"(SELECT ids FROM batch)::{CheckoutSession._meta.pk.db_type(connection)}[]"
-        sql = (f"WITH batch AS MATERIALIZED (SELECT ARRAY({pick}) AS ids), "
+        outside = "".join(f"unlinked_{n} AS (UPDATE {table} SET {column} = NULL WHERE {column} = ANY({ids})), "
+                          for n, (table, column) in enumerate(_outside_links()))
+        sql = (f"WITH batch AS MATERIALIZED (SELECT ARRAY({pick}) AS ids), {outside}"
                f"unlinked AS (UPDATE {_TABLE} SET replaced_by_id = NULL "
                f"WHERE replaced_by_id = ANY({ids}) AND NOT (id = ANY({ids}))) "
                f"DELETE FROM {_TABLE} WHERE id = ANY({ids})")
@@ -74,9 +76,19 @@ def checkout_sessions_purge_stale(*, now: datetime | None = None, older_than: ti
             return 0
         marks = ", ".join(["%s"] * len(picked))
         cursor.execute(f"UPDATE {_TABLE} SET replaced_by_id = NULL WHERE replaced_by_id IN ({marks})", picked)
+        for table, column in _outside_links():
+            cursor.execute(f"UPDATE {table} SET {column} = NULL WHERE {column} IN ({marks})", picked)
         return _execute(cursor, f"DELETE FROM {_TABLE} WHERE id IN ({marks})", picked)
 
     return _in_batches("purged", purge_batch, batch_size, max_batches)
+
+
+def _outside_links() -> list[tuple[str, str]]:
+    """Columns of other apps' tables that point at sessions with on_delete=SET_NULL (a card order's link to the
+    session that paid it): the raw DELETE must clear them itself, as the ORM would have."""
+    return [(relation.related_model._meta.db_table, relation.field.column)
+            for relation in CheckoutSession._meta.related_objects
+            if relation.related_model is not CheckoutSession and relation.on_delete is models.SET_NULL]
 
 
 def _in_batches(verb: str, run_batch, batch_size: int, max_batches: int | None) -> int:

@@ -147,10 +147,15 @@ def _complete(session: CheckoutSession, stripe_session: StripeCheckoutSession, *
     if session.status == Status.COMPLETED:
         _save(session, save_also, now=now)
         return Outcome.ALREADY_COMPLETED
-    if session.kind != CheckoutSession.Kind.POINTS_PACKAGE:
-        _save(session, save_also, now=now)
-        logger.error("Paid checkout session %s has kind %s, which cannot be fulfilled yet", session.pk, session.kind)
-        return Outcome.UNSUPPORTED
+    if session.kind == CheckoutSession.Kind.CART:
+        from orders.services.card import order_complete_from_checkout  # orders builds on checkout
+
+        order_complete_from_checkout(checkout_session=session, payment_intent=stripe_session.payment_intent or "",
+                                     now=now)
+        checkout_session_move(session, Status.COMPLETED, now=now, awaiting_stripe=False, failure_message="",
+                              save_also=save_also)
+        logger.info("Checkout session %s paid (Stripe %s): order fulfilled", session.pk, stripe_session.id)
+        return Outcome.CREDITED
     if (stripe_session.amount_total, stripe_session.currency) != (session.amount_cents, session.currency):
         logger.error("Stripe session %s charged %s %s for checkout session %s priced %s %s; crediting the snapshot",
                      stripe_session.id, stripe_session.amount_total, stripe_session.currency, session.pk,

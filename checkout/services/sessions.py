@@ -110,6 +110,48 @@ def _start(*, user, package: PointsPackage, renew: bool, now: datetime) -> Start
     return StartResult(session=session, created=True, replaced=current)
 
 
+def checkout_session_end_active(*, user, now: datetime) -> CheckoutSession | None:
+    """End the shopper's active session (invalidated, or expired when overdue) inside the caller's transaction,
+    before it starts a cart checkout. Takes the shopper's lock, like every start. Returns the ended session."""
+    _lock_shopper(user)
+    current = CheckoutSession.objects.select_for_update().filter(user=user, status=Status.ACTIVE).first()
+    if current is not None:
+        checkout_session_move(current, Status.EXPIRED if current.expires_at <= now else Status.INVALIDATED, now=now)
+    return current
+
+
+def checkout_session_create_for_cart(*, user, title: str, amount_cents: int, currency: str,
+                                     replaces: CheckoutSession | None, now: datetime) -> CheckoutSession:
+    """A checkout session paying for a cart order (the orders app made the order and holds the shopper's lock,
+    having ended the previous session with ``checkout_session_end_active``)."""
+    session = CheckoutSession.objects.create(
+        user=user, kind=CheckoutSession.Kind.CART, title=title, amount_cents=amount_cents, currency=currency,
+        points=0, created_at=now, updated_at=now, expires_at=now + settings.CHECKOUT_SESSION_TTL)
+    if replaces is not None:
+        replaces.replaced_by = session
+        replaces.save(update_fields=["replaced_by"])
+        if replaces.awaiting_stripe:
+            transaction.on_commit(partial(_expire_stripe_session_quietly, replaces.pk), robust=True)
+    logger.info("Checkout session %s started for user %s (%s)%s", session.pk, user.pk, title,
+                f", replacing {replaces.pk}" if replaces else "")
+    return session
+
+
+def checkout_session_cancel(*, session_id, user, now: datetime | None = None) -> CheckoutSession:
+    """The shopper gives up an active session (e.g. a card order they no longer want): it is invalidated, its
+    Stripe page made unpayable after commit. Anything but an active session is returned as it is."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        _lock_shopper(user)
+        session = CheckoutSession.objects.select_for_update().get(pk=session_id, user=user)
+        if session.status != Status.ACTIVE:
+            return session
+        checkout_session_move(session, Status.INVALIDATED, now=now)
+        if session.awaiting_stripe:
+            transaction.on_commit(partial(_expire_stripe_session_quietly, session.pk), robust=True)
+    return session
+
+
 def checkout_session_recover(*, session_id, user, now: datetime | None = None) -> Recovery:
     """Validate the session a checkout page is about and say where the shopper continues. Replays find what the
     first visit made: a recovered session is linked from the one it replaces, and later visits follow the link.
@@ -125,6 +167,10 @@ def checkout_session_recover(*, session_id, user, now: datetime | None = None) -
             checkout_session_move(session, Status.EXPIRED, now=now)
         if session.status == Status.COMPLETED:
             return Recovery(session=session, outcome="completed")
+        if session.kind == CheckoutSession.Kind.CART:
+            # A card order's session is not re-created here: its reservation ended with it, and the cart (kept
+            # until payment) is where the shopper starts again, at current prices and stock.
+            return Recovery(session=session, outcome="changed")
 
         latest = _latest_successor(session)
         if latest is not None:
@@ -178,8 +224,13 @@ def checkout_session_pay(*, session_id, user, base_url: str, now: datetime | Non
         _end_early(session, now=now)  # too little time left for a Stripe session: continue in a fresh copy
         raise SessionNotPayable(session)
 
-    result_url = base_url + reverse("checkout:result", args=[session.pk])
-    review_url = base_url + reverse("checkout:review", args=[session.pk]) + "?cancelled=1"
+    if session.kind == CheckoutSession.Kind.CART:
+        # Back to the order page (it follows the payment) or, when the shopper cancels, to the cart.
+        result_url = base_url + reverse("orders:detail", args=[session.order.pk])
+        review_url = base_url + reverse("orders:cart") + "?cancelled=1"
+    else:
+        result_url = base_url + reverse("checkout:result", args=[session.pk])
+        review_url = base_url + reverse("checkout:review", args=[session.pk]) + "?cancelled=1"
     try:
         stripe_session = gateway.checkout_session_create(session=session, success_url=result_url,
                                                          cancel_url=review_url, now=now)

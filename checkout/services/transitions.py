@@ -26,4 +26,11 @@ def checkout_session_move(session: CheckoutSession, target: str, *, now: datetim
     for name, value in changes.items():
         setattr(session, name, value)
     session.save(update_fields=sorted(fields))
+    if session.kind == CheckoutSession.Kind.CART and target in (CheckoutSession.Status.EXPIRED,
+                                                                 CheckoutSession.Status.INVALIDATED):
+        # A card order reserves stock while its session is active: the reservation ends with the session.
+        # (Imported here: the orders app builds on checkout, not the other way round.)
+        from orders.services.card import order_reservation_release
+
+        order_reservation_release(checkout_session=session, now=now)
     return session

@@ -70,6 +70,8 @@ def start(request):
 def review(request, session_id):
     recovery = _recover_or_404(request, session_id)
     session = recovery.session
+    if session.kind == CheckoutSession.Kind.CART:
+        return _to_order(session)
     if recovery.outcome == "changed":
         return redirect("checkout:changed", session_id=session.pk)
     if recovery.outcome == "completed" or session.stripe_status == "complete":
@@ -101,6 +103,8 @@ def pay(request, session_id):
 @require_GET
 def result(request, session_id):
     session = _session_or_404(request, session_id)
+    if session.kind == CheckoutSession.Kind.CART:
+        return _to_order(session)
     return _render_result(request, session)
 
 
@@ -130,6 +134,8 @@ def check(request, session_id):
 @require_GET
 def changed(request, session_id):
     session = _session_or_404(request, session_id)
+    if session.kind == CheckoutSession.Kind.CART:
+        return _to_order(session)
     package = PointsPackage.objects.active().filter(pk=session.package_id).first()
     changes = checkout_session_changes(session=session, package=package)
     if session.status in (CheckoutSession.Status.ACTIVE, CheckoutSession.Status.COMPLETED) or (
@@ -184,6 +190,12 @@ def _session_or_404(request, session_id) -> CheckoutSession:
     if session is None:
         raise Http404("No such checkout.")
     return session
+
+
+def _to_order(session: CheckoutSession):
+    """A card order's checkout is followed on its order page; one whose order is gone goes back to the cart."""
+    order_id = CheckoutSession.objects.filter(pk=session.pk).values_list("order", flat=True).first()
+    return redirect("orders:detail", order_id=order_id) if order_id else redirect("orders:cart")
 
 
 def _redirect(request, name: str, session_id):

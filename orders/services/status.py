@@ -8,8 +8,10 @@ LEGAL_MOVES: dict[str, set[str]] = {
     S.PENDING: {S.PROCESSING, S.COMPLETED, S.FAILED, S.CANCELLED},
     S.PROCESSING: {S.COMPLETED, S.FAILED, S.CANCELLED},
     S.COMPLETED: {S.REFUNDED},
-    S.FAILED: set(),
-    S.CANCELLED: set(),
+    # A card payment Stripe accepted just before we gave up on its checkout is honoured (completed), or refunded
+    # when its copies were sold meanwhile: money that arrived is never ignored.
+    S.FAILED: {S.COMPLETED, S.REFUNDED},
+    S.CANCELLED: {S.COMPLETED, S.REFUNDED},
     S.REFUNDED: set(),
 }
 

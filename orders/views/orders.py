@@ -7,11 +7,17 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseStopPolling, trigger_client_event
+from django.urls import reverse
+from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling, trigger_client_event
+
+from checkout.gateway import PaymentProviderError
+from checkout.services import SessionNotPayable, checkout_session_pay
+from checkout.services.sessions import checkout_session_cancel
 
 from orders.downloads import DownloadLinkBroken, DownloadLinkExpired, download_item, download_token
 from orders.errors import CartError
 from orders.selectors import order_for_shopper, orders_for_shopper
+from orders.services.card import order_checkout_start
 from orders.services.placement import order_pay_with_points
 from orders.views.cart import cart_context
 from wallet.services import InsufficientPoints
@@ -101,3 +107,41 @@ def _is_uuid(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+@login_required
+@require_POST
+def pay_by_card(request):
+    """Cart -> pending order with its stock reserved -> Stripe's payment page. A double submit (same token)
+    continues with the checkout the first one made."""
+    token = request.POST.get("checkout_token", "")
+    if not _is_uuid(token):
+        return _cart_refusal(request, "This checkout form is out of date; please try again.")
+    try:
+        session = order_checkout_start(user=request.user, idempotency_key=f"cart:{request.user.pk}:{token}")
+    except CartError as refusal:
+        return _cart_refusal(request, str(refusal))
+    try:
+        url = checkout_session_pay(session_id=session.pk, user=request.user,
+                                   base_url=request.build_absolute_uri("/").rstrip("/"))
+    except SessionNotPayable:
+        return _go(request, reverse("orders:detail", args=[session.order.pk]))
+    except PaymentProviderError as error:
+        return _cart_refusal(request, f"{error.user_message} Your cart is unchanged.")
+    return _go(request, url)
+
+
+@login_required
+@require_POST
+def cancel_card_order(request, order_id):
+    order = order_for_shopper(user=request.user, order_id=order_id)
+    if order is None:
+        raise Http404("No such order.")
+    if order.checkout_session_id and order.status == "pending":
+        checkout_session_cancel(session_id=order.checkout_session_id, user=request.user)
+        messages.info(request, "The order was cancelled; the items are still in your cart.")
+    return redirect("orders:detail", order_id=order.pk)
+
+
+def _go(request, url: str):
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)

@@ -1,0 +1,148 @@
+"""Card orders: the cart becomes a pending order whose limited stock is reserved while its checkout session is
+active. The session's end releases the reservation (order cancelled, or failed when the bank refused); its
+payment completes the order exactly once.
+
+Reservations are stock taken from ``Product.stock`` when the order is created (``stock_take``) and given back
+when the order is cancelled or fails (``stock_return``): so a reservation lives exactly as long as its order is
+pending, and a pending card order lives at most as long as its checkout session (released row by row when a
+session ends through a service, and by ``orders_release_ended_reservations`` after the set-based cleanup).
+"""
+
+import logging
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from checkout import gateway
+from checkout.models import CheckoutSession
+from checkout.services.sessions import checkout_session_create_for_cart, checkout_session_end_active
+from orders.errors import NotEnoughStock
+from orders.models import Order, OrderStatus, PaymentMethod
+from orders.services.cart import cart_clear
+from orders.services.placement import order_create_from_cart, order_queue_confirmation
+from orders.services.status import order_transition
+from orders.services.stock import stock_return, stock_take
+from orders.tasks import refund_unfulfillable_order
+
+logger = logging.getLogger(__name__)
+
+RELEASE_BATCH = 200
+ENDED = [CheckoutSession.Status.EXPIRED, CheckoutSession.Status.INVALIDATED]
+
+
+def _quantities(order: Order) -> dict[int, int]:
+    return {item.product_id: item.quantity for item in order.items.all()}
+
+
+@transaction.atomic
+def order_checkout_start(*, user, idempotency_key: str, now: datetime | None = None) -> CheckoutSession:
+    """Turn the cart into a pending card order with a fresh checkout session, in one transaction.
+
+    The shopper's active checkout session (a package, or an earlier cart) ends first, so a reservation it held
+    is given back before this order takes stock: re-checking-out the last copy works. A replay (same form
+    token) returns the session the first request made. Raises CartError subclasses with the shopper's message."""
+    now = now or timezone.now()
+    replayed = Order.objects.filter(user=user, idempotency_key=idempotency_key).select_related("checkout_session")
+    replayed = replayed.first()
+    if replayed is not None and replayed.checkout_session is not None:
+        return replayed.checkout_session
+    replaced = checkout_session_end_active(user=user, now=now)
+    order = order_create_from_cart(user=user, payment_method=PaymentMethod.STRIPE, idempotency_key=idempotency_key)
+    session = checkout_session_create_for_cart(
+        user=user, title=f"Order {order.short_id}", amount_cents=order.total_cents, currency=order.currency,
+        replaces=replaced, now=now)
+    order.checkout_session = session
+    order.save(update_fields=["checkout_session", "updated_at"])
+    return session
+
+
+def order_reservation_release(*, checkout_session: CheckoutSession, now: datetime | None = None) -> Order | None:
+    """The session ended unpaid: give the stock back and end the order (failed when the bank refused the
+    payment, cancelled otherwise). Runs inside the caller's transaction; nothing to do once the order moved on."""
+    order = Order.objects.select_for_update().filter(checkout_session=checkout_session,
+                                                     status=OrderStatus.PENDING).first()
+    if order is None:
+        return None
+    return _release(order, failed=bool(checkout_session.failure_message))
+
+
+def _release(order: Order, *, failed: bool) -> Order:
+    stock_return(quantities=_quantities(order))
+    if failed:
+        return order_transition(order=order, to=OrderStatus.FAILED,
+                                reason="The payment failed; the reserved copies went back on sale.")
+    return order_transition(order=order, to=OrderStatus.CANCELLED,
+                            reason="The checkout ended unpaid; the reserved copies went back on sale.")
+
+
+def orders_release_ended_reservations(*, limit: int = RELEASE_BATCH) -> int:
+    """After the set-based cleanup: release pending card orders whose session has ended or was purged.
+    Each order in its own short transaction, skipping rows a payment is working on right now."""
+    released = 0
+    candidates = (Order.objects.filter(payment_method=PaymentMethod.STRIPE, status=OrderStatus.PENDING)
+                  .filter(Q(checkout_session__isnull=True) | Q(checkout_session__status__in=ENDED))
+                  .values_list("pk", flat=True)[:limit])
+    for order_id in list(candidates):
+        with transaction.atomic():
+            order = (Order.objects.select_for_update(skip_locked=True, of=("self",))
+                     .select_related("checkout_session").filter(pk=order_id, status=OrderStatus.PENDING).first())
+            if order is None:
+                continue
+            session = order.checkout_session
+            if session is not None and session.status not in ENDED:
+                continue
+            _release(order, failed=bool(session and session.failure_message))
+            released += 1
+    if released:
+        logger.info("Released the reservations of %s ended card orders", released)
+    return released
+
+
+def order_complete_from_checkout(*, checkout_session: CheckoutSession, payment_intent: str,
+                                 now: datetime | None = None) -> Order | None:
+    """The session is paid: complete its order once (inside the caller's transaction, under the session's lock).
+
+    Money that arrives after the reservation ended (Stripe accepted a payment just before the session was
+    given up) is honoured when the copies can still be taken; when they are sold out the order is marked for an
+    automatic full refund instead, so limited stock is never oversold."""
+    now = now or timezone.now()
+    order = Order.objects.select_for_update().filter(checkout_session=checkout_session).first()
+    if order is None:
+        logger.error("Paid cart checkout %s has no order", checkout_session.pk)
+        return None
+    if order.status == OrderStatus.COMPLETED or order.stripe_payment_intent_id:
+        return order
+    order.stripe_payment_intent_id = payment_intent or ""
+    if order.status in (OrderStatus.CANCELLED, OrderStatus.FAILED):
+        try:
+            with transaction.atomic():
+                stock_take(quantities=_quantities(order))
+        except NotEnoughStock as sold_out:
+            logger.error("Order %s was paid after its reservation ended and is sold out: refunding", order.pk)
+            order_transition(order=order, to=OrderStatus.REFUNDED, stripe_payment_intent_id=order.stripe_payment_intent_id,
+                             reason=f"Paid after the reservation ended, but {sold_out} Refunding in full.")
+            _queue_refund(order)
+            return order
+    order_transition(order=order, to=OrderStatus.COMPLETED, fulfilled_at=now,
+                     stripe_payment_intent_id=order.stripe_payment_intent_id,
+                     reason=f"Paid by card (Stripe payment {payment_intent or 'unknown'}).")
+    cart_clear(user=order.user)
+    order_queue_confirmation(order=order)
+    return order
+
+
+def _queue_refund(order: Order) -> None:
+    order_id = str(order.pk)
+    transaction.on_commit(lambda: refund_unfulfillable_order.delay(order_id))
+
+
+def order_refund_unfulfillable(*, order_id) -> None:
+    """Refund a late payment for copies that were sold out meanwhile (after commit, from a task: Stripe is never
+    called under a lock). The idempotency key makes a retried task one refund."""
+    order = Order.objects.filter(pk=order_id, status=OrderStatus.REFUNDED).exclude(stripe_payment_intent_id="").first()
+    if order is None:
+        return
+    gateway.refund_create(payment_intent_id=order.stripe_payment_intent_id, idempotency_key=f"order:{order.pk}:unfulfillable",
+                          metadata={"order_id": str(order.pk), "reason": "sold out after the reservation ended"})
