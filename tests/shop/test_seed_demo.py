@@ -1,7 +1,8 @@
 from django.core.management import call_command
 
 from shop.models import PointsPackage, Product, User
-from wallet.models import Wallet
+from wallet.models import LedgerEntry, Wallet
+from wallet.selectors import wallet_balance
 
 
 def test_seed_demo_twice_creates_nothing_twice(db, capsys):
@@ -16,6 +17,9 @@ def test_seed_demo_twice_creates_nothing_twice(db, capsys):
     assert second == first
     assert "shopper@example.com" in first_output and "staff@example.com" in first_output
     assert set(PointsPackage.objects.values_list("name", flat=True)) == {"Basic", "Premium", "Pro"}
+    shopper = User.objects.get(email="shopper@example.com")
+    assert wallet_balance(user=shopper).current == 1000  # granted once, through the ledger
+    assert LedgerEntry.objects.filter(wallet__user=shopper).count() == 1
 
 
 def test_seeded_users_can_log_in_and_products_have_images(client, db):

@@ -91,6 +91,21 @@ def test_make_run_boots_web_worker_and_beat_and_stops_on_ctrl_c(embedded_env, tm
         assert logged_in.status_code == 200
         assert 'id="balance-badge"' in logged_in.text
         assert "Aurora Over Fjords" in logged_in.text
+        # Pay for a product with the demo shopper's welcome points: the worker sends the confirmation email (the
+        # console backend prints it to the worker's log) from the task queued after the order committed.
+        product_page = browser.get(f"{base}/products/quiet-orchard/", timeout=10)
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', product_page.text).group(1)
+        product_id = re.search(r'name="product_id" value="(\d+)"', product_page.text).group(1)
+        browser.post(f"{base}/cart/add/", data={"csrfmiddlewaretoken": token, "product_id": product_id},
+                     headers={"Referer": base + "/"}, timeout=10)
+        cart = browser.get(f"{base}/cart/", timeout=10)
+        checkout_token = re.search(r'name="checkout_token" value="([^"]+)"', cart.text).group(1)
+        paid = browser.post(f"{base}/cart/pay/points/", timeout=10, headers={"Referer": base + "/cart/"},
+                            data={"csrfmiddlewaretoken": token, "checkout_token": checkout_token})
+        assert "is paid" in paid.text and 'data-balance="820"' in paid.text  # 1000 welcome points - 180
+        assert wait_for(lambda: "is ready to download" in log_path.read_text(), timeout=60,
+                        what="the worker to send the order confirmation email")
+
         stylesheet = re.search(r'href="(/static/shop/shop(?:\.[0-9a-f]+)?\.css)"', logged_in.text).group(1)
         assert browser.get(base + stylesheet, timeout=10).status_code == 200
     finally:

@@ -6,10 +6,11 @@ from django.utils.text import slugify
 from shop.demo_images import artwork_files
 from shop.models import PointsPackage, Product, User
 from shop.services import user_sign_up
-from wallet.services import wallet_open
+from wallet.services import wallet_credit, wallet_open
 
 DEMO_SHOPPER = ("shopper@example.com", "shop-demo-2026")
 DEMO_STAFF = ("staff@example.com", "staff-demo-2026")
+DEMO_WELCOME_POINTS = 1000
 
 PACKAGES = [
     # name, points, price in cents, sort order
@@ -49,10 +50,14 @@ class Command(BaseCommand):
             created["products"] += self._ensure_product(title, price_cents, price_points, stock)
         created["users"] += self._ensure_user(*DEMO_SHOPPER, staff=False)
         created["users"] += self._ensure_user(*DEMO_STAFF, staff=True)
+        shopper = User.objects.get(email=DEMO_SHOPPER[0])
+        # Through the ledger like any grant; the fixed key makes a second run a replay, not a second grant.
+        wallet_credit(user=shopper, points=DEMO_WELCOME_POINTS, kind="adjustment", idempotency_key="seed_demo:welcome",
+                      description="Welcome points for the demo shopper")
 
         summary = ", ".join(f"{count} {kind}" for kind, count in created.items())
         self.stdout.write(self.style.SUCCESS(f"Demo data ready (created now: {summary})."))
-        self.stdout.write(f"  Shopper: {DEMO_SHOPPER[0]} / {DEMO_SHOPPER[1]}")
+        self.stdout.write(f"  Shopper: {DEMO_SHOPPER[0]} / {DEMO_SHOPPER[1]}  ({DEMO_WELCOME_POINTS} welcome points)")
         self.stdout.write(f"  Staff:   {DEMO_STAFF[0]} / {DEMO_STAFF[1]}  (admin at /admin/)")
 
     def _ensure_product(self, title, price_cents, price_points, stock) -> bool:
