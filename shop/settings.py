@@ -185,6 +185,9 @@ else:
     STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
     if not STRIPE_WEBHOOK_SECRET.startswith("whsec_"):
         raise config_error("STRIPE_WEBHOOK_SECRET", "is required with STRIPE_MODE=stripe (whsec_...)")
+# stripe-python retries network errors and 5xx itself, always with our idempotency keys (checkout/gateway.py).
+STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2)
+STRIPE_TIMEOUT_SECONDS = env_int("STRIPE_TIMEOUT_SECONDS", 20, minimum=1)
 
 # --- Shop -----------------------------------------------------------------------------------------------------
 # The shop's public address, for links in emails (requests build their own from the Host header).
