@@ -66,8 +66,22 @@ class CheckoutSession(models.Model):
     ledger_entry = models.OneToOneField("wallet.LedgerEntry", on_delete=models.PROTECT, null=True, blank=True,
                                         related_name="checkout_session")
 
+    # A points package refunded by staff (``checkout.services.refunds``): its points taken back and its payment
+    # refunded, together. The refund is ours once Stripe accepted it; ``charge.refunded`` then confirms it.
+    refunded_cents = models.PositiveBigIntegerField(default=0)
+    refunded_at = models.DateTimeField(null=True, blank=True)
+    refunded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="+", help_text="The staff member who refunded the purchase.")
+    refund_reason = models.CharField(max_length=300, blank=True)
+    stripe_refund_id = models.CharField(max_length=255, blank=True)
+    stripe_refunded_cents = models.PositiveBigIntegerField(
+        default=0, help_text="What Stripe last said was refunded of the payment (charge.refunded; never backwards).")
+    refund_confirmed_at = models.DateTimeField(null=True, blank=True,
+                                               help_text="When Stripe's charge.refunded confirmed the refund.")
+
     class Meta:
         ordering = ["-created_at"]
+        permissions = [("refund_checkoutsession", "Can refund a points package purchase")]
         indexes = [
             models.Index(fields=["status", "expires_at"], name="checkout_status_expires_idx"),
             models.Index(fields=["user", "status"], name="checkout_user_status_idx"),
@@ -96,6 +110,12 @@ class CheckoutSession(models.Model):
             models.CheckConstraint(condition=~Q(replaced_by=F("id")), name="checkout_not_replaced_by_itself"),
             models.CheckConstraint(condition=Q(ledger_entry__isnull=True) | Q(status="completed"),
                                    name="checkout_credit_only_when_completed"),
+            models.CheckConstraint(condition=Q(refunded_cents__lte=F("amount_cents")),
+                                   name="checkout_refund_within_amount"),
+            models.CheckConstraint(
+                condition=Q(refunded_cents=0, refunded_at__isnull=True, refund_confirmed_at__isnull=True)
+                | Q(refunded_cents__gt=0, refunded_at__isnull=False, status="completed"),
+                name="checkout_refunded_only_when_completed"),
         ]
 
     def __str__(self):

@@ -8,7 +8,7 @@ from django.utils.html import format_html
 
 from orders.errors import RefundRefused
 from orders.models import CartItem, Order, OrderItem, OrderStatusChange, PaymentMethod
-from orders.services.refunds import order_refund_points
+from orders.services.refunds import order_refund_points, order_refund_stripe
 from shop.templatetags.shop_tags import money
 
 
@@ -38,7 +38,8 @@ class OrderStatusChangeInline(ReadOnlyInline):
 
 class RefundForm(forms.Form):
     amount = forms.IntegerField(required=False, min_value=1,
-                                help_text="Leave empty to refund everything that is left.")
+                                help_text="Points for an order paid with points, cents for a card order (1999 is "
+                                          "$19.99). Leave empty to refund everything that is left.")
     reason = forms.CharField(max_length=250, widget=forms.Textarea(attrs={"rows": 3}))
 
 
@@ -99,17 +100,23 @@ class OrderAdmin(admin.ModelAdmin):
             except RefundRefused as refusal:
                 form.add_error(None, str(refusal))
             else:
-                messages.success(request, f"Refund of order {order.short_id} recorded.")
+                if order.payment_method == PaymentMethod.POINTS:
+                    messages.success(request, f"Refund of order {order.short_id} recorded.")
+                else:
+                    messages.success(request, f"Refund of order {order.short_id} requested from Stripe: the order "
+                                              f"is marked refunded when Stripe confirms it.")
                 return redirect("admin:orders_order_change", order.pk)
         context = {**self.admin_site.each_context(request), "order": order, "form": form, "opts": self.model._meta,
-                   "title": f"Refund order {order.short_id}"}
+                   "title": f"Refund order {order.short_id}",
+                   "history": order.status_changes.select_related("changed_by").order_by("-created_at", "-id")[:10]}
         return TemplateResponse(request, "admin/orders/order/refund.html", context)
 
     def _refund(self, order, staff_user, data):
         if order.payment_method == PaymentMethod.POINTS:
             return order_refund_points(order_id=order.pk, staff_user=staff_user, reason=data["reason"],
                                        points=data["amount"])
-        raise RefundRefused("Card refunds go through Stripe and are not available yet.")
+        return order_refund_stripe(order_id=order.pk, staff_user=staff_user, reason=data["reason"],
+                                   cents=data["amount"])
 
 
 @admin.register(CartItem)

@@ -73,3 +73,20 @@ class CheckoutSessionFactory(DjangoModelFactory):
     updated_at = factory.SelfAttribute("created_at")
     expires_at = factory.LazyAttribute(lambda session: session.created_at + settings.CHECKOUT_SESSION_TTL)
     completed_at = factory.LazyAttribute(lambda session: session.created_at if session.status == "completed" else None)
+
+
+class OrderFactory(DjangoModelFactory):
+    """A completed order as the placement services leave it (no items: refund tests look at money, not lines).
+    Card orders need ``stripe_payment_intent_id`` of a payment the fake Stripe received."""
+
+    class Meta:
+        model = "orders.Order"
+
+    user = factory.SubFactory(UserFactory)
+    payment_method = "stripe"
+    status = "completed"
+    total_cents = 3999
+    total_points = 3600
+    currency = "usd"
+    idempotency_key = factory.Sequence(lambda n: f"test-order-{n}")
+    fulfilled_at = factory.LazyFunction(timezone.now)

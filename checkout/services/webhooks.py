@@ -3,7 +3,9 @@
 A delivery whose event id was already processed (or deliberately ignored) is answered from the stored record
 and changes nothing. Processing runs in one transaction; if it fails, the record says so (``failed``, the
 error, one more attempt) and the caller answers 500, so Stripe delivers it again -- or staff re-process it
-from the admin. Events that are not about any session of ours are stored as ``ignored``.
+from the admin. Events that are not about any session or order of ours are stored as ``ignored``.
+
+``charge.refunded`` (a refund of a card order or of a points package) goes to ``services.refunds``.
 """
 
 import logging
@@ -15,7 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from checkout import gateway
-from checkout.gateway import StripeCheckoutSession
+from checkout.gateway import StripeCharge, StripeCheckoutSession
 from checkout.models import WebhookEvent
 from checkout.services.fulfilment import (
     Outcome,
@@ -23,6 +25,7 @@ from checkout.services.fulfilment import (
     checkout_session_payment_failed,
     checkout_session_sync,
 )
+from checkout.services.refunds import RefundOutcome, charge_refunded_apply
 
 logger = logging.getLogger(__name__)
 
@@ -162,6 +165,11 @@ def _dispatch(event_type: str, obj: dict, *, now: datetime) -> tuple[str, str]:
         outcome = checkout_session_payment_failed(
             checkout_session_id=(obj.get("metadata") or {}).get("checkout_session_id", ""),
             payment_intent_id=obj.get("id", ""), message=error.get("message", ""), now=now)
+    elif event_type == "charge.refunded":
+        refunded = charge_refunded_apply(charge=StripeCharge.from_data(obj), now=now)
+        if refunded == RefundOutcome.UNKNOWN_PAYMENT:
+            return WebhookEvent.Status.IGNORED, f"{refunded}: nothing of ours was refunded"
+        return WebhookEvent.Status.PROCESSED, str(refunded)
     else:
         return WebhookEvent.Status.IGNORED, f"{event_type} is not handled by the shop"
     if outcome in (Outcome.UNKNOWN_SESSION, Outcome.UNSUPPORTED):

@@ -1,10 +1,20 @@
+import random
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
+from checkout import gateway
+from checkout.fake_stripe import FakeStripeHTTPClient, hosted
+from checkout.fake_stripe.events import public
+from checkout.models import FakeStripeObject, WebhookEvent
 from orders.errors import RefundRefused
-from orders.models import Order, OrderStatus
+from orders.models import Order, OrderStatus, OrderStatusChange
 from orders.services.placement import order_pay_with_points
-from orders.services.refunds import order_refund_points
+from orders.services.refunds import order_refund_points, order_refund_stripe
+from tests.checkout import delivery
+from tests.checkout.conftest import post_event
+from tests.factories import CheckoutSessionFactory, OrderFactory
 from tests.orders.conftest import give_points
 from wallet.models import LedgerEntry
 from wallet.selectors import wallet_balance
@@ -82,3 +92,241 @@ def test_orders_admin_lists_searches_and_filters(points_order, staff_client, dja
 
     assert points_order.short_id.encode() in found.content
     assert b"Status history" in page.content and b"Harbour Lights" in page.content
+
+
+# --- card orders: refunded through Stripe, marked refunded when charge.refunded confirms it ------------------
+
+@pytest.fixture(autouse=True)
+def fake_stripe():
+    FakeStripeHTTPClient.reset()
+    yield FakeStripeHTTPClient
+    FakeStripeHTTPClient.reset()
+
+
+@pytest.fixture
+def stripe_webhooks(settings):
+    """The fake Stripe's events go to the webhook endpoint through the test client (after commit)."""
+    settings.STRIPE_DEMO_WEBHOOK_DELIVERY = "tests.checkout.delivery.deliver_through_test_client"
+    delivery.DELIVERED.clear()
+    yield delivery.DELIVERED
+    delivery.DELIVERED.clear()
+
+
+@pytest.fixture
+def card_order(shopper):
+    """A completed card order of $39.99 whose payment the fake Stripe received."""
+    session = CheckoutSessionFactory(user=shopper, kind="cart", package=None, title="Order", amount_cents=3999,
+                                     currency="usd", points=0)
+    created = gateway.checkout_session_create(session=session, success_url="http://testserver/orders/",
+                                              cancel_url="http://testserver/cart/", now=timezone.now())
+    intent = hosted.pay(created.id)["payment_intent"]
+    return OrderFactory(user=shopper, total_cents=3999, stripe_payment_intent_id=intent)
+
+
+def _charge(order) -> dict:
+    intent = FakeStripeObject.objects.get(pk=order.stripe_payment_intent_id).data
+    return FakeStripeObject.objects.get(pk=intent["latest_charge"]).data
+
+
+def _stripe_refunds() -> list[dict]:
+    return [row.data for row in FakeStripeObject.objects.filter(kind="refund").order_by("created_at")]
+
+
+def _sent(event_type: str) -> list[dict]:
+    """The events the fake Stripe sent (without on-commit delivery in these tests, none reached us yet)."""
+    rows = FakeStripeObject.objects.filter(kind="event", data__type=event_type).order_by("created_at")
+    return [public(row.data) for row in rows]
+
+
+def _history(order, text: str) -> list[str]:
+    return list(order.status_changes.filter(reason__contains=text).values_list("reason", flat=True))
+
+
+def test_a_full_card_refund_is_requested_then_marked_refunded_by_charge_refunded(
+        card_order, staff, stripe_webhooks, django_capture_on_commit_callbacks):
+    # when: staff refund the whole order
+    with django_capture_on_commit_callbacks(execute=True):
+        requested = order_refund_stripe(order_id=card_order.pk, staff_user=staff, reason="Wrong picture")
+
+        # then: Stripe refunded it, the order waits for the confirmation and says who asked and why
+        assert requested.status == OrderStatus.COMPLETED and requested.refunded_cents == 0
+        [refund] = _stripe_refunds()
+        assert (refund["amount"], refund["payment_intent"]) == (3999, card_order.stripe_payment_intent_id)
+        [entry] = OrderStatusChange.objects.filter(order=card_order, reason__startswith="Refund of")
+        assert entry.reason == f"Refund of $39.99 requested by staff (Stripe {refund['id']}): Wrong picture"
+        assert entry.changed_by == staff and entry.to_status == "completed"
+
+    # and: Stripe's signed charge.refunded, delivered after commit, marks the order refunded
+    assert stripe_webhooks == [("charge.refunded", 200)]
+    order = Order.objects.get(pk=card_order.pk)
+    assert (order.status, order.refunded_cents) == (OrderStatus.REFUNDED, 3999)
+    assert order.status_changes.last().reason == (
+        "Stripe confirmed a refund of $39.99: $39.99 of $39.99 refunded, all of it.")
+    assert WebhookEvent.objects.get(type="charge.refunded").error == "order refunded"
+    assert _charge(order)["amount_refunded"] == 3999
+
+
+def test_partial_card_refunds_are_shown_as_such_until_the_rest_is_refunded(
+        card_order, staff, client, stripe_webhooks, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        order_refund_stripe(order_id=card_order.pk, staff_user=staff, reason="One file was broken", cents=1000)
+
+    order = Order.objects.get(pk=card_order.pk)
+    assert (order.status, order.refunded_cents, order.is_partially_refunded) == (OrderStatus.COMPLETED, 1000, True)
+    assert _history(order, "Stripe confirmed") == ["Stripe confirmed a refund of $10.00: $10.00 of $39.99 refunded."]
+    client.force_login(order.user)
+    assert b"Partially refunded" in client.get(reverse("orders:detail", args=[order.pk])).content
+    with pytest.raises(RefundRefused, match=r"At most \$29.99 \(2999 cents\)"):
+        order_refund_stripe(order_id=order.pk, staff_user=staff, reason="too much", cents=3000)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        order_refund_stripe(order_id=order.pk, staff_user=staff, reason="The rest")
+
+    order.refresh_from_db()
+    assert (order.status, order.refunded_cents) == (OrderStatus.REFUNDED, 3999)
+    assert [refund["amount"] for refund in _stripe_refunds()] == [1000, 2999]
+    assert stripe_webhooks == [("charge.refunded", 200)] * 2
+
+
+def test_charge_refunded_replayed_and_shuffled_records_each_refund_once(card_order, staff, client):
+    # given: two partial refunds, whose events Stripe sends many times, in any order
+    order_refund_stripe(order_id=card_order.pk, staff_user=staff, reason="First", cents=1000)
+    Order.objects.filter(pk=card_order.pk).update(refunded_cents=0)  # (what the order knew before the events)
+    first_event = _sent("charge.refunded")[0]
+    post_event(client, first_event)
+    order_refund_stripe(order_id=card_order.pk, staff_user=staff, reason="Second", cents=2999)
+    events = _sent("charge.refunded")
+    assert [event["data"]["object"]["amount_refunded"] for event in events] == [1000, 3999]
+    deliveries = events * 5
+    random.Random(5).shuffle(deliveries)
+
+    # when
+    statuses = {post_event(client, event).status_code for event in deliveries}
+
+    # then: one refund recorded per event that moved the amount, and never backwards
+    assert statuses == {200}
+    order = Order.objects.get(pk=card_order.pk)
+    assert (order.status, order.refunded_cents) == (OrderStatus.REFUNDED, 3999)
+    assert order.status_changes.filter(to_status="refunded").count() == 1
+    assert len(_history(order, "Stripe confirmed")) == 2
+    assert WebhookEvent.objects.filter(type="charge.refunded").count() == 2
+
+
+def test_an_older_charge_refunded_after_a_newer_one_changes_nothing(card_order, staff, client):
+    order_refund_stripe(order_id=card_order.pk, staff_user=staff, reason="First", cents=1000)
+    order_refund_stripe(order_id=card_order.pk, staff_user=staff, reason="Second", cents=500)
+    older, newer = _sent("charge.refunded")
+
+    post_event(client, newer)
+    post_event(client, older)
+
+    order = Order.objects.get(pk=card_order.pk)
+    assert (order.status, order.refunded_cents) == (OrderStatus.COMPLETED, 1500)
+    assert _history(order, "Stripe confirmed") == ["Stripe confirmed a refund of $15.00: $15.00 of $39.99 refunded."]
+    assert WebhookEvent.objects.get(event_id=older["id"]).error == "order refund already recorded"
+
+
+def test_a_repeated_click_before_stripe_confirms_refunds_once(card_order, staff):
+    first = order_refund_stripe(order_id=card_order.pk, staff_user=staff, reason="Broken file", cents=500)
+    again = order_refund_stripe(order_id=card_order.pk, staff_user=staff, reason="Broken file", cents=500)
+
+    assert first.pk == again.pk
+    assert len(_stripe_refunds()) == 1 and _charge(card_order)["amount_refunded"] == 500
+    assert len(_history(card_order, "requested by staff")) == 1
+    assert len(_sent("charge.refunded")) == 1
+
+
+def test_a_lost_answer_from_stripe_is_retried_with_the_same_key_and_refunds_once(card_order, staff, fake_stripe):
+    fake_stripe.fail("lost_response", method="post", path="/v1/refunds")
+
+    order_refund_stripe(order_id=card_order.pk, staff_user=staff, reason="Broken file")
+
+    assert [refund["amount"] for refund in _stripe_refunds()] == [3999]
+    assert [method for method, path in fake_stripe.requests_seen if path == "/v1/refunds"] == ["post", "post"]
+    assert len(_history(card_order, "requested by staff")) == 1
+
+
+@pytest.mark.parametrize("fault", ["server_error", "connection"])
+def test_stripe_failing_refuses_the_refund_and_records_nothing(card_order, staff, fake_stripe, fault):
+    fake_stripe.fail(fault, path="/v1/refunds", times=10)
+
+    with pytest.raises(RefundRefused, match="Nothing was refunded"):
+        order_refund_stripe(order_id=card_order.pk, staff_user=staff, reason="Broken file")
+
+    order = Order.objects.get(pk=card_order.pk)
+    assert (order.status, order.refunded_cents) == (OrderStatus.COMPLETED, 0)
+    assert not _history(order, "Refund of") and not _stripe_refunds()
+
+
+def test_asking_for_more_than_stripe_has_left_explains_the_unconfirmed_refund(card_order, staff):
+    order_refund_stripe(order_id=card_order.pk, staff_user=staff, reason="First", cents=1000)
+
+    with pytest.raises(RefundRefused, match="may still be waiting for Stripe's confirmation"):
+        order_refund_stripe(order_id=card_order.pk, staff_user=staff, reason="Everything")
+
+    assert [refund["amount"] for refund in _stripe_refunds()] == [1000]
+    assert len(_history(card_order, "requested by staff")) == 1
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"reason": ""}, "Say why"),
+    ({"reason": "x", "cents": 0}, "above zero"),
+    ({"reason": "x", "cents": "500"}, "whole number"),
+    ({"reason": "x", "cents": 4000}, r"At most \$39.99"),
+])
+def test_bad_card_refund_requests_change_nothing(card_order, staff, kwargs, message):
+    with pytest.raises(RefundRefused, match=message):
+        order_refund_stripe(order_id=card_order.pk, staff_user=staff, **kwargs)
+
+    assert not _stripe_refunds() and not _history(card_order, "Refund of")
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"payment_method": "points"}, "paid with points"),
+    ({"status": "pending"}, "Only completed orders"),
+    ({"status": "refunded"}, "Only completed orders"),
+    ({"stripe_payment_intent_id": ""}, "not known"),
+])
+def test_only_completed_card_orders_with_a_payment_are_refunded_through_stripe(card_order, staff, changes, message):
+    Order.objects.filter(pk=card_order.pk).update(**changes)
+
+    with pytest.raises(RefundRefused, match=message):
+        order_refund_stripe(order_id=card_order.pk, staff_user=staff, reason="x")
+
+    assert not _stripe_refunds()
+
+
+def test_points_orders_are_not_refunded_through_stripe_and_card_orders_not_in_points(points_order, card_order, staff):
+    with pytest.raises(RefundRefused, match="paid with points"):
+        order_refund_stripe(order_id=points_order.pk, staff_user=staff, reason="x")
+    with pytest.raises(RefundRefused, match="paid by card"):
+        order_refund_points(order_id=card_order.pk, staff_user=staff, reason="x")
+
+
+def test_charge_refunded_for_an_order_refunded_as_unfulfillable_only_records_the_amount(card_order, client):
+    # given: an order already refunded by the shop itself (paid after its copies sold out), Stripe then refunds it
+    Order.objects.filter(pk=card_order.pk).update(status=OrderStatus.REFUNDED)
+    gateway.refund_create(payment_intent_id=card_order.stripe_payment_intent_id, idempotency_key="unfulfillable")
+
+    assert post_event(client, _sent("charge.refunded")[0]).json()["status"] == "processed"
+
+    order = Order.objects.get(pk=card_order.pk)
+    assert (order.status, order.refunded_cents) == (OrderStatus.REFUNDED, 3999)
+    assert order.status_changes.filter(to_status="refunded", from_status="completed").count() == 0
+
+
+def test_staff_refund_a_card_order_through_the_admin(card_order, staff_client, stripe_webhooks,
+                                                     django_capture_on_commit_callbacks):
+    url = reverse("admin:orders_order_refund", args=[card_order.pk])
+
+    page = staff_client.get(url)
+    too_much = staff_client.post(url, {"amount": "5000", "reason": "Goodwill"})
+    with django_capture_on_commit_callbacks(execute=True):
+        done = staff_client.post(url, {"amount": "1000", "reason": "Goodwill"}, follow=True)
+
+    assert page.status_code == 200 and b"$39.99" in page.content and b"not available yet" not in page.content
+    assert too_much.status_code == 200 and b"At most $39.99" in too_much.content
+    assert b"requested from Stripe" in done.content
+    order = Order.objects.get(pk=card_order.pk)
+    assert (order.status, order.refunded_cents) == (OrderStatus.COMPLETED, 1000)
+    assert _history(order, "requested by staff")[0].endswith(": Goodwill")
