@@ -1,5 +1,6 @@
 import json
 import logging
+import time
 from urllib.parse import urlencode, urlsplit
 
 from csp.constants import SELF, UNSAFE_INLINE
@@ -9,6 +10,7 @@ from django.shortcuts import resolve_url
 from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
 
+from shop.logs import request_id_from, request_id_var
 from shop.ratelimits import refusal_for
 
 
@@ -86,5 +88,33 @@ def staff_actions_log(get_response):
                     user.pk, request.path_info, response.status_code, ",".join(selected) or "-",
                     " ".join(f"{name}={json.dumps(value)}" for name, value in fields.items()))
         return response
+
+    return middleware
+
+
+request_logger = logging.getLogger("shop.requests")
+
+
+def request_id(get_response):
+    """Outermost middleware: the request's id (the client's or load balancer's ``X-Request-ID`` when it looks
+    like one, else a new one) goes into every log line of the request (shop.logs) and back in the response's
+    ``X-Request-ID``; one access line per request with its status, duration and user."""
+
+    def middleware(request):
+        request.request_id = request_id_from(request.headers.get("X-Request-ID"))
+        token = request_id_var.set(request.request_id)
+        started = time.monotonic()
+        try:
+            response = get_response(request)
+            response["X-Request-ID"] = request.request_id
+            user = getattr(request, "user", None)
+            request_logger.info(
+                "request method=%s path=%s status=%s duration_ms=%d user_id=%s", request.method,
+                json.dumps(request.path) if " " in request.path else request.path, response.status_code,
+                (time.monotonic() - started) * 1000,
+                user.pk if user is not None and getattr(user, "is_authenticated", False) else "-")
+            return response
+        finally:
+            request_id_var.reset(token)
 
     return middleware

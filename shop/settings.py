@@ -313,3 +313,23 @@ MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.Authenticatio
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
 if DEBUG and CACHES["default"]["BACKEND"].endswith("LocMemCache"):
     SILENCED_SYSTEM_CHECKS.append("django_ratelimit.E003")
+
+# --- Operations: request ids and structured logs (issue 7) ----------------------------------------------------
+# shop.middleware.request_id runs first: every log line of a request (and of the Celery tasks it queues) carries
+# its id, also sent back as X-Request-ID; shop.requests logs one access line per request (gunicorn's own access
+# log would be a second line without the id, so the Procfile does not turn it on). LOG_FORMAT: plain | kv | json.
+MIDDLEWARE.insert(0, "shop.middleware.request_id")
+LOG_FORMAT = env_str("LOG_FORMAT") or "plain"
+if LOG_FORMAT not in {"plain", "kv", "json"}:
+    raise config_error("LOG_FORMAT", f"must be plain, kv or json, got {LOG_FORMAT!r}")
+from shop.logs import FORMATTERS  # noqa: E402
+
+LOGGING["filters"] = {"request_id": {"()": "shop.logs.RequestIdFilter"}}
+LOGGING["formatters"] = {"shop": FORMATTERS[LOG_FORMAT]}
+LOGGING["handlers"]["console"] = {"class": "logging.StreamHandler", "formatter": "shop", "filters": ["request_id"]}
+# The worker and beat log through the same handler and format instead of Celery's own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- Operations: the staff dashboard (issue 7) ----------------------------------------------------------------
+# The admin site is shop.admin_site.ShopAdminSite: Django's, plus /admin/dashboard/ linked from its index.
+INSTALLED_APPS[INSTALLED_APPS.index("django.contrib.admin")] = "shop.admin_site.ShopAdminConfig"

@@ -1,0 +1,108 @@
+"""The staff dashboard (/admin/dashboard/): today's money and points, what is waiting, what failed.
+
+Every figure is one aggregate over an indexed column set, so the page costs the same handful of queries
+however many orders, ledger entries or sessions there are (tests/shop/test_dashboard.py counts them).
+"Today" is the current day in TIME_ZONE. Amounts are integer cents of the shop's currency and integer points.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db.models import Count, Q, Sum
+from django.template.response import TemplateResponse
+from django.utils import timezone
+
+from checkout.models import CheckoutSession, WebhookEvent
+from orders.models import Order, OrderStatus, PaymentMethod
+from wallet.models import LedgerEntry
+
+RECENT_FAILURES = 10
+PAID = [OrderStatus.COMPLETED, OrderStatus.REFUNDED]
+WAITING = [OrderStatus.PENDING, OrderStatus.PROCESSING]
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    since: datetime
+    card_orders: int
+    card_sales_cents: int
+    card_refunded_cents: int
+    points_orders: int
+    points_sales: int
+    points_refunded: int
+    package_sales: int
+    package_sales_cents: int
+    points_by_kind: dict[str, int]
+    points_credited: int
+    points_spent: int
+    orders_waiting: int
+    orders_waiting_cents: int
+    sessions_awaiting_stripe: int
+    sessions_by_status: dict[str, int]
+    failed_webhooks: int
+    recent_failures: list
+
+    @property
+    def sales_cents(self) -> int:
+        return self.card_sales_cents - self.card_refunded_cents + self.package_sales_cents
+
+
+def start_of_today() -> datetime:
+    return timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def dashboard_figures(*, since: datetime | None = None) -> Dashboard:
+    since = since or start_of_today()
+    card, points = Q(payment_method=PaymentMethod.STRIPE), Q(payment_method=PaymentMethod.POINTS)
+    today_paid = Q(status__in=PAID)
+    orders = Order.objects.filter(created_at__gte=since).aggregate(
+        card_orders=Count("id", filter=card & today_paid),
+        card_sales=Sum("total_cents", filter=card & today_paid, default=0),
+        card_refunded=Sum("refunded_cents", filter=card & today_paid, default=0),
+        points_orders=Count("id", filter=points & today_paid),
+        points_sales=Sum("total_points", filter=points & today_paid, default=0),
+        points_refunded=Sum("refunded_points", filter=points & today_paid, default=0),
+    )
+    waiting = Order.objects.filter(status__in=WAITING).aggregate(
+        count=Count("id"), cents=Sum("total_cents", filter=card, default=0))
+    packages = CheckoutSession.objects.filter(
+        status=CheckoutSession.Status.COMPLETED, completed_at__gte=since,
+        kind=CheckoutSession.Kind.POINTS_PACKAGE).aggregate(count=Count("id"), cents=Sum("amount_cents", default=0))
+    by_kind = dict(LedgerEntry.objects.filter(created_at__gte=since).order_by().values_list("kind")
+                   .annotate(points=Sum("amount")).values_list("kind", "points"))
+    sessions = list(CheckoutSession.objects.order_by().values("status").annotate(
+        count=Count("id"), awaiting=Count("id", filter=Q(awaiting_stripe=True))).values_list("status", "count",
+                                                                                             "awaiting"))
+    failures = list(WebhookEvent.objects.filter(status=WebhookEvent.Status.FAILED).order_by("-received_at")
+                    .only("id", "event_id", "type", "attempts", "error", "received_at")[:RECENT_FAILURES])
+    failed_count = len(failures) if len(failures) < RECENT_FAILURES else \
+        WebhookEvent.objects.filter(status=WebhookEvent.Status.FAILED).count()
+    return Dashboard(
+        since=since,
+        card_orders=orders["card_orders"], card_sales_cents=orders["card_sales"],
+        card_refunded_cents=orders["card_refunded"], points_orders=orders["points_orders"],
+        points_sales=orders["points_sales"], points_refunded=orders["points_refunded"],
+        package_sales=packages["count"], package_sales_cents=packages["cents"],
+        points_by_kind=by_kind,
+        points_credited=sum(amount for amount in by_kind.values() if amount > 0),
+        points_spent=-by_kind.get(LedgerEntry.Kind.SPEND, 0),
+        orders_waiting=waiting["count"], orders_waiting_cents=waiting["cents"],
+        sessions_awaiting_stripe=sum(awaiting for _, _, awaiting in sessions),
+        sessions_by_status={status: count for status, count, _ in sessions},
+        failed_webhooks=failed_count, recent_failures=failures,
+    )
+
+
+def dashboard_view(request, admin_site):
+    figures = dashboard_figures()
+    context = {
+        **admin_site.each_context(request),
+        "title": "Today at the shop",
+        "figures": figures,
+        "currency": settings.SHOP_CURRENCY,
+        "session_statuses": [(label, figures.sessions_by_status.get(value, 0))
+                             for value, label in CheckoutSession.Status.choices],
+        "ledger_kinds": [(label, figures.points_by_kind.get(value, 0)) for value, label in LedgerEntry.Kind.choices],
+    }
+    return TemplateResponse(request, "admin/dashboard.html", context)
