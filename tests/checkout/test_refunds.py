@@ -1,0 +1,269 @@
+"""Refunding a points package purchase: the points taken back and the payment refunded together, or neither."""
+
+import pytest
+from django.urls import reverse
+
+from checkout import gateway
+from checkout.fake_stripe import hosted
+from checkout.fake_stripe.events import public
+from checkout.models import CheckoutSession, FakeStripeObject, WebhookEvent
+from checkout.services import checkout_session_pay, checkout_session_start
+from checkout.services.refunds import RefundRefused, checkout_session_refund
+from tests.checkout.conftest import post_event
+from tests.factories import CheckoutSessionFactory, UserFactory
+from wallet.models import LedgerEntry
+from wallet.selectors import wallet_balance
+from wallet.services import wallet_spend
+
+SESSIONS = "admin:checkout_checkoutsession_changelist"
+
+
+def _sent(event_type: str) -> list[dict]:
+    rows = FakeStripeObject.objects.filter(kind="event", data__type=event_type).order_by("created_at")
+    return [public(row.data) for row in rows]
+
+
+@pytest.fixture
+def purchase(client, shopper, package):
+    """550 points bought for $39.99 and credited by the signed checkout.session.completed."""
+    session = checkout_session_start(user=shopper, package=package).session
+    checkout_session_pay(session_id=session.pk, user=shopper, base_url="http://testserver")
+    session.refresh_from_db()
+    hosted.pay(session.stripe_session_id)
+    [completed] = _sent("checkout.session.completed")
+    assert post_event(client, completed).json()["status"] == "processed"
+    session.refresh_from_db()
+    assert session.status == "completed" and wallet_balance(user=shopper).current == 550
+    return session
+
+
+def _refund_url(session) -> str:
+    return reverse("admin:checkout_checkoutsession_refund", args=[session.pk])
+
+
+def _stripe_refunds() -> list[dict]:
+    return [row.data for row in FakeStripeObject.objects.filter(kind="refund")]
+
+
+def _reversals():
+    return LedgerEntry.objects.filter(kind="reversal")
+
+
+def _unchanged(session, shopper):
+    session.refresh_from_db()
+    assert (session.refunded_cents, session.refunded_at, session.stripe_refund_id) == (0, None, "")
+    assert wallet_balance(user=shopper).current == 550 - LedgerEntry.objects.filter(kind="spend").count() * 100
+    assert not _reversals().exists() and not _stripe_refunds() and not _sent("charge.refunded")
+
+
+def test_a_refund_takes_the_points_back_and_refunds_the_payment_then_stripe_confirms(
+        purchase, shopper, staff, webhooks, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        refunded = checkout_session_refund(session_id=purchase.pk, staff_user=staff, reason="Bought by mistake")
+
+        # then: both moved in the same transaction, recorded on the session
+        assert (refunded.refunded_cents, refunded.refunded_by, refunded.refund_reason) == (
+            3999, staff, "Bought by mistake")
+        assert refunded.refund_confirmed_at is None
+        [refund] = _stripe_refunds()
+        assert (refund["id"], refund["amount"], refund["payment_intent"]) == (
+            refunded.stripe_refund_id, 3999, purchase.stripe_payment_intent_id)
+        [reversal] = _reversals()
+        assert (reversal.amount, reversal.reverses_id, reversal.idempotency_key) == (
+            -550, purchase.ledger_entry_id, f"checkout:{purchase.pk}:refund")
+        assert "Bought by mistake" in reversal.description
+        assert wallet_balance(user=shopper).current == 0
+
+    # and: Stripe's signed charge.refunded only confirms it
+    assert webhooks == [("charge.refunded", 200)]
+    purchase.refresh_from_db()
+    assert purchase.refund_confirmed_at is not None and purchase.stripe_refunded_cents == 3999
+    assert WebhookEvent.objects.get(type="charge.refunded").error == "package refund confirmed"
+    assert wallet_balance(user=shopper).current == 0 and _reversals().count() == 1
+
+
+def test_charge_refunded_replayed_changes_nothing(purchase, shopper, staff, client):
+    checkout_session_refund(session_id=purchase.pk, staff_user=staff, reason="Bought by mistake")
+    [event] = _sent("charge.refunded")
+    assert post_event(client, event).json()["status"] == "processed"
+    purchase.refresh_from_db()
+    confirmed = (purchase.refund_confirmed_at, purchase.updated_at)
+
+    replayed = [post_event(client, event) for _ in range(3)]
+    again = post_event(client, {**event, "id": event["id"] + "_resent"})  # the same news in another event
+
+    assert {response.status_code for response in replayed} == {200}
+    assert again.json()["status"] == "processed"
+    assert WebhookEvent.objects.get(event_id=event["id"] + "_resent").error == "refund already recorded"
+    purchase.refresh_from_db()
+    assert (purchase.refund_confirmed_at, purchase.updated_at) == confirmed
+    assert wallet_balance(user=shopper).current == 0 and _reversals().count() == 1
+
+
+def test_refused_when_the_shopper_already_spent_the_points_and_nothing_changes(purchase, shopper, staff):
+    wallet_spend(user=shopper, points=100, idempotency_key="spend:1", description="A picture")
+
+    with pytest.raises(RefundRefused) as refusal:
+        checkout_session_refund(session_id=purchase.pk, staff_user=staff, reason="Bought by mistake")
+
+    assert str(refusal.value) == (
+        f"{shopper.email} has already spent points from this purchase: they have 450 points now, and the package "
+        f"gave 550. Nothing was refunded and no points were taken back.")
+    _unchanged(purchase, shopper)
+
+
+@pytest.mark.parametrize("fault", ["server_error", "connection"])
+def test_stripe_failing_rolls_the_reversal_back(purchase, shopper, staff, fake_stripe, fault):
+    fake_stripe.fail(fault, path="/v1/refunds", times=10)
+
+    with pytest.raises(RefundRefused, match="so no points were taken back. Try again in a moment"):
+        checkout_session_refund(session_id=purchase.pk, staff_user=staff, reason="Bought by mistake")
+
+    _unchanged(purchase, shopper)
+
+
+def test_stripe_refusing_rolls_the_reversal_back(purchase, shopper, staff):
+    # given: the payment was refunded in Stripe's dashboard, outside the shop
+    gateway.refund_create(payment_intent_id=purchase.stripe_payment_intent_id, idempotency_key="dashboard")
+
+    with pytest.raises(RefundRefused, match="has already been refunded"):
+        checkout_session_refund(session_id=purchase.pk, staff_user=staff, reason="Bought by mistake")
+
+    purchase.refresh_from_db()
+    assert purchase.refunded_cents == 0 and not _reversals().exists()
+    assert wallet_balance(user=shopper).current == 550
+
+
+def test_a_refund_made_outside_the_shop_is_recorded_but_takes_no_points(purchase, shopper, client, caplog):
+    gateway.refund_create(payment_intent_id=purchase.stripe_payment_intent_id, idempotency_key="dashboard")
+
+    response = post_event(client, _sent("charge.refunded")[0])
+
+    assert response.json()["status"] == "processed"
+    assert WebhookEvent.objects.get(type="charge.refunded").error.startswith("package refunded outside the shop")
+    assert "not through the shop" in caplog.text
+    purchase.refresh_from_db()
+    assert (purchase.stripe_refunded_cents, purchase.refunded_cents, purchase.refund_confirmed_at) == (3999, 0, None)
+    assert wallet_balance(user=shopper).current == 550
+
+
+def test_a_lost_answer_is_retried_with_the_same_key_and_refunds_once(purchase, shopper, staff, fake_stripe):
+    fake_stripe.fail("lost_response", method="post", path="/v1/refunds")
+
+    refunded = checkout_session_refund(session_id=purchase.pk, staff_user=staff, reason="Bought by mistake")
+
+    assert [refund["id"] for refund in _stripe_refunds()] == [refunded.stripe_refund_id]
+    assert [path for _, path in fake_stripe.requests_seen].count("/v1/refunds") == 2
+    assert wallet_balance(user=shopper).current == 0
+
+
+def test_a_purchase_is_refunded_once(purchase, shopper, staff):
+    checkout_session_refund(session_id=purchase.pk, staff_user=staff, reason="Bought by mistake")
+
+    with pytest.raises(RefundRefused, match=r"already refunded \(\$39.99 on "):
+        checkout_session_refund(session_id=purchase.pk, staff_user=staff, reason="Again")
+
+    assert len(_stripe_refunds()) == 1 and _reversals().count() == 1
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"reason": "  "}, "Say why"),
+    ({"reason": "x", "staff_user": None}, "Only staff"),
+])
+def test_bad_requests_are_refused(purchase, shopper, staff, kwargs, message):
+    with pytest.raises(RefundRefused, match=message):
+        checkout_session_refund(session_id=purchase.pk, **{"staff_user": staff, **kwargs})
+
+    _unchanged(purchase, shopper)
+
+
+def test_a_shopper_is_not_staff(purchase, shopper):
+    with pytest.raises(RefundRefused, match="Only staff"):
+        checkout_session_refund(session_id=purchase.pk, staff_user=UserFactory(), reason="x")
+
+    _unchanged(purchase, shopper)
+
+
+@pytest.mark.parametrize("attributes, message", [
+    ({"status": "active"}, "Only a paid and credited purchase"),
+    ({"status": "expired"}, "Only a paid and credited purchase"),
+    ({"kind": "cart", "package": None, "title": "Order", "amount_cents": 999, "currency": "usd", "points": 0},
+     "refund the order instead"),
+])
+def test_only_credited_package_purchases_are_refunded_here(db, staff, attributes, message):
+    session = CheckoutSessionFactory(**attributes)
+
+    with pytest.raises(RefundRefused, match=message):
+        checkout_session_refund(session_id=session.pk, staff_user=staff, reason="x")
+
+    assert not _stripe_refunds()
+
+
+def test_an_unknown_session_is_refused(db, staff):
+    with pytest.raises(RefundRefused, match="no such checkout session"):
+        checkout_session_refund(session_id="00000000-0000-0000-0000-000000000000", staff_user=staff, reason="x")
+
+
+def test_a_purchase_whose_payment_is_unknown_is_refused(purchase, shopper, staff):
+    CheckoutSession.objects.filter(pk=purchase.pk).update(stripe_payment_intent_id="")
+
+    with pytest.raises(RefundRefused, match="reconcile"):
+        checkout_session_refund(session_id=purchase.pk, staff_user=staff, reason="x")
+
+    _unchanged(purchase, shopper)
+
+
+# --- the admin ----------------------------------------------------------------------------------------------
+
+def test_staff_refund_a_purchase_from_its_admin_page(purchase, shopper, staff_client, staff):
+    change = staff_client.get(reverse("admin:checkout_checkoutsession_change", args=[purchase.pk]))
+    page = staff_client.get(_refund_url(purchase))
+    no_reason = staff_client.post(_refund_url(purchase), {"reason": ""})
+
+    done = staff_client.post(_refund_url(purchase), {"reason": "Bought by mistake"}, follow=True)
+
+    assert _refund_url(purchase).encode() in change.content
+    assert page.status_code == 200 and b"550 pts" in page.content and b"$39.99" in page.content
+    assert no_reason.status_code == 200 and b"This field is required" in no_reason.content
+    assert b"550 points taken back" in done.content and b"awaiting Stripe" in done.content
+    purchase.refresh_from_db()
+    assert (purchase.refunded_cents, purchase.refunded_by, purchase.refund_reason) == (
+        3999, staff, "Bought by mistake")
+    assert wallet_balance(user=shopper).current == 0
+    assert b"Already refunded" in staff_client.get(_refund_url(purchase)).content
+
+
+def test_the_admin_page_explains_a_refusal_when_the_points_were_spent(purchase, shopper, staff_client):
+    wallet_spend(user=shopper, points=100, idempotency_key="spend:1", description="A picture")
+
+    page = staff_client.get(_refund_url(purchase))
+    refused = staff_client.post(_refund_url(purchase), {"reason": "Bought by mistake"})
+
+    assert b"will be refused" in page.content
+    assert refused.status_code == 200
+    assert b"they have 450 points now, and the package gave 550" in refused.content
+    _unchanged(purchase, shopper)
+
+
+def test_the_refund_action_opens_the_page_for_one_purchase(purchase, staff_client):
+    one = staff_client.post(reverse(SESSIONS), {"action": "refund_purchase", "_selected_action": [str(purchase.pk)]})
+    other = CheckoutSessionFactory(status="expired")
+    two = staff_client.post(reverse(SESSIONS), {"action": "refund_purchase",
+                                                "_selected_action": [str(purchase.pk), str(other.pk)]}, follow=True)
+
+    assert one.status_code == 302 and one["Location"] == _refund_url(purchase)
+    assert b"select exactly one" in two.content
+
+
+def test_staff_without_the_refund_permission_cannot_refund(purchase, shopper, client):
+    viewer = UserFactory(is_staff=True)
+    client.force_login(viewer)
+
+    assert client.get(_refund_url(purchase)).status_code == 403
+    assert client.post(_refund_url(purchase), {"reason": "x"}).status_code == 403
+    _unchanged(purchase, shopper)
+
+
+def test_shoppers_are_sent_to_the_login_page(purchase, shopper, shopper_client):
+    assert shopper_client.post(_refund_url(purchase), {"reason": "x"}).status_code == 302
+    _unchanged(purchase, shopper)

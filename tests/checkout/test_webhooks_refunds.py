@@ -1,0 +1,174 @@
+"""The webhook endpoint and refunds: construct_event's verification, and charge.refunded from every direction."""
+
+import json
+import random
+import threading
+import time
+
+import pytest
+import stripe
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+
+from checkout import gateway
+from checkout.fake_stripe import hosted
+from checkout.models import WebhookEvent
+from orders.models import Order, OrderStatus
+from orders.services.refunds import order_refund_stripe
+from tests.checkout.conftest import WEBHOOK_URL, post_event, sign, stripe_event
+from tests.factories import CheckoutSessionFactory, OrderFactory, StaffFactory, UserFactory
+
+
+def _card_order(user) -> Order:
+    session = CheckoutSessionFactory(user=user, kind="cart", package=None, title="Order", amount_cents=3999,
+                                     currency="usd", points=0)
+    created = gateway.checkout_session_create(session=session, success_url="http://testserver/orders/",
+                                              cancel_url="http://testserver/cart/", now=timezone.now())
+    intent = hosted.pay(created.id)["payment_intent"]
+    return OrderFactory(user=user, total_cents=3999, stripe_payment_intent_id=intent)
+
+
+def _refunded_charge(order, amount_refunded: int) -> dict:
+    return {"id": "ch_test_1", "object": "charge", "amount": order.total_cents, "amount_refunded": amount_refunded,
+            "currency": "usd", "payment_intent": order.stripe_payment_intent_id,
+            "refunded": amount_refunded == order.total_cents, "status": "succeeded"}
+
+
+def _raw_post(client, body: str, signature: str):
+    return client.post(WEBHOOK_URL, data=body.encode(), content_type="application/json",
+                       headers={"Stripe-Signature": signature})
+
+
+# --- verification: stripe-python's construct_event ----------------------------------------------------------
+
+def test_verification_returns_the_event_construct_event_built_as_plain_json(db):
+    event = stripe_event("charge.refunded", {"id": "ch_test_1", "object": "charge",
+                                             "refunds": {"object": "list", "data": [{"id": "re_1"}]}})
+    payload = json.dumps(event)
+
+    verified = gateway.webhook_payload_verify(payload=payload.encode(), signature=sign(payload))
+
+    assert verified == event
+    assert type(verified) is dict and type(verified["data"]["object"]["refunds"]["data"][0]) is dict
+    json.dumps(verified)  # storable as it is
+
+
+def test_a_correctly_signed_thin_event_notification_is_refused(client, db, caplog):
+    # construct_event builds snapshot events only; the signature check alone would have let this one through
+    body = json.dumps({"id": "evt_test_thin", "object": "v2.core.event", "type": "charge.refunded",
+                       "data": {"object": {"id": "ch_test_1"}}})
+    assert stripe.WebhookSignature.verify_header(body, sign(body), settings.STRIPE_WEBHOOK_SECRET, 300)
+
+    response = _raw_post(client, body, sign(body))
+
+    assert response.status_code == 400
+    assert "Rejected a Stripe webhook" in caplog.text and not WebhookEvent.objects.exists()
+
+
+@pytest.mark.parametrize("signing, body_change", [
+    pytest.param({"secret": "whsec_forger"}, None, id="forged"),
+    pytest.param({"timestamp": int(time.time()) - 301}, None, id="stale"),
+    pytest.param({}, ("3999", "9999"), id="tampered after signing"),
+])
+def test_forged_stale_or_tampered_refund_events_refund_nothing(client, shopper, caplog, signing, body_change):
+    order = _card_order(shopper)
+    body = json.dumps(stripe_event("charge.refunded", _refunded_charge(order, 3999)))
+    signature = sign(body, **signing)
+    if body_change:
+        body = body.replace(*body_change)
+
+    response = _raw_post(client, body, signature)
+
+    assert response.status_code == 400 and "Rejected a Stripe webhook" in caplog.text
+    assert not WebhookEvent.objects.exists()
+    order.refresh_from_db()
+    assert (order.status, order.refunded_cents) == (OrderStatus.COMPLETED, 0)
+
+
+@pytest.mark.parametrize("body", ['{"id": "evt_test_1", "object": "event", "type": "charge.refunded"',
+                                  "", "null", '"evt_test_1"'])
+def test_malformed_bodies_are_refused(client, db, caplog, body):
+    response = _raw_post(client, body, sign(body))
+
+    assert response.status_code == 400 and "Rejected a Stripe webhook" in caplog.text
+    assert not WebhookEvent.objects.exists()
+
+
+# --- charge.refunded ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("charge", [
+    {"id": "ch_test_1", "object": "charge", "amount_refunded": 100, "payment_intent": "pi_test_not_ours"},
+    {"id": "ch_test_1", "object": "charge", "amount_refunded": 100, "payment_intent": None},
+])
+def test_charge_refunded_for_an_unknown_payment_is_ignored(client, shopper, charge):
+    order = _card_order(shopper)
+
+    response = post_event(client, stripe_event("charge.refunded", charge))
+
+    assert response.json()["status"] == "ignored"
+    assert WebhookEvent.objects.get().error.startswith("unknown payment")
+    order.refresh_from_db()
+    assert order.refunded_cents == 0
+
+
+def test_charge_refunded_for_more_than_the_order_is_clamped_to_its_total(client, shopper, caplog):
+    order = _card_order(shopper)
+
+    post_event(client, stripe_event("charge.refunded", _refunded_charge(order, 5000)))
+
+    order.refresh_from_db()
+    assert (order.status, order.refunded_cents) == (OrderStatus.REFUNDED, 3999)
+    assert "more than order" in caplog.text
+
+
+def test_a_failing_refund_confirmation_answers_500_and_a_retry_applies_it(client, shopper, monkeypatch):
+    order = _card_order(shopper)
+    event = stripe_event("charge.refunded", _refunded_charge(order, 1000))
+
+    def broken(**kwargs):
+        raise RuntimeError("database hiccup")
+
+    monkeypatch.setattr("orders.services.refunds.order_refund_confirm", broken)
+    assert post_event(client, event).status_code == 500
+    monkeypatch.undo()
+    retried = post_event(client, event)
+
+    assert retried.status_code == 200
+    record = WebhookEvent.objects.get()
+    assert (record.status, record.attempts, record.error) == ("processed", 2, "order partially refunded")
+    order.refresh_from_db()
+    assert order.refunded_cents == 1000
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_deliveries_of_refund_events_record_each_refund_once(held_webhooks):
+    order = _card_order(UserFactory())
+    staff = StaffFactory()
+    order_refund_stripe(order_id=order.pk, staff_user=staff, reason="First", cents=1000)
+    order_refund_stripe(order_id=order.pk, staff_user=staff, reason="Second", cents=500)
+    events = [event for event in held_webhooks if event["type"] == "charge.refunded"]
+    assert [event["data"]["object"]["amount_refunded"] for event in events] == [1000, 1500]
+    deliveries = events * 6
+    random.Random(11).shuffle(deliveries)
+    barrier, statuses = threading.Barrier(len(deliveries)), []
+
+    def stripe_delivers(event):
+        barrier.wait(10)
+        statuses.append(post_event(Client(), event).status_code)
+        connection.close()
+
+    threads = [threading.Thread(target=stripe_delivers, args=(event,)) for event in deliveries]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert statuses == [200] * len(deliveries)
+    order.refresh_from_db()
+    assert (order.status, order.refunded_cents) == (OrderStatus.COMPLETED, 1500)
+    confirmations = list(order.status_changes.filter(reason__startswith="Stripe confirmed")
+                         .values_list("reason", flat=True))
+    assert len(set(confirmations)) == len(confirmations) and confirmations[-1].endswith("$15.00 of $39.99 refunded.")
+    assert WebhookEvent.objects.filter(type="charge.refunded").count() == 2
