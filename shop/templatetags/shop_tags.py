@@ -1,9 +1,15 @@
+from datetime import timedelta
+
 from django import template
 from django.contrib.humanize.templatetags.humanize import intcomma
+from django.utils import timezone
 
 register = template.Library()
 
 CURRENCY_SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£"}
+# Stripe confirms a card payment within seconds; one still unconfirmed after this long is worth saying so (and
+# offering "check again", which asks Stripe instead of waiting for its webhook).
+PENDING_TOO_LONG = timedelta(minutes=5)
 
 
 @register.filter
@@ -21,3 +27,12 @@ def money(cents, currency="usd"):
 @register.filter
 def points(value):
     return f"{intcomma(int(value or 0))} pts"
+
+
+@register.filter
+def pending_too_long(since):
+    """Whole minutes a payment has been pending since ``since``, once that is PENDING_TOO_LONG or more; else 0."""
+    if since is None:
+        return 0
+    waited = timezone.now() - since
+    return int(waited.total_seconds() // 60) if waited >= PENDING_TOO_LONG else 0

@@ -37,6 +37,22 @@
       refreshFragments(SERVER_EVENTS, "visible-again");
     }
   });
+  // A page restored from the back/forward cache shows what it showed when the shopper left it.
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) {
+      refreshFragments(SERVER_EVENTS, "restored");
+    }
+  });
+
+  // --- Nothing in Web Storage -----------------------------------------------------------------------------------
+  // htmx notes the current path in sessionStorage for its history support, which the shop does not use (no
+  // hx-push-url, and no snapshots: historyCacheSize 0 in base.html). A path names a checkout or an order, so it
+  // goes too: nothing about points or payments stays in the browser's storage.
+  try {
+    sessionStorage.removeItem("htmx-current-path-for-history");
+  } catch (error) {
+    // Storage disabled: then there is nothing to remove.
+  }
 
   // --- Conditional requests for fragments that send an ETag (the balance badge) ---------------------------------
   // The badge is never cached (no-store), so the browser would not revalidate it by itself; we send the last
@@ -57,17 +73,27 @@
   });
 
   // --- Errors, with a retry ----------------------------------------------------------------------------------
+  // One banner, about one request: it goes when that request succeeds (a retry, the next poll), not when some
+  // other fragment happens to load meanwhile.
   var banner = null;
+  var failedRequest = null;
+
+  function requestKey(detail) {
+    var config = detail.requestConfig;
+    return config ? config.verb + " " + config.path : null;
+  }
 
   function hideError() {
     if (banner) {
       banner.remove();
       banner = null;
+      failedRequest = null;
     }
   }
 
-  function showError(message, retry) {
+  function showError(detail, message, retry) {
     hideError();
+    failedRequest = requestKey(detail);
     banner = document.createElement("div");
     banner.className = "htmx-error";
     banner.setAttribute("role", "alert");
@@ -106,25 +132,28 @@
   }
 
   document.body.addEventListener("htmx:sendError", function (event) {
-    showError("We couldn't reach the shop. Check your connection.", retryOf(event.detail));
+    showError(event.detail, "We couldn't reach the shop. Check your connection.", retryOf(event.detail));
   });
   document.body.addEventListener("htmx:timeout", function (event) {
-    showError("The shop took too long to answer.", retryOf(event.detail));
+    showError(event.detail, "The shop took too long to answer.", retryOf(event.detail));
   });
   document.body.addEventListener("htmx:responseError", function (event) {
-    var status = event.detail.xhr.status;
+    var detail = event.detail;
+    var status = detail.xhr.status;
     if (status === 429) {
-      showError("Too many requests. Wait a moment, then retry.", retryOf(event.detail));
+      showError(detail, "Too many requests. Wait a moment, then retry.", retryOf(detail));
     } else if (status === 403) {
-      showError("Your session changed. Reload the page and try again.", function () { window.location.reload(); });
+      showError(detail, "Your session changed. Reload the page and try again.", function () {
+        window.location.reload();
+      });
     } else if (status >= 500) {
-      showError("Something went wrong on our side. Nothing was charged twice.", retryOf(event.detail));
+      showError(detail, "Something went wrong on our side. Nothing was charged twice.", retryOf(detail));
     } else {
-      showError("That didn't work (error " + status + ").", retryOf(event.detail));
+      showError(detail, "That didn't work (error " + status + ").", retryOf(detail));
     }
   });
   document.body.addEventListener("htmx:afterRequest", function (event) {
-    if (event.detail.successful) {
+    if (event.detail.successful && banner && requestKey(event.detail) === failedRequest) {
       hideError();
     }
   });
