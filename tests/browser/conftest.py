@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
+from tests.browser import delivery
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]
@@ -31,15 +33,36 @@ def chromium():
 
 
 @pytest.fixture
-def page(chromium, live_server, request):
+def context_options() -> dict:
+    """Extra options for the browser context; a test module overrides this fixture (e.g. JavaScript off)."""
+    return {}
+
+
+@pytest.fixture
+def page(chromium, live_server, request, context_options):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     name = re.sub(r"[^\w.-]+", "_", request.node.name)
-    context = chromium.new_context(base_url=live_server.url, viewport={"width": 1200, "height": 800})
+    context = chromium.new_context(base_url=live_server.url, viewport={"width": 1200, "height": 800},
+                                   **context_options)
     context.set_default_timeout(10_000)
     context.tracing.start(screenshots=True, snapshots=True)
     page = context.new_page()
     yield page
     failed = getattr(request.node, "report_call", None) is None or request.node.report_call.failed
-    page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
-    context.tracing.stop(path=ARTIFACTS / f"{name}-trace.zip" if failed else None)
+    for number, open_page in enumerate(context.pages, start=1):  # a test may open more tabs: each one's final state
+        suffix = "" if number == 1 else f"-tab{number}"
+        open_page.screenshot(path=ARTIFACTS / f"{name}{suffix}.png", full_page=True)
+    trace = ARTIFACTS / f"{name}-trace.zip"
+    context.tracing.stop(path=trace if failed else None)
+    if not failed:
+        trace.unlink(missing_ok=True)  # a trace left from an earlier failing run would mislead
     context.close()
+
+
+@pytest.fixture
+def held_webhooks(settings):
+    """The fake Stripe keeps its events instead of sending them; the test delivers them (tests/browser/delivery.py)."""
+    settings.STRIPE_DEMO_WEBHOOK_DELIVERY = "tests.browser.delivery.hold"
+    delivery.HELD.clear()
+    yield delivery
+    delivery.HELD.clear()

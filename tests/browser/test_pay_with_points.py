@@ -4,7 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from orders.models import Order
-from tests.browser.helpers import log_in, mark_page, same_document
+from tests.browser.helpers import assert_nothing_in_client_storage, log_in, mark_page, same_document
 from tests.factories import ProductFactory, UserFactory
 from wallet.selectors import wallet_balance
 from wallet.services import wallet_credit
@@ -38,5 +38,13 @@ def test_buying_a_product_with_points_updates_balance_and_cart_badges_without_a_
     assert same_document(page)
     assert Order.objects.get(user=shopper).status == "completed"
 
-    page.goto("/wallet/")
-    expect(page.get_by_text("Order " + Order.objects.get(user=shopper).short_id, exact=True)).to_be_visible()
+    assert_nothing_in_client_storage(page)
+
+    page.get_by_role("link", name="Wallet").click()
+    order = Order.objects.get(user=shopper)
+    spend = page.locator(".ledger-entry").filter(has_text="Order " + order.short_id)
+    expect(spend).to_have_count(1)
+    expect(spend.locator(".entry-amount")).to_have_text("\u2212450 pts")
+    expect(spend.locator(".entry-after")).to_have_text("balance 550 pts")
+    expect(spend.get_by_role("link", name="View the order")).to_have_attribute("href", f"/orders/{order.pk}/")
+    expect(page.locator("#balance-card [data-balance]")).to_have_attribute("data-balance", "550")
