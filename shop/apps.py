@@ -7,5 +7,7 @@ class ShopConfig(AppConfig):
 
     def ready(self):
         from shop.logs import connect_celery_signals
+        from shop.outbox import connect_beat_signal
 
         connect_celery_signals()
+        connect_beat_signal()

@@ -4,6 +4,7 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings")
 
-app = Celery("shop")
+# ReliableTask: a task the broker cannot take is kept in the database and relayed later (shop/outbox.py).
+app = Celery("shop", task_cls="shop.outbox:ReliableTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

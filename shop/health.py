@@ -1,4 +1,9 @@
-"""``/healthz`` for load balancers and the smoke test: is the database reachable, is the broker reachable."""
+"""``/healthz`` for load balancers and the smoke test: is the database reachable, is the broker reachable.
+
+Only the database decides the status code: without it no page can be served (503, take this process out of
+rotation), while without Redis pages still render from PostgreSQL and queued tasks wait in the outbox
+(shop/outbox.py), so a broker outage is reported as ``degraded`` with 200 -- taking every web process out of the
+load balancer because Redis is down would turn a partial outage into a full one."""
 
 from django.db import connection
 from django.http import JsonResponse
@@ -33,6 +38,8 @@ def _broker_problem() -> str | None:
 def healthz(request):
     checks = {"database": _database_problem(), "broker": _broker_problem()}
     body = {name: problem or "ok" for name, problem in checks.items()}
-    failing = [name for name, problem in checks.items() if problem]
-    body["status"] = "ok" if not failing else "unavailable: " + ", ".join(failing)
-    return JsonResponse(body, status=503 if failing else 200)
+    if checks["database"]:
+        body["status"] = "unavailable: " + ", ".join(name for name, problem in checks.items() if problem)
+        return JsonResponse(body, status=503)
+    body["status"] = "degraded: broker" if checks["broker"] else "ok"
+    return JsonResponse(body, status=200)

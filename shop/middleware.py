@@ -118,3 +118,4 @@ def request_id(get_response):
             request_id_var.reset(token)
 
     return middleware
+

@@ -333,3 +333,13 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # --- Operations: the staff dashboard (issue 7) ----------------------------------------------------------------
 # The admin site is shop.admin_site.ShopAdminSite: Django's, plus /admin/dashboard/ linked from its index.
 INSTALLED_APPS[INSTALLED_APPS.index("django.contrib.admin")] = "shop.admin_site.ShopAdminConfig"
+
+# --- Faults: Redis and PostgreSQL outages (issue 7) -----------------------------------------------------------
+# A Redis outage degrades the cache instead of failing requests (shop.cache: misses, dropped writes, short socket
+# timeouts): sessions fall back to their database copy and balances never came from the cache anyway.
+if REDIS_URL:
+    _redis_timeout = env_int("REDIS_SOCKET_TIMEOUT_MS", 250, minimum=10) / 1000
+    CACHES["default"]["BACKEND"] = "shop.cache.ResilientRedisCache"
+    CACHES["default"]["OPTIONS"] = {"socket_connect_timeout": _redis_timeout, "socket_timeout": _redis_timeout}
+# A database error (PostgreSQL restarting, a failover) answers 503 with Retry-After (shop.errors, the URLconf's
+# handler500) instead of 500; CONN_HEALTH_CHECKS (DATABASE_URL above) makes the next request reconnect.

@@ -36,3 +36,6 @@ urlpatterns = [
     re_path(r"^media/previews/(?P<path>.+)$", serve, {"document_root": settings.MEDIA_ROOT / "previews"},
             name="preview"),
 ]
+
+# A database outage answers 503 rather than 500 (shop/errors.py).
+handler500 = "shop.errors.server_error"

@@ -19,3 +19,5 @@ urlpatterns = [
     path("bench/bare/", bare),
     path("", include("shop.urls")),
 ]
+
+handler500 = "shop.errors.server_error"

@@ -14,14 +14,26 @@ def test_healthz_is_ok_with_database_and_broker_up(client, db):
     assert "no-cache" in response["Cache-Control"]
 
 
-def test_healthz_names_the_broker_when_it_is_down(client, db, monkeypatch):
-    # Point the check at a port where no broker listens.
+def test_healthz_names_the_broker_when_it_is_down_but_stays_in_rotation(client, db, monkeypatch):
+    # Point the check at a port where no broker listens. Pages still render from PostgreSQL and tasks wait in the
+    # outbox, so the load balancer must keep sending traffic: 200, "degraded".
     monkeypatch.setattr(celery_app, "connection_for_write", lambda: Connection("redis://127.0.0.1:1/0"))
 
     response = client.get(reverse("healthz"))
 
-    assert response.status_code == 503
+    assert response.status_code == 200
     body = json.loads(response.content)
     assert body["database"] == "ok"
     assert body["broker"].startswith("unreachable")
-    assert body["status"] == "unavailable: broker"
+    assert body["status"] == "degraded: broker"
+
+
+def test_healthz_is_unavailable_without_the_database(client, db, monkeypatch):
+    from shop import health
+
+    monkeypatch.setattr(health, "_database_problem", lambda: "unreachable: OperationalError")
+
+    response = client.get(reverse("healthz"))
+
+    assert response.status_code == 503
+    assert json.loads(response.content)["status"] == "unavailable: database"
