@@ -42,7 +42,8 @@ RECOVERY_NOTICES = {
 def choose(request):
     active = checkout_session_active(user=request.user)
     selected = request.GET.get("package", "")
-    selected_id = int(selected) if selected.isdigit() else (active.package_id if active else None)
+    selected_id = int(selected) if selected.isascii() and selected.isdigit() else (
+        active.package_id if active else None)
     return render(request, "checkout/choose.html", {
         "packages": checkout_packages(), "active": active, "selected_id": selected_id, "session": active, "step": 1,
     })
@@ -105,6 +106,10 @@ def result(request, session_id):
     session = _session_or_404(request, session_id)
     if session.kind == CheckoutSession.Kind.CART:
         return _to_order(session)
+    if request.htmx and request.htmx.target == "checkout-balance":
+        # The paid page's balance figure, fetching itself again on balance-changed (and never announcing one).
+        return render(request, "checkout/result.html#balance", {
+            "session": session, "balance": wallet_balance(user=request.user)})
     return _render_result(request, session)
 
 

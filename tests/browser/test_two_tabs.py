@@ -15,7 +15,7 @@ from tests.browser.helpers import (
     same_document,
     sign_in,
 )
-from tests.factories import ProductFactory, UserFactory
+from tests.factories import CheckoutSessionFactory, ProductFactory, UserFactory
 from wallet.selectors import wallet_balance
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -29,7 +29,7 @@ def show_tab(page):
     page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
 
 
-def test_spending_in_one_tab_updates_the_other_and_a_tab_catches_up_when_shown(page, live_server):
+def test_spending_in_one_tab_updates_the_others_and_a_tab_catches_up_when_shown(page, live_server):
     shopper = UserFactory()
     grant_points(shopper, 1000)
     product = ProductFactory(title="Harbour Lights", price_points=450)
@@ -42,6 +42,9 @@ def test_spending_in_one_tab_updates_the_other_and_a_tab_catches_up_when_shown(p
     expect_badge_shows(wallet_tab, 1000)
     mark_page(wallet_tab)
     record_balance_events(wallet_tab)
+    paid_tab = page.context.new_page()  # still showing an earlier points purchase
+    paid_tab.goto(f"/checkout/{CheckoutSessionFactory(user=shopper, status='completed').pk}/result/")
+    expect(paid_tab.locator("#checkout-balance")).to_have_attribute("data-balance", "1000")
 
     # when: the shopper pays with points in the cart tab
     show_tab(cart_tab)
@@ -55,6 +58,8 @@ def test_spending_in_one_tab_updates_the_other_and_a_tab_catches_up_when_shown(p
     expect(wallet_tab.locator("#balance-card [data-balance]")).to_have_attribute("data-balance", str(balance))
     assert balance_events(wallet_tab) == ["other-tab"], "the update came over BroadcastChannel"
     assert same_document(wallet_tab)
+    expect(paid_tab.locator("#checkout-balance")).to_have_attribute("data-balance", str(balance))
+    expect(paid_tab.locator("#checkout-balance")).to_have_text("550 pts")
 
     # when: points arrive where no tab hears of it (staff credit them, or another device), and the cart tab is in
     # front...

@@ -1,0 +1,41 @@
+"""The paid result page's balance figure is a fragment of its own: it fetches itself again on balance-changed
+(spent in another tab, say) and its answer announces nothing, so it cannot set itself off again."""
+
+import uuid
+
+from django.urls import reverse
+
+from tests.factories import CheckoutSessionFactory
+from wallet.services import wallet_credit
+
+HTMX_BALANCE = {"HX-Request": "true", "HX-Target": "checkout-balance"}
+
+
+def give_points(user, points: int):
+    wallet_credit(user=user, points=points, kind="adjustment", idempotency_key=f"test:{uuid.uuid4()}",
+                  description="Test grant")
+
+
+def test_the_paid_page_shows_the_balance_as_a_fragment_listening_for_changes(shopper_client, shopper):
+    session = CheckoutSessionFactory(user=shopper, status="completed")
+    give_points(shopper, 550)
+
+    page = shopper_client.get(reverse("checkout:result", args=[session.pk])).content.decode()
+
+    assert 'id="checkout-balance"' in page and 'data-balance="550"' in page
+    assert 'hx-trigger="balance-changed from:body"' in page
+
+
+def test_the_balance_fragment_is_the_servers_current_figure_and_triggers_nothing(shopper_client, shopper):
+    session = CheckoutSessionFactory(user=shopper, status="completed")
+    give_points(shopper, 550)
+    give_points(shopper, 25)
+
+    response = shopper_client.get(reverse("checkout:result", args=[session.pk]), headers=HTMX_BALANCE)
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.startswith('<strong id="checkout-balance"') and html.rstrip().endswith("</strong>")
+    assert 'data-balance="575"' in html and "575 pts" in html
+    assert "HX-Trigger" not in response.headers
+    assert "no-store" in response["Cache-Control"]
