@@ -29,11 +29,17 @@ def test_buying_a_product_with_points_updates_balance_and_cart_badges_without_a_
 
     page.locator("#cart-badge").click()
     mark_page(page)
+    # the region screen readers watch must stay put while the badge inside it is swapped: one replaced along
+    # with its content is not announced
+    live_region = page.locator("[aria-live=polite]").filter(has=page.locator("#balance-badge"))
+    live_region.evaluate("(region) => { region.__kept = true; }")
     page.get_by_role("button", name="Pay 450 pts").click()
 
     expect(page.get_by_text("is paid")).to_be_visible()
     expect(page.locator("#balance-badge")).to_have_text(f"{wallet_balance(user=shopper).current} points")
     expect(page.locator("#balance-badge")).to_have_text("550 points")
+    expect(live_region).to_have_text("550 points")
+    assert live_region.evaluate("(region) => region.__kept === true"), "the live region was replaced"
     expect(page.locator("#cart-badge")).to_contain_text("0")
     assert same_document(page)
     assert Order.objects.get(user=shopper).status == "completed"
