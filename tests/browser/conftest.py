@@ -7,8 +7,10 @@ import re
 from pathlib import Path
 
 import pytest
+from celery.contrib.testing.worker import start_worker
 from playwright.sync_api import sync_playwright
 
+from shop.celery import app as celery_app
 from tests.browser import delivery
 
 CHROMIUM = "/usr/bin/chromium"
@@ -66,3 +68,13 @@ def held_webhooks(settings):
     delivery.HELD.clear()
     yield delivery
     delivery.HELD.clear()
+
+
+@pytest.fixture
+def celery_worker(live_server):
+    """A Celery worker (in a thread of this process, so on the test database) for the tasks the pages queue.
+    Tasks left in the test broker by earlier runs, about rows long gone, are dropped first."""
+    celery_app.loader.import_default_modules()
+    celery_app.control.purge()
+    with start_worker(celery_app, perform_ping_check=False, shutdown_timeout=10) as worker:
+        yield worker

@@ -1,4 +1,5 @@
 import re
+import time
 import uuid
 
 from django.conf import settings
@@ -85,3 +86,12 @@ def assert_nothing_in_client_storage(page):
     """Balances and payment states live on the server only: nothing in either Web Storage area."""
     stored = page.evaluate("""() => ({local: Object.keys(localStorage), session: Object.keys(sessionStorage)})""")
     assert stored == {"local": [], "session": []}, stored
+
+
+def eventually(check, *, timeout: float = 10, what: str):
+    """For what happens off the page (a Celery task): wait until ``check()`` is truthy, and return it."""
+    deadline = time.monotonic() + timeout
+    while not (result := check()):
+        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
+        time.sleep(0.05)
+    return result

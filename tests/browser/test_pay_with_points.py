@@ -4,7 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from orders.models import Order
-from tests.browser.helpers import assert_nothing_in_client_storage, log_in, mark_page, same_document
+from tests.browser.helpers import assert_nothing_in_client_storage, eventually, log_in, mark_page, same_document
 from tests.factories import ProductFactory, UserFactory
 from wallet.selectors import wallet_balance
 from wallet.services import wallet_credit
@@ -12,7 +12,8 @@ from wallet.services import wallet_credit
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_buying_a_product_with_points_updates_balance_and_cart_badges_without_a_reload(page):
+def test_buying_a_product_with_points_updates_balance_and_cart_badges_without_a_reload(page, celery_worker,
+                                                                                       mailoutbox):
     shopper = UserFactory()
     wallet_credit(user=shopper, points=1000, kind="adjustment", idempotency_key=f"grant:{uuid.uuid4()}",
                   description="Welcome points")
@@ -42,12 +43,16 @@ def test_buying_a_product_with_points_updates_balance_and_cart_badges_without_a_
     assert live_region.evaluate("(region) => region.__kept === true"), "the live region was replaced"
     expect(page.locator("#cart-badge")).to_contain_text("0")
     assert same_document(page)
-    assert Order.objects.get(user=shopper).status == "completed"
+    order = Order.objects.get(user=shopper)
+    assert order.status == "completed"
+    # the confirmation goes out from the Celery worker, once
+    eventually(lambda: mailoutbox, what="the order confirmation email")
+    assert [(mail.to, mail.subject) for mail in mailoutbox] == [
+        ([shopper.email], f"Your order {order.short_id} is ready to download")]
 
     assert_nothing_in_client_storage(page)
 
     page.get_by_role("link", name="Wallet").click()
-    order = Order.objects.get(user=shopper)
     spend = page.locator(".ledger-entry").filter(has_text="Order " + order.short_id)
     expect(spend).to_have_count(1)
     expect(spend.locator(".entry-amount")).to_have_text("\u2212450 pts")
