@@ -343,3 +343,31 @@ def test_staff_refund_a_card_order_through_the_admin(card_order, staff_client, s
     order = Order.objects.get(pk=card_order.pk)
     assert (order.status, order.refunded_cents) == (OrderStatus.COMPLETED, 1000)
     assert _history(order, "requested by staff")[0].endswith(": Goodwill")
+
+
+def test_a_card_order_paid_in_the_shop_is_refunded_end_to_end(client, shopper, staff, filled_cart, stripe_webhooks,
+                                                              django_capture_on_commit_callbacks):
+    # given: the shopper paid their cart by card on the demo Stripe page
+    client.force_login(shopper)
+    client.post(reverse("orders:pay_by_card"), {"checkout_token": "7d7c3bb4-63c4-4a43-9d3e-0a6c3e1f5a10"})
+    order = Order.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(order.checkout_session.stripe_checkout_url, {"action": "pay"})
+    order.refresh_from_db()
+    assert order.status == OrderStatus.COMPLETED and order.stripe_payment_intent_id
+
+    # when: staff refund it from the admin
+    client.force_login(staff)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("admin:orders_order_refund", args=[order.pk]),
+                               {"amount": "", "reason": "The shopper asked"})
+
+    # then: refund request -> signed charge.refunded -> refunded, as in production
+    assert response.status_code == 302
+    assert stripe_webhooks == [("checkout.session.completed", 200), ("charge.refunded", 200)]
+    order.refresh_from_db()
+    assert (order.status, order.refunded_cents) == (OrderStatus.REFUNDED, order.total_cents)
+    assert [change.to_status for change in order.status_changes.all()] == [
+        "pending", "completed", "completed", "refunded"]
+    client.force_login(shopper)
+    assert b"This order was refunded" in client.get(reverse("orders:detail", args=[order.pk])).content
