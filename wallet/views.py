@@ -13,10 +13,12 @@ from wallet.selectors import wallet_balance, wallet_balance_version, wallet_hist
 @require_GET
 def home(request):
     """The wallet page; htmx asks it for one part: the next page of history ("Show older entries" sends
-    ``before``) or the balance card (refreshing itself on ``balance-changed``)."""
+    ``before``), or the balance card or the newest history (each refreshing itself on ``balance-changed``)."""
     if request.htmx and "before" in request.GET:
         history = wallet_history(user=request.user, cursor=request.GET["before"])
         return render(request, "wallet/home.html#history-page", {"history": history})
+    if request.htmx and request.htmx.target == "ledger":
+        return render(request, "wallet/home.html#history-page", {"history": wallet_history(user=request.user)})
     balance = wallet_balance(user=request.user)
     if request.htmx and request.htmx.target == "balance-card":
         return render(request, "wallet/home.html#balance-card", {"balance": balance})

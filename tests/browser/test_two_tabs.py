@@ -56,6 +56,7 @@ def test_spending_in_one_tab_updates_the_others_and_a_tab_catches_up_when_shown(
     assert balance == 550
     expect_badge_shows(wallet_tab, balance)
     expect(wallet_tab.locator("#balance-card [data-balance]")).to_have_attribute("data-balance", str(balance))
+    expect(wallet_tab.locator(".ledger-entry").first).to_contain_text("Order ")
     assert balance_events(wallet_tab) == ["other-tab"], "the update came over BroadcastChannel"
     assert same_document(wallet_tab)
     expect(paid_tab.locator("#checkout-balance")).to_have_attribute("data-balance", str(balance))
@@ -72,6 +73,8 @@ def test_spending_in_one_tab_updates_the_others_and_a_tab_catches_up_when_shown(
     expect_badge_shows(wallet_tab, wallet_balance(user=shopper).current)
     expect_badge_shows(wallet_tab, 750)
     expect(wallet_tab.locator("#balance-card [data-balance]")).to_have_attribute("data-balance", "750")
+    expect(wallet_tab.locator(".ledger-entry").first).to_contain_text("Goodwill")
+    expect(wallet_tab.locator(".ledger-entry")).to_have_count(3)
     assert balance_events(wallet_tab) == ["other-tab", "visible-again"]
     assert same_document(wallet_tab)
     # ... and the cart tab, which was not shown again, catches up when it is

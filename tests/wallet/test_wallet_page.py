@@ -136,6 +136,19 @@ def test_the_balance_card_refreshes_itself_alone(signed_in, shopper):
     assert "ledger-entry" not in content and "<html" not in content
 
 
+def test_the_history_refreshes_itself_with_the_newest_entries(signed_in, shopper):
+    ids = make_history(shopper, HISTORY_PAGE_SIZE + 3)
+
+    response = signed_in.get(URL, headers={**HTMX, "HX-Target": "ledger"})
+
+    content = response.content.decode()
+    assert entry_ids(response.content) == ids[:HISTORY_PAGE_SIZE]  # the first page again, whatever was loaded
+    assert 'id="history-more"' in content
+    assert "balance-card" not in content and "<html" not in content
+    page = signed_in.get(URL).content.decode()
+    assert re.search(r'<ol id="ledger"[^>]*hx-trigger="balance-changed from:body"', page)
+
+
 def test_query_counts_do_not_grow_with_the_history(client, db):
     counts = []
     for length in (1, 60):
