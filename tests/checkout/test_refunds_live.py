@@ -1,0 +1,55 @@
+"""A points package refunded from the admin in demo mode, over real HTTP: gunicorn with one sync worker serves the
+admin page; the fake Stripe's refund sends the signed charge.refunded with a real POST from a background thread,
+back into that same worker, which confirms the refund."""
+
+import re
+
+import requests
+from django.conf import settings
+from django.test import Client
+
+from checkout.fake_stripe import hosted
+from checkout.models import CheckoutSession, WebhookEvent
+from checkout.services import checkout_session_pay, checkout_session_start
+from tests.checkout.test_live_delivery import _wait_for, one_worker_server  # noqa: F401 (a fixture)
+from tests.factories import PointsPackageFactory, StaffFactory, UserFactory
+from wallet.selectors import wallet_balance
+
+
+def _browser_for(user) -> requests.Session:
+    login = Client()
+    login.force_login(user)
+    browser = requests.Session()
+    browser.cookies.set(settings.SESSION_COOKIE_NAME, login.cookies[settings.SESSION_COOKIE_NAME].value)
+    return browser
+
+
+def test_a_refund_from_the_admin_is_confirmed_by_a_real_signed_webhook(one_worker_server):
+    base, log_path = one_worker_server
+    shopper, staff = UserFactory(), StaffFactory()
+    session = checkout_session_start(user=shopper, package=PointsPackageFactory(points=550, price_cents=3999)).session
+    checkout_session_pay(session_id=session.pk, user=shopper, base_url=base)
+    session.refresh_from_db()
+    hosted.pay(session.stripe_session_id)  # its checkout.session.completed goes to the server after commit
+
+    def status_is(wanted):
+        return lambda: CheckoutSession.objects.filter(pk=session.pk, **wanted).exists()
+
+    _wait_for(status_is({"status": "completed"}), timeout=20,
+              what=f"the payment's webhook; server log:\n{log_path.read_text()[-3000:]}")
+    assert wallet_balance(user=shopper).current == 550
+
+    # when: staff refund the purchase on its admin page
+    browser = _browser_for(staff)
+    url = f"{base}/admin/checkout/checkoutsession/{session.pk}/refund/"
+    page = browser.get(url, timeout=10)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    done = browser.post(url, data={"csrfmiddlewaretoken": token, "reason": "Bought by mistake"},
+                        headers={"Referer": url}, timeout=10, allow_redirects=False)
+
+    # then: refunded at once, and confirmed by Stripe's webhook into the same single worker
+    assert done.status_code == 302, done.text[-2000:]
+    assert wallet_balance(user=shopper).current == 0
+    _wait_for(status_is({"refund_confirmed_at__isnull": False}), timeout=20,
+              what=f"charge.refunded; server log:\n{log_path.read_text()[-3000:]}")
+    assert WebhookEvent.objects.get(type="charge.refunded").error == "package refund confirmed"
