@@ -42,6 +42,9 @@ def test_spending_in_one_tab_updates_the_others_and_a_tab_catches_up_when_shown(
     expect_badge_shows(wallet_tab, 1000)
     mark_page(wallet_tab)
     record_balance_events(wallet_tab)
+    orders_tab = page.context.new_page()
+    orders_tab.goto("/orders/")
+    expect(orders_tab.get_by_text("No orders yet.")).to_be_visible()
     paid_tab = page.context.new_page()  # still showing an earlier points purchase
     paid_tab.goto(f"/checkout/{CheckoutSessionFactory(user=shopper, status='completed').pk}/result/")
     expect(paid_tab.locator("#checkout-balance")).to_have_attribute("data-balance", "1000")
@@ -61,6 +64,8 @@ def test_spending_in_one_tab_updates_the_others_and_a_tab_catches_up_when_shown(
     assert same_document(wallet_tab)
     expect(paid_tab.locator("#checkout-balance")).to_have_attribute("data-balance", str(balance))
     expect(paid_tab.locator("#checkout-balance")).to_have_text("550 pts")
+    expect(orders_tab.locator(".orders-table tbody tr")).to_have_count(1)
+    expect(orders_tab.locator(".orders-table .status")).to_have_text("Completed")
 
     # when: points arrive where no tab hears of it (staff credit them, or another device), and the cart tab is in
     # front...
