@@ -123,7 +123,7 @@ def charge_refunded_apply(*, charge: StripeCharge, now: datetime | None = None) 
 
     with transaction.atomic(savepoint=False):
         confirmed = order_refund_confirm(payment_intent_id=charge.payment_intent,
-                                         refunded_cents=charge.amount_refunded, now=now)
+                                         refunded_cents=charge.amount_refunded)
         if confirmed is not None:
             return confirmed
         session = (CheckoutSession.objects.select_for_update(of=("self",))

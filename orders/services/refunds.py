@@ -2,7 +2,6 @@
 and marked refunded when Stripe's ``charge.refunded`` event confirms it (see checkout's webhook handling)."""
 
 import logging
-from datetime import datetime
 from enum import StrEnum
 
 from django.db import transaction
@@ -125,13 +124,12 @@ def _checked_cents(cents, order: Order) -> int:
 
 def _stripe_refusal(error: PaymentProviderError) -> str:
     if error.code in NOTHING_LEFT_CODES:
-        return (f"Stripe refused: {error.provider_message} A refund requested earlier may still be waiting for "
-                f"Stripe's confirmation (see the order's history). Nothing was refunded.")
+        return (f"Stripe refused: {error.provider_message.rstrip('.')}. A refund requested earlier may still be "
+                f"waiting for Stripe's confirmation (see the order's history). Nothing was refunded.")
     return f"{error.user_message} (Stripe: {error.provider_message or 'no answer'})"
 
 
-def order_refund_confirm(*, payment_intent_id: str, refunded_cents: int,
-                         now: datetime | None = None) -> RefundConfirmation | None:
+def order_refund_confirm(*, payment_intent_id: str, refunded_cents: int) -> RefundConfirmation | None:
     """Apply Stripe's ``charge.refunded`` to the card order paid by ``payment_intent_id`` (None: no such order),
     inside the caller's transaction. ``refunded_cents`` is the charge's cumulative ``amount_refunded``: the order
     takes ``max(what it has, that)``, so a replay or an older event changes nothing. All of it refunded: the
