@@ -1,10 +1,16 @@
+import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 import redis
+import requests
+from django.db import connection
 
 
 def free_port() -> int:
@@ -51,5 +57,60 @@ class ThrowawayRedis:
 def throwaway_redis():
     server = ThrowawayRedis()
     server.start()
+    yield server
+    server.stop()
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def wait_for(check, *, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what() if callable(what) else what}")
+
+
+class Gunicorn:
+    """gunicorn serving the shop (shop.settings) against the test database, on a free loopback port."""
+
+    def __init__(self, tmp_path, workers: int = 1):
+        database = connection.settings_dict
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path = tmp_path / "gunicorn.log"
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "shop.settings", "DEBUG": "true", "STRIPE_MODE": "demo",
+               "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
+                               f"{database['NAME']}", "VAR_DIR": str(tmp_path / "var"), "LOG_LEVEL": "WARNING"}
+        with open(self.log_path, "w") as log:
+            self.process = subprocess.Popen(
+                [str(Path(sys.executable).parent / "gunicorn"), "shop.wsgi", "--bind", f"127.0.0.1:{self.port}",
+                 "--workers", str(workers), "--timeout", "60", "--graceful-timeout", "2"],
+                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        wait_for(self._up, timeout=60, what="gunicorn")
+
+    def _up(self):
+        try:
+            return requests.get(f"{self.base}/healthz", timeout=2).status_code in (200, 503)
+        except requests.ConnectionError:
+            assert self.process.poll() is None, self.log_path.read_text()[-3000:]
+            return False
+
+    def worker_pids(self) -> list[int]:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        return [int(pid) for pid in children]
+
+    def stop(self):
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(20)
+
+
+@pytest.fixture
+def gunicorn(transactional_db, tmp_path):
+    server = Gunicorn(tmp_path)
     yield server
     server.stop()
