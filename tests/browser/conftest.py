@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from celery import signals
 from celery.contrib.testing.worker import start_worker
 from playwright.sync_api import sync_playwright
 
@@ -74,7 +75,20 @@ def held_webhooks(settings):
 def celery_worker(live_server):
     """A Celery worker (in a thread of this process, so on the test database) for the tasks the pages queue.
     Tasks left in the test broker by earlier runs, about rows long gone, are dropped first."""
-    celery_app.loader.import_default_modules()
     celery_app.control.purge()
-    with start_worker(celery_app, perform_ping_check=False, shutdown_timeout=10) as worker:
-        yield worker
+    # Logging stays as pytest set it up: with a receiver for setup_logging, Celery leaves the root logger alone.
+    # Celery's once-per-process flags are put back afterwards, so the next embedded worker (test_beat.py) starts
+    # as in a fresh process; otherwise it would leave the root logger at ERROR and later tests' caplog empty.
+    log_class, loader = type(celery_app.log), celery_app.loader
+    flags = log_class._setup, loader.worker_initialized
+    signals.setup_logging.connect(_leave_logging_alone)
+    try:
+        with start_worker(celery_app, perform_ping_check=False, shutdown_timeout=10) as worker:
+            yield worker
+    finally:
+        signals.setup_logging.disconnect(_leave_logging_alone)
+        log_class._setup, loader.worker_initialized = flags
+
+
+def _leave_logging_alone(**kwargs):
+    pass
