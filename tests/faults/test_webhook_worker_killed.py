@@ -48,8 +48,11 @@ def blocked_backends(conn) -> list[int]:
 def test_a_worker_killed_mid_webhook_leaves_nothing_and_the_redelivery_credits_once(gunicorn, settings):
     session, payload = paid_event(settings)
     database = connection.settings_dict
-    locker = psycopg.connect(dbname=database["NAME"], user=database["USER"], host=database["HOST"],
-                             port=database["PORT"])
+    connect = {"dbname": database["NAME"], "user": database["USER"], "host": database["HOST"],
+               "port": database["PORT"]}
+    # Two connections: the locker's transaction holds the lock; the watcher reads pg_stat_activity in autocommit,
+    # since within one transaction PostgreSQL keeps showing the snapshot it took first.
+    locker, watcher = psycopg.connect(**connect), psycopg.connect(**connect, autocommit=True)
     try:
         # given the webhook's transaction stopped mid-way: the wallet row is locked by us, so its credit waits
         locker.execute("SELECT id FROM wallet_wallet WHERE user_id = %s FOR UPDATE", [session.user_id])
@@ -57,16 +60,15 @@ def test_a_worker_killed_mid_webhook_leaves_nothing_and_the_redelivery_credits_o
         delivery = threading.Thread(target=lambda: first.setdefault("outcome", _try(signed_post, gunicorn.base,
                                                                                     payload)))
         delivery.start()
-        [orphan] = wait_for(lambda: blocked_backends(locker), timeout=20, what="the webhook to wait for the lock")
+        [orphan] = wait_for(lambda: blocked_backends(watcher), timeout=20, what="the webhook to wait for the lock")
 
         # when the worker is killed (as the OOM killer or a hard timeout would), and its lock wait is let go
         [worker] = gunicorn.worker_pids()
         os.kill(worker, signal.SIGKILL)
         delivery.join(30)
         locker.rollback()
-        wait_for(lambda: orphan not in [pid for (pid,) in locker.execute(
+        wait_for(lambda: orphan not in [pid for (pid,) in watcher.execute(
             "SELECT pid FROM pg_stat_activity").fetchall()], timeout=20, what="the orphaned transaction to end")
-        locker.rollback()
 
         # then nothing of it was committed, and Stripe saw a failed delivery
         assert isinstance(first["outcome"], requests.ConnectionError)
@@ -80,6 +82,7 @@ def test_a_worker_killed_mid_webhook_leaves_nothing_and_the_redelivery_credits_o
         replayed = signed_post(gunicorn.base, payload)
     finally:
         locker.close()
+        watcher.close()
 
     # then the points were credited exactly once
     assert redelivered.json() == {"received": True, "status": "processed"}
