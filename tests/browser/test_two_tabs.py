@@ -1,5 +1,6 @@
-"""Issue 6, browser test 3: two tabs of one browser. Spending in one updates the other (BroadcastChannel), and a tab
-brought to the front fetches its fragments again (visibilitychange) -- each mechanism shown on its own."""
+"""Issue 6, browser test 3: tabs of one browser. Spending in one updates the others -- header badge, wallet balance
+and history, a paid checkout's balance, the orders list -- over BroadcastChannel; and a tab brought to the front
+fetches its fragments again (visibilitychange). Each mechanism is shown on its own."""
 
 import pytest
 from playwright.sync_api import expect
