@@ -300,6 +300,7 @@ RATE_LIMITS = {
     "orders:cart_update": [("user_or_ip", env_str("RATE_LIMIT_CART") or "120/m")],
     "orders:cart_remove": [("user_or_ip", env_str("RATE_LIMIT_CART") or "120/m")],
     "orders:pay_with_points": [("user_or_ip", env_str("RATE_LIMIT_PAY_POINTS") or "20/m")],
+    "orders:pay_by_card": [("user_or_ip", env_str("RATE_LIMIT_CHECKOUT") or "20/m")],
     "webhooks:stripe": [("ip", env_str("RATE_LIMIT_WEBHOOK") or "1200/m")],
 }
 MIDDLEWARE.append("shop.middleware.rate_limits")
