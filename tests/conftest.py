@@ -1,5 +1,7 @@
 import pytest
 
+from checkout.fake_stripe import FakeStripeHTTPClient
+from tests.checkout import delivery
 from tests.factories import TEST_PASSWORD, StaffFactory, UserFactory
 
 
@@ -28,3 +30,31 @@ def staff_client(client, staff):
 @pytest.fixture
 def password():
     return TEST_PASSWORD
+
+
+# --- the fake Stripe (checkout/fake_stripe), for every app's tests --------------------------------------------
+
+@pytest.fixture(autouse=True)
+def fake_stripe():
+    """The fake Stripe's failure switches, cleared around every test (its data lives in the test database)."""
+    FakeStripeHTTPClient.reset()
+    yield FakeStripeHTTPClient
+    FakeStripeHTTPClient.reset()
+
+
+@pytest.fixture
+def webhooks(settings):
+    """Deliver the fake Stripe's events through the test client; yields [(event type, HTTP status), ...]."""
+    settings.STRIPE_DEMO_WEBHOOK_DELIVERY = "tests.checkout.delivery.deliver_through_test_client"
+    delivery.DELIVERED.clear()
+    yield delivery.DELIVERED
+    delivery.DELIVERED.clear()
+
+
+@pytest.fixture
+def held_webhooks(settings):
+    """The fake Stripe's events are kept, not delivered (a lost webhook, or one the test delivers itself)."""
+    settings.STRIPE_DEMO_WEBHOOK_DELIVERY = "tests.checkout.delivery.hold"
+    delivery.HELD.clear()
+    yield delivery.HELD
+    delivery.HELD.clear()

@@ -5,19 +5,9 @@ from django.conf import settings as django_settings
 from django.urls import reverse
 from stripe import WebhookSignature
 
-from checkout.fake_stripe import FakeStripeHTTPClient
-from tests.checkout import delivery
 from tests.factories import PointsPackageFactory
 
 WEBHOOK_URL = "/webhooks/stripe/"
-
-
-@pytest.fixture(autouse=True)
-def fake_stripe():
-    """The fake Stripe's failure switches, cleared around every test (its data lives in the test database)."""
-    FakeStripeHTTPClient.reset()
-    yield FakeStripeHTTPClient
-    FakeStripeHTTPClient.reset()
 
 
 @pytest.fixture
@@ -28,15 +18,6 @@ def package(db):
 @pytest.fixture
 def other_package(db):
     return PointsPackageFactory(name="Basic", points=100, price_cents=999)
-
-
-@pytest.fixture
-def webhooks(settings):
-    """Deliver the fake Stripe's events through the test client; yields [(event type, HTTP status), ...]."""
-    settings.STRIPE_DEMO_WEBHOOK_DELIVERY = "tests.checkout.delivery.deliver_through_test_client"
-    delivery.DELIVERED.clear()
-    yield delivery.DELIVERED
-    delivery.DELIVERED.clear()
 
 
 def sign(payload: str, *, secret: str | None = None, timestamp: int | None = None) -> str:
@@ -52,15 +33,6 @@ def post_event(client, event: dict, **signing):
 
 def start_url():
     return reverse("checkout:start")
-
-
-@pytest.fixture
-def held_webhooks(settings):
-    """The fake Stripe's events are kept, not delivered (a lost webhook, or one the test delivers itself)."""
-    settings.STRIPE_DEMO_WEBHOOK_DELIVERY = "tests.checkout.delivery.hold"
-    delivery.HELD.clear()
-    yield delivery.HELD
-    delivery.HELD.clear()
 
 
 def stripe_event(event_type: str, obj: dict) -> dict:

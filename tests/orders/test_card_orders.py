@@ -16,33 +16,11 @@ from checkout.models import FakeStripeObject
 from orders.services.card import order_checkout_start, order_refund_unfulfillable
 from orders.services.cart import cart_add
 from shop.models import Product
-from tests.checkout import delivery
 from tests.checkout.conftest import post_event
 from tests.factories import PointsPackageFactory
 from wallet.models import LedgerEntry
 
 HTMX = {"HX-Request": "true"}
-
-
-@pytest.fixture(autouse=True)
-def fake_stripe():
-    FakeStripeHTTPClient.reset()
-    yield
-    FakeStripeHTTPClient.reset()
-
-
-@pytest.fixture
-def webhooks(settings):
-    settings.STRIPE_DEMO_WEBHOOK_DELIVERY = "tests.checkout.delivery.deliver_through_test_client"
-    delivery.DELIVERED.clear()
-    yield delivery.DELIVERED
-
-
-@pytest.fixture
-def held_webhooks(settings):
-    settings.STRIPE_DEMO_WEBHOOK_DELIVERY = "tests.checkout.delivery.hold"
-    delivery.HELD.clear()
-    yield delivery.HELD
 
 
 def pay_by_card(client, token=None):

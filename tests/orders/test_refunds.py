@@ -96,22 +96,6 @@ def test_orders_admin_lists_searches_and_filters(points_order, staff_client, dja
 
 # --- card orders: refunded through Stripe, marked refunded when charge.refunded confirms it ------------------
 
-@pytest.fixture(autouse=True)
-def fake_stripe():
-    FakeStripeHTTPClient.reset()
-    yield FakeStripeHTTPClient
-    FakeStripeHTTPClient.reset()
-
-
-@pytest.fixture
-def stripe_webhooks(settings):
-    """The fake Stripe's events go to the webhook endpoint through the test client (after commit)."""
-    settings.STRIPE_DEMO_WEBHOOK_DELIVERY = "tests.checkout.delivery.deliver_through_test_client"
-    delivery.DELIVERED.clear()
-    yield delivery.DELIVERED
-    delivery.DELIVERED.clear()
-
-
 @pytest.fixture
 def card_order(shopper):
     """A completed card order of $39.99 whose payment the fake Stripe received."""
@@ -143,7 +127,7 @@ def _history(order, text: str) -> list[str]:
 
 
 def test_a_full_card_refund_is_requested_then_marked_refunded_by_charge_refunded(
-        card_order, staff, stripe_webhooks, django_capture_on_commit_callbacks):
+        card_order, staff, webhooks, django_capture_on_commit_callbacks):
     # when: staff refund the whole order
     with django_capture_on_commit_callbacks(execute=True):
         requested = order_refund_stripe(order_id=card_order.pk, staff_user=staff, reason="Wrong picture")
@@ -157,7 +141,7 @@ def test_a_full_card_refund_is_requested_then_marked_refunded_by_charge_refunded
         assert entry.changed_by == staff and entry.to_status == "completed"
 
     # and: Stripe's signed charge.refunded, delivered after commit, marks the order refunded
-    assert stripe_webhooks == [("charge.refunded", 200)]
+    assert webhooks == [("charge.refunded", 200)]
     order = Order.objects.get(pk=card_order.pk)
     assert (order.status, order.refunded_cents) == (OrderStatus.REFUNDED, 3999)
     assert order.status_changes.last().reason == (
@@ -167,7 +151,7 @@ def test_a_full_card_refund_is_requested_then_marked_refunded_by_charge_refunded
 
 
 def test_partial_card_refunds_are_shown_as_such_until_the_rest_is_refunded(
-        card_order, staff, client, stripe_webhooks, django_capture_on_commit_callbacks):
+        card_order, staff, client, webhooks, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         order_refund_stripe(order_id=card_order.pk, staff_user=staff, reason="One file was broken", cents=1000)
 
@@ -185,7 +169,7 @@ def test_partial_card_refunds_are_shown_as_such_until_the_rest_is_refunded(
     order.refresh_from_db()
     assert (order.status, order.refunded_cents) == (OrderStatus.REFUNDED, 3999)
     assert [refund["amount"] for refund in _stripe_refunds()] == [1000, 2999]
-    assert stripe_webhooks == [("charge.refunded", 200)] * 2
+    assert webhooks == [("charge.refunded", 200)] * 2
 
 
 def test_charge_refunded_replayed_and_shuffled_records_each_refund_once(card_order, staff, client):
@@ -328,7 +312,7 @@ def test_charge_refunded_for_an_order_refunded_as_unfulfillable_only_records_the
     assert order.status_changes.filter(to_status="refunded", from_status="completed").count() == 0
 
 
-def test_staff_refund_a_card_order_through_the_admin(card_order, staff_client, stripe_webhooks,
+def test_staff_refund_a_card_order_through_the_admin(card_order, staff_client, webhooks,
                                                      django_capture_on_commit_callbacks):
     url = reverse("admin:orders_order_refund", args=[card_order.pk])
 
@@ -345,7 +329,7 @@ def test_staff_refund_a_card_order_through_the_admin(card_order, staff_client, s
     assert _history(order, "requested by staff")[0].endswith(": Goodwill")
 
 
-def test_a_card_order_paid_in_the_shop_is_refunded_end_to_end(client, shopper, staff, filled_cart, stripe_webhooks,
+def test_a_card_order_paid_in_the_shop_is_refunded_end_to_end(client, shopper, staff, filled_cart, webhooks,
                                                               django_capture_on_commit_callbacks):
     # given: the shopper paid their cart by card on the demo Stripe page
     client.force_login(shopper)
@@ -364,7 +348,7 @@ def test_a_card_order_paid_in_the_shop_is_refunded_end_to_end(client, shopper, s
 
     # then: refund request -> signed charge.refunded -> refunded, as in production
     assert response.status_code == 302
-    assert stripe_webhooks == [("checkout.session.completed", 200), ("charge.refunded", 200)]
+    assert webhooks == [("checkout.session.completed", 200), ("charge.refunded", 200)]
     order.refresh_from_db()
     assert (order.status, order.refunded_cents) == (OrderStatus.REFUNDED, order.total_cents)
     assert [change.to_status for change in order.status_changes.all()] == [
