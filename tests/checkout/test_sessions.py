@@ -61,7 +61,9 @@ def _wait_for_blocked_backend(timeout: float = 10) -> None:
     deadline = timezone.now() + timedelta(seconds=timeout)
     with connection.cursor() as cursor:
         while timezone.now() < deadline:
-            cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+            # Only this test database's waits: other databases on the same server may have their own.
+            cursor.execute("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                           "WHERE NOT l.granted AND a.datname = current_database()")
             if cursor.fetchone()[0]:
                 return
     raise AssertionError("the second start never waited on the first one's insert")
