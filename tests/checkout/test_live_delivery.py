@@ -5,10 +5,8 @@ A synchronous self-request would deadlock here; this proves it does not."""
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -20,29 +18,14 @@ from django.test import Client
 from checkout.models import CheckoutSession, WebhookEvent
 from tests.factories import PointsPackageFactory, UserFactory
 from wallet.selectors import wallet_balance
+from tests.processes import free_port, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_for(check, *, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
 @pytest.fixture
 def one_worker_server(transactional_db, tmp_path):
-    port = _free_port()
+    port = free_port()
     database = connection.settings_dict
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "shop.settings", "DEBUG": "true", "STRIPE_MODE": "demo",
            "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
@@ -63,7 +46,7 @@ def one_worker_server(transactional_db, tmp_path):
             return None
 
     try:
-        _wait_for(up, timeout=60, what="gunicorn")
+        wait_for(up, timeout=60, what="gunicorn")
         yield base, log_path
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -96,7 +79,7 @@ def test_pay_on_the_demo_page_credits_through_a_real_webhook_into_a_single_sync_
         session.refresh_from_db()
         return session.status == "completed"
 
-    _wait_for(credited, timeout=20, what=f"the webhook; server log:\n{log_path.read_text()[-3000:]}")
+    wait_for(credited, timeout=20, what=f"the webhook; server log:\n{log_path.read_text()[-3000:]}")
     assert wallet_balance(user=user).current == 550
     assert WebhookEvent.objects.get().status == "processed"
     result = browser.get(paid.headers["Location"], timeout=10)

@@ -1,7 +1,6 @@
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -11,12 +10,7 @@ import pytest
 import redis
 import requests
 from django.db import connection
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.processes import free_port, wait_for
 
 
 class ThrowawayRedis:
@@ -62,16 +56,6 @@ def throwaway_redis():
 
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def wait_for(check, *, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what() if callable(what) else what}")
 
 
 class Gunicorn:

@@ -18,7 +18,8 @@ from django.utils import timezone
 
 from checkout.models import CheckoutSession
 from tests.factories import PointsPackageFactory, UserFactory
-from tests.faults.conftest import REPO, wait_for
+from tests.faults.conftest import REPO
+from tests.processes import wait_for
 
 STALE = 2500  # three batches of 1000
 HOLD = 4242  # the advisory lock the trigger waits for

@@ -17,7 +17,7 @@ from checkout.fake_stripe.events import public
 from checkout.models import CheckoutSession, FakeStripeObject, WebhookEvent
 from checkout.services import checkout_session_pay, checkout_session_start
 from tests.factories import PointsPackageFactory, UserFactory
-from tests.faults.conftest import wait_for
+from tests.processes import wait_for
 from wallet.audit import wallet_audit
 from wallet.models import LedgerEntry, Wallet
 

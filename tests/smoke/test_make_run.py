@@ -4,36 +4,19 @@ a beat-scheduled task runs through the worker, the demo shopper can log in and b
 import os
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 import requests
+from tests.processes import free_port, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 STACK_VARIABLES = ["DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET",
                    "STRIPE_MODE", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE", "MEDIA_ROOT", "SECRET_KEY"]
 
 pytestmark = pytest.mark.smoke
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(check, *, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 @pytest.fixture
