@@ -67,7 +67,7 @@ def setup_django(*, migrate: bool = True) -> None:
 COLUMNS = ("id, user_id, kind, package_id, title, amount_cents, currency, points, status, created_at, updated_at, "
            "expires_at, completed_at, replaced_by_id, stripe_session_id, stripe_checkout_url, "
            "stripe_payment_intent_id, stripe_status, stripe_payment_status, awaiting_stripe, reconciled_at, "
-           "failure_message")
+           "failure_message, refunded_cents, refund_reason, stripe_refund_id, stripe_refunded_cents")
 
 
 def generate(cursor, sessions: int) -> dict:
@@ -111,7 +111,8 @@ def generate(cursor, sessions: int) -> dict:
                CASE class WHEN 'completed' THEN 'cs_bench_' || g END AS stripe_session_id,
                '' AS stripe_checkout_url, '' AS stripe_payment_intent_id, '' AS stripe_status,
                '' AS stripe_payment_status, false AS awaiting_stripe, NULL::timestamptz AS reconciled_at,
-               '' AS failure_message
+               '' AS failure_message, 0::bigint AS refunded_cents, '' AS refund_reason, '' AS stripe_refund_id,
+               0::bigint AS stripe_refunded_cents
           FROM rows, users, package""",
                    {"due": due, "purge": purge, "completed": completed, "sessions": sessions})
     return {"expired": due, "purged": purge}
@@ -120,7 +121,9 @@ def generate(cursor, sessions: int) -> dict:
 def reset(cursor) -> str:
     steps = {}
     for name, sql in [
-        ("truncate", "TRUNCATE checkout_checkoutsession, checkout_fakestripeobject"),
+        # Card orders point at sessions: they go too (this is the bench's own database).
+        ("truncate", "TRUNCATE checkout_checkoutsession, checkout_fakestripeobject, orders_orderitem, "
+                     "orders_orderstatuschange, orders_order"),
         ("insert", f"INSERT INTO checkout_checkoutsession ({COLUMNS}) SELECT {COLUMNS} FROM bench_seed"),
         ("analyze", "ANALYZE checkout_checkoutsession"),
         ("checkpoint", "CHECKPOINT"),
