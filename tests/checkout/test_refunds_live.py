@@ -11,7 +11,8 @@ from django.test import Client
 from checkout.fake_stripe import hosted
 from checkout.models import CheckoutSession, WebhookEvent
 from checkout.services import checkout_session_pay, checkout_session_start
-from tests.checkout.test_live_delivery import _wait_for, one_worker_server  # noqa: F401 (a fixture)
+from tests.checkout.test_live_delivery import one_worker_server  # noqa: F401 (a fixture)
+from tests.processes import wait_for
 from tests.factories import PointsPackageFactory, StaffFactory, UserFactory
 from wallet.selectors import wallet_balance
 
@@ -35,7 +36,7 @@ def test_a_refund_from_the_admin_is_confirmed_by_a_real_signed_webhook(one_worke
     def status_is(wanted):
         return lambda: CheckoutSession.objects.filter(pk=session.pk, **wanted).exists()
 
-    _wait_for(status_is({"status": "completed"}), timeout=20,
+    wait_for(status_is({"status": "completed"}), timeout=20,
               what=f"the payment's webhook; server log:\n{log_path.read_text()[-3000:]}")
     assert wallet_balance(user=shopper).current == 550
 
@@ -50,6 +51,6 @@ def test_a_refund_from_the_admin_is_confirmed_by_a_real_signed_webhook(one_worke
     # then: refunded at once, and confirmed by Stripe's webhook into the same single worker
     assert done.status_code == 302, done.text[-2000:]
     assert wallet_balance(user=shopper).current == 0
-    _wait_for(status_is({"refund_confirmed_at__isnull": False}), timeout=20,
+    wait_for(status_is({"refund_confirmed_at__isnull": False}), timeout=20,
               what=f"charge.refunded; server log:\n{log_path.read_text()[-3000:]}")
     assert WebhookEvent.objects.get(type="charge.refunded").error == "package refund confirmed"
