@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_changing_the_package_invalidates_the_old_checkout_and_the_new_one_pays_and_credits(page, live_server):
     shopper = UserFactory()
-    basic = PointsPackageFactory(name="Basic", points=100, price_cents=999)
+    PointsPackageFactory(name="Basic", points=100, price_cents=999)
     premium = PointsPackageFactory(name="Premium", points=550, price_cents=3999)
     sign_in(page.context, shopper, base_url=live_server.url)
 

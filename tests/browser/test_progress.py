@@ -4,7 +4,6 @@ says something is happening. Observed from inside the request, while the server 
 import pytest
 from playwright.sync_api import expect
 
-from orders.services.cart import cart_add
 from tests.browser.helpers import buy_package_on_the_demo_page, grant_points, sign_in
 from tests.factories import PointsPackageFactory, ProductFactory, UserFactory
 

@@ -14,7 +14,6 @@ from checkout.tasks import checkout_sessions_mark_expired, checkout_sessions_pur
 from orders.models import CartItem, Order, OrderStatus
 from checkout.models import FakeStripeObject
 from orders.services.card import order_checkout_start, order_refund_unfulfillable
-from orders.services.cart import cart_add
 from shop.models import Product
 from tests.checkout.conftest import post_event
 from tests.factories import PointsPackageFactory

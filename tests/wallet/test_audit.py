@@ -71,7 +71,7 @@ def test_an_entry_whose_balance_after_is_wrong_fails(busy_ledger, capsys):
     code, output = audit(capsys)
 
     assert code == 1
-    assert f"wallet {wallet.pk}" in output and f"1 entries have a balance_after" in output
+    assert f"wallet {wallet.pk}" in output and "1 entries have a balance_after" in output
     assert f"first: entry {entry.pk}" in output
 
 
