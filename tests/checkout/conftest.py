@@ -1,7 +1,10 @@
 import json
+import threading
 
 import pytest
 from django.conf import settings as django_settings
+from django.db import connection
+from django.test import Client
 from django.urls import reverse
 from stripe import WebhookSignature
 
@@ -29,6 +32,23 @@ def post_event(client, event: dict, **signing):
     payload = json.dumps(event)
     return client.post(WEBHOOK_URL, data=payload, content_type="application/json",
                        headers={"Stripe-Signature": sign(payload, **signing)})
+
+
+def deliver_concurrently(deliveries: list[dict]) -> list[int]:
+    """POST every event at once from its own thread (Stripe retrying in parallel); returns the HTTP statuses."""
+    barrier, statuses = threading.Barrier(len(deliveries)), []
+
+    def stripe_delivers(event):
+        barrier.wait(10)
+        statuses.append(post_event(Client(), event).status_code)
+        connection.close()
+
+    threads = [threading.Thread(target=stripe_delivers, args=(event,)) for event in deliveries]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return statuses
 
 
 def start_url():

@@ -3,18 +3,15 @@
 import copy
 import json
 import random
-import threading
 import time
 
 import pytest
-from django.db import connection
-from django.test import Client
 
 from checkout.fake_stripe import hosted
 from checkout.fake_stripe.events import public
 from checkout.models import CheckoutSession, FakeStripeObject, WebhookEvent
 from checkout.services import checkout_session_pay, checkout_session_start
-from tests.checkout.conftest import WEBHOOK_URL, post_event, sign, stripe_event
+from tests.checkout.conftest import WEBHOOK_URL, deliver_concurrently, post_event, sign, stripe_event
 from tests.factories import PointsPackageFactory, UserFactory
 from wallet.models import LedgerEntry
 from wallet.selectors import wallet_balance
@@ -259,18 +256,7 @@ def test_concurrent_deliveries_of_every_event_credit_exactly_once(held_webhooks)
     events = held_webhooks + [stripe_event("checkout.session.async_payment_succeeded", completed["data"]["object"])]
     deliveries = events * 5
     random.Random(7).shuffle(deliveries)
-    barrier, statuses = threading.Barrier(len(deliveries)), []
-
-    def stripe_delivers(event):
-        barrier.wait(10)
-        statuses.append(post_event(Client(), event).status_code)
-        connection.close()
-
-    threads = [threading.Thread(target=stripe_delivers, args=(event,)) for event in deliveries]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    statuses = deliver_concurrently(deliveries)
 
     assert statuses == [200] * len(deliveries)
     assert _credits() == 1 and wallet_balance(user=user).current == 550

@@ -2,14 +2,11 @@
 
 import json
 import random
-import threading
 import time
 
 import pytest
 import stripe
 from django.conf import settings
-from django.db import connection
-from django.test import Client
 from django.utils import timezone
 
 from checkout import gateway
@@ -17,7 +14,7 @@ from checkout.fake_stripe import hosted
 from checkout.models import WebhookEvent
 from orders.models import Order, OrderStatus
 from orders.services.refunds import order_refund_stripe
-from tests.checkout.conftest import WEBHOOK_URL, post_event, sign, stripe_event
+from tests.checkout.conftest import WEBHOOK_URL, deliver_concurrently, post_event, sign, stripe_event
 from tests.factories import CheckoutSessionFactory, OrderFactory, StaffFactory, UserFactory
 
 
@@ -152,18 +149,7 @@ def test_concurrent_deliveries_of_refund_events_record_each_refund_once(held_web
     assert [event["data"]["object"]["amount_refunded"] for event in events] == [1000, 1500]
     deliveries = events * 6
     random.Random(11).shuffle(deliveries)
-    barrier, statuses = threading.Barrier(len(deliveries)), []
-
-    def stripe_delivers(event):
-        barrier.wait(10)
-        statuses.append(post_event(Client(), event).status_code)
-        connection.close()
-
-    threads = [threading.Thread(target=stripe_delivers, args=(event,)) for event in deliveries]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    statuses = deliver_concurrently(deliveries)
 
     assert statuses == [200] * len(deliveries)
     order.refresh_from_db()
