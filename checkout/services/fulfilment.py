@@ -33,13 +33,12 @@ RECONCILE_BATCH = 200
 
 
 class Outcome(StrEnum):
-    CREDITED = "credited"
+    CREDITED = "credited"  # points credited, or a card order fulfilled
     ALREADY_COMPLETED = "already completed"
     PENDING = "pending"
     EXPIRED = "expired"
     FAILED = "payment failed"
     UNKNOWN_SESSION = "unknown session"
-    UNSUPPORTED = "unsupported kind"
 
 
 def checkout_session_sync(*, stripe_session: StripeCheckoutSession, now: datetime | None = None) -> Outcome:

@@ -172,6 +172,6 @@ def _dispatch(event_type: str, obj: dict, *, now: datetime) -> tuple[str, str]:
         return WebhookEvent.Status.PROCESSED, str(refunded)
     else:
         return WebhookEvent.Status.IGNORED, f"{event_type} is not handled by the shop"
-    if outcome in (Outcome.UNKNOWN_SESSION, Outcome.UNSUPPORTED):
+    if outcome == Outcome.UNKNOWN_SESSION:
         return WebhookEvent.Status.IGNORED, f"{outcome.value}: nothing of ours to update"
     return WebhookEvent.Status.PROCESSED, outcome.value
