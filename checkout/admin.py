@@ -1,21 +1,13 @@
 import json
 
-from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
-from django.shortcuts import get_object_or_404, redirect
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
 from django.utils.html import format_html
 
 from checkout.gateway import PaymentProviderError
+from checkout.kinds import UnknownSessionKind, handler_for
 from checkout.models import CheckoutSession, WebhookEvent
+from checkout.money import format_money
 from checkout.services import checkout_session_reconcile, webhook_events_reprocess
-from checkout.services.refunds import RefundRefused, checkout_session_refund
-from shop.templatetags.shop_tags import money
-from wallet.selectors import wallet_balance
-
-REFUND_PERMISSION = "checkout.refund_checkoutsession"
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -31,26 +23,21 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class PackageRefundForm(forms.Form):
-    reason = forms.CharField(max_length=300, widget=forms.Textarea(attrs={"rows": 3}),
-                             help_text="Kept on the purchase and in the shopper's points history.")
-
-
 @admin.register(CheckoutSession)
 class CheckoutSessionAdmin(ReadOnlyAdmin):
-    list_display = ["id", "user", "title", "price", "points", "status", "stripe_status", "stripe_payment_status",
+    list_display = ["id", "user", "title", "price", "kind", "status", "stripe_status", "stripe_payment_status",
                     "created_at", "expires_at", "completed_at"]
     list_filter = ["status", "kind", "stripe_status", "awaiting_stripe", "created_at"]
     search_fields = ["=id", "user__email", "=stripe_session_id", "=stripe_payment_intent_id"]
     list_select_related = ["user"]
     date_hierarchy = "created_at"
     readonly_fields = [*(field.name for field in CheckoutSession._meta.fields), "refund_link"]
-    actions = ["reconcile_with_stripe", "refund_purchase"]
+    actions = ["reconcile_with_stripe"]
     show_full_result_count = False  # a COUNT(*) over a big table on every page would be the slowest query
 
     @admin.display(description="Price", ordering="amount_cents")
     def price(self, session):
-        return money(session.amount_cents, session.currency)
+        return format_money(session.amount_cents, session.currency)
 
     @admin.action(description="Ask Stripe about the selected sessions (credits paid ones)")
     def reconcile_with_stripe(self, request, queryset):
@@ -68,56 +55,20 @@ class CheckoutSessionAdmin(ReadOnlyAdmin):
             self.message_user(request, f"Stripe could not be asked about {failures} session(s); try again later.",
                               messages.WARNING)
 
-
     @admin.display(description="Refund")
     def refund_link(self, session):
+        """Refunds are made where what the session sold is managed (the order, the points purchase): its kind
+        says where."""
         if session.refunded_cents:
             confirmed = "confirmed by Stripe" if session.refund_confirmed_at else "awaiting Stripe's confirmation"
-            return f"Refunded {money(session.refunded_cents, session.currency)} ({confirmed})."
-        if session.kind != CheckoutSession.Kind.POINTS_PACKAGE or session.status != CheckoutSession.Status.COMPLETED:
-            return "Only completed points package purchases are refunded here (orders from the order's page)."
-        return format_html('<a class="button" href="{}">Refund this purchase…</a>',
-                           reverse("admin:checkout_checkoutsession_refund", args=[session.pk]))
-
-    @admin.action(description="Refund the selected points package purchase…", permissions=["refund"])
-    def refund_purchase(self, request, queryset):
-        selected = list(queryset.values_list("pk", flat=True)[:2])
-        if len(selected) != 1:
-            self.message_user(request, "Refunds are made one purchase at a time: select exactly one.",
-                              messages.WARNING)
-            return None
-        return redirect("admin:checkout_checkoutsession_refund", selected[0])
-
-    def has_refund_permission(self, request, obj=None):
-        return request.user.has_perm(REFUND_PERMISSION)
-
-    def get_urls(self):
-        refund = self.admin_site.admin_view(self.refund_view)
-        return [path("<uuid:session_id>/refund/", refund, name="checkout_checkoutsession_refund"),
-                *super().get_urls()]
-
-    def refund_view(self, request, session_id):
-        """Staff refund a points package purchase: its points taken back and its payment refunded, or a clear
-        refusal (points already spent, Stripe failing) with nothing changed."""
-        if not self.has_refund_permission(request):
-            raise PermissionDenied
-        session = get_object_or_404(CheckoutSession.objects.select_related("user", "ledger_entry", "refunded_by"),
-                                    pk=session_id)
-        form = PackageRefundForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                checkout_session_refund(session_id=session.pk, staff_user=request.user,
-                                        reason=form.cleaned_data["reason"])
-            except RefundRefused as refusal:
-                form.add_error(None, str(refusal))
-            else:
-                messages.success(request, f"Refunded {session.title}: {session.points:,} points taken back from "
-                                          f"{session.user}, and the payment refunded through Stripe.")
-                return redirect("admin:checkout_checkoutsession_change", session.pk)
-        context = {**self.admin_site.each_context(request), "session": session, "form": form,
-                   "opts": self.model._meta, "title": f"Refund {session.title} bought by {session.user}",
-                   "balance": wallet_balance(user=session.user).current}
-        return TemplateResponse(request, "admin/checkout/checkoutsession/refund.html", context)
+            return f"Refunded {format_money(session.refunded_cents, session.currency)} ({confirmed})."
+        try:
+            url = handler_for(session.kind).refund_url(session)
+        except UnknownSessionKind:
+            url = None
+        if session.status != CheckoutSession.Status.COMPLETED or url is None:
+            return "Only paid sessions are refunded, from what they sold."
+        return format_html('<a class="button" href="{}">Refund…</a>', url)
 
 
 @admin.register(WebhookEvent)

@@ -127,13 +127,12 @@ def stripe_expires_at(*, expires_at: datetime, now: datetime) -> int:
 def checkout_session_create(*, session, success_url: str, cancel_url: str, now: datetime) -> StripeCheckoutSession:
     """Create the Stripe Checkout Session for our ``session``. Idempotent: the key is our session's id, so a
     repeat (a retry, a double click, a second tab) gets the same Stripe session back."""
-    metadata = {"checkout_session_id": str(session.pk), "kind": session.kind, "user_id": str(session.user_id),
-                "points": str(session.points)}
+    metadata = {"checkout_session_id": str(session.pk), "kind": session.kind, "user_id": str(session.user_id)}
+    product = {"name": session.title, **({"description": session.description} if session.description else {})}
     params = {
         "mode": "payment",
         "line_items": [{"quantity": 1, "price_data": {
-            "currency": session.currency, "unit_amount": session.amount_cents,
-            "product_data": {"name": session.title, "description": f"{session.points:,} points"},
+            "currency": session.currency, "unit_amount": session.amount_cents, "product_data": product,
         }}],
         "client_reference_id": str(session.pk),
         "customer_email": session.user.email,

@@ -7,14 +7,11 @@ from django.utils import timezone
 
 
 class CheckoutSession(models.Model):
-    """One attempt by a shopper to buy something, with the amounts frozen when it started.
+    """One attempt by a shopper to pay for something, with the amount frozen when it started. What is sold is the
+    business of the app that registered ``kind`` (``checkout.kinds``); checkout only knows the money.
 
     Statuses only move as ``TRANSITIONS`` allows; every write goes through ``checkout.services``, which checks
     it there (row by row) or filters on the allowed source statuses (set-based cleanup)."""
-
-    class Kind(models.TextChoices):
-        POINTS_PACKAGE = "points_package", "Points package"
-        CART = "cart", "Cart"
 
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
@@ -33,14 +30,12 @@ class CheckoutSession(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="checkout_sessions")
-    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.POINTS_PACKAGE)
-    package = models.ForeignKey("shop.PointsPackage", on_delete=models.SET_NULL, null=True, blank=True,
-                                related_name="checkout_sessions")
-    # The snapshot: what the shopper agreed to, whatever happens to the package later.
+    kind = models.CharField(max_length=40, help_text="Which app's handler fulfils it (checkout.kinds).")
+    # The snapshot: what the shopper agreed to pay, whatever happens to what was sold later.
     title = models.CharField(max_length=200)
+    description = models.CharField(max_length=300, blank=True, help_text="Shown under the title on Stripe's page.")
     amount_cents = models.PositiveBigIntegerField()
     currency = models.CharField(max_length=3)
-    points = models.PositiveBigIntegerField(default=0)
 
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -61,13 +56,8 @@ class CheckoutSession(models.Model):
     reconciled_at = models.DateTimeField(null=True, blank=True)
     failure_message = models.CharField(max_length=255, blank=True,
                                        help_text="Why the last payment attempt failed, as the shopper sees it.")
-    # The credit this session's payment made. On our side because ledger entries are append-only (never updated
-    # after insert); the wallet reaches it as ``entry.checkout_session``.
-    ledger_entry = models.OneToOneField("wallet.LedgerEntry", on_delete=models.PROTECT, null=True, blank=True,
-                                        related_name="checkout_session")
-
-    # A points package refunded by staff (``checkout.services.refunds``): its points taken back and its payment
-    # refunded, together. The refund is ours once Stripe accepted it; ``charge.refunded`` then confirms it.
+    # A refund of the payment made by staff (``checkout.services.refunds``). The refund is ours once Stripe
+    # accepted it; ``charge.refunded`` then confirms it.
     refunded_cents = models.PositiveBigIntegerField(default=0)
     refunded_at = models.DateTimeField(null=True, blank=True)
     refunded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
@@ -98,18 +88,13 @@ class CheckoutSession(models.Model):
                                     name="checkout_one_active_session_per_user"),
             models.CheckConstraint(condition=Q(status__in=["active", "completed", "expired", "invalidated"]),
                                    name="checkout_status_known"),
-            models.CheckConstraint(condition=Q(kind__in=["points_package", "cart"]), name="checkout_kind_known"),
             models.CheckConstraint(condition=Q(amount_cents__gt=0), name="checkout_amount_positive"),
-            models.CheckConstraint(condition=~Q(kind="points_package") | Q(points__gt=0),
-                                   name="checkout_package_has_points"),
             models.CheckConstraint(
                 condition=Q(status="completed", completed_at__isnull=False)
                 | (~Q(status="completed") & Q(completed_at__isnull=True)),
                 name="checkout_completed_at_iff_completed"),
             models.CheckConstraint(condition=Q(expires_at__gt=F("created_at")), name="checkout_expires_after_created"),
             models.CheckConstraint(condition=~Q(replaced_by=F("id")), name="checkout_not_replaced_by_itself"),
-            models.CheckConstraint(condition=Q(ledger_entry__isnull=True) | Q(status="completed"),
-                                   name="checkout_credit_only_when_completed"),
             models.CheckConstraint(condition=Q(refunded_cents__lte=F("amount_cents")),
                                    name="checkout_refund_within_amount"),
             models.CheckConstraint(
@@ -119,7 +104,7 @@ class CheckoutSession(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.title} for {self.user_id} ({self.status})"
+        return f"{self.title} ({self.status})"
 
     @classmethod
     def can_move(cls, source: str, target: str) -> bool:

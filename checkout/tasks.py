@@ -7,21 +7,21 @@ from checkout.services import (
     checkout_sessions_expire_due,
     checkout_sessions_purge_stale,
     checkout_sessions_reconcile_awaiting,
+    checkout_sessions_sweep_kinds,
 )
-from orders.services.card import orders_release_ended_reservations
 
 
 @shared_task(ignore_result=True)
 def checkout_sessions_mark_expired() -> int:
     expired = checkout_sessions_expire_due()
-    orders_release_ended_reservations()  # card orders whose session just expired give their stock back
+    checkout_sessions_sweep_kinds()  # what the sellers held for the sessions that just expired (reserved stock)
     return expired
 
 
 @shared_task(ignore_result=True)
 def checkout_sessions_purge() -> int:
     purged = checkout_sessions_purge_stale()
-    orders_release_ended_reservations()
+    checkout_sessions_sweep_kinds()
     return purged
 
 

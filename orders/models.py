@@ -24,6 +24,10 @@ class CartItem(models.Model):
         return f"{self.quantity} × {self.product_id} for {self.user_id}"
 
 
+# The kind of checkout session a card order is paid with (``orders.checkout_kind`` handles it).
+CART = "cart"
+
+
 class PaymentMethod(models.TextChoices):
     POINTS = "points", "Points"
     STRIPE = "stripe", "Card (Stripe)"

@@ -13,6 +13,7 @@ urlpatterns = [
     path("cart/pay/points/", orders.pay_with_points, name="pay_with_points"),
     path("cart/pay/card/", orders.pay_by_card, name="pay_by_card"),
     path("orders/<uuid:order_id>/cancel/", orders.cancel_card_order, name="cancel"),
+    path("orders/<uuid:order_id>/check/", orders.check_card_payment, name="check"),
     path("orders/", orders.order_list, name="list"),
     path("orders/<uuid:order_id>/", orders.order_detail, name="detail"),
     path("downloads/<str:token>/", orders.download, name="download"),

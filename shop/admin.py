@@ -3,7 +3,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.html import format_html
 
-from shop.models import Heartbeat, PointsPackage, Product, User
+from shop.models import Heartbeat, Product, User
 from shop.templatetags.shop_tags import money
 from wallet.services import wallet_open
 
@@ -63,19 +63,6 @@ class ProductAdmin(admin.ModelAdmin):
     @admin.display(description="Price", ordering="price_cents")
     def price(self, product):
         return money(product.price_cents, product.currency)
-
-
-@admin.register(PointsPackage)
-class PointsPackageAdmin(admin.ModelAdmin):
-    list_display = ["name", "points", "price", "is_active", "sort_order"]
-    list_filter = ["is_active", "currency"]
-    list_editable = ["is_active", "sort_order"]
-    search_fields = ["name"]
-    readonly_fields = ["created_at", "updated_at"]
-
-    @admin.display(description="Price", ordering="price_cents")
-    def price(self, package):
-        return money(package.price_cents, package.currency)
 
 
 @admin.register(Heartbeat)

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from checkout.models import CheckoutSession, WebhookEvent
 from orders.models import Order, OrderStatus, PaymentMethod
-from wallet.models import LedgerEntry
+from wallet.models import POINTS_PACKAGE, LedgerEntry
 
 RECENT_FAILURES = 10
 PAID = [OrderStatus.COMPLETED, OrderStatus.REFUNDED]
@@ -68,7 +68,7 @@ def dashboard_figures(*, since: datetime | None = None) -> Dashboard:
         count=Count("id"), cents=Sum("total_cents", filter=card, default=0))
     packages = CheckoutSession.objects.filter(
         status=CheckoutSession.Status.COMPLETED, completed_at__gte=since,
-        kind=CheckoutSession.Kind.POINTS_PACKAGE).aggregate(count=Count("id"), cents=Sum("amount_cents", default=0))
+        kind=POINTS_PACKAGE).aggregate(count=Count("id"), cents=Sum("amount_cents", default=0))
     by_kind = dict(LedgerEntry.objects.filter(created_at__gte=since).order_by().values_list("kind")
                    .annotate(points=Sum("amount")).values_list("kind", "points"))
     sessions = list(CheckoutSession.objects.order_by().values("status").annotate(

@@ -4,6 +4,8 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
+from checkout.money import Currency
+
 
 class UserManager(BaseUserManager):
     """Email is the login. Emails are stored lower-cased so that the database's unique index sees duplicates."""
@@ -48,12 +50,6 @@ class User(AbstractUser):
         return self.email
 
 
-class Currency(models.TextChoices):
-    USD = "usd", "US dollar"
-    EUR = "eur", "Euro"
-    GBP = "gbp", "Pound sterling"
-
-
 class ProductQuerySet(models.QuerySet):
     def active(self):
         return self.filter(is_active=True)
@@ -95,35 +91,6 @@ class Product(models.Model):
     @property
     def is_limited(self) -> bool:
         return self.stock is not None
-
-
-class PointsPackageQuerySet(models.QuerySet):
-    def active(self):
-        return self.filter(is_active=True)
-
-
-class PointsPackage(models.Model):
-    name = models.CharField(max_length=100, unique=True)
-    points = models.PositiveBigIntegerField()
-    price_cents = models.PositiveBigIntegerField(help_text="Price in minor units (cents).")
-    currency = models.CharField(max_length=3, choices=Currency.choices, default=Currency.USD)
-    is_active = models.BooleanField("active", default=True)
-    sort_order = models.PositiveSmallIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    objects = PointsPackageQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["sort_order", "price_cents"]
-        constraints = [
-            models.CheckConstraint(condition=models.Q(points__gt=0), name="package_points_positive"),
-            models.CheckConstraint(condition=models.Q(price_cents__gt=0), name="package_price_cents_positive"),
-            models.CheckConstraint(condition=models.Q(currency__in=Currency.values), name="package_currency_known"),
-        ]
-
-    def __str__(self):
-        return f"{self.name} ({self.points} points)"
 
 
 class Heartbeat(models.Model):

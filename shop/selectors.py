@@ -1,6 +1,6 @@
 from django.db.models import QuerySet
 
-from shop.models import PointsPackage, Product
+from shop.models import Product
 
 
 def catalog_products() -> QuerySet[Product]:
@@ -10,7 +10,3 @@ def catalog_products() -> QuerySet[Product]:
 def product_for_page(*, slug: str) -> Product | None:
     """An active product by slug, or None (an inactive product is gone for shoppers)."""
     return Product.objects.active().filter(slug=slug).first()
-
-
-def active_packages() -> QuerySet[PointsPackage]:
-    return PointsPackage.objects.active().order_by("sort_order", "price_cents")

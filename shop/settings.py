@@ -294,8 +294,8 @@ RATE_LIMITS = {
     # view name: [(key, rate), ...]: every one of them must allow the request.
     "login": [("ip", env_str("RATE_LIMIT_LOGIN") or "20/m"), ("post:username", "10/m")],
     "signup": [("ip", env_str("RATE_LIMIT_SIGNUP") or "10/m")],
-    "checkout:start": [("user_or_ip", env_str("RATE_LIMIT_CHECKOUT") or "20/m")],
-    "checkout:pay": [("user_or_ip", env_str("RATE_LIMIT_CHECKOUT") or "20/m")],
+    "points:start": [("user_or_ip", env_str("RATE_LIMIT_CHECKOUT") or "20/m")],
+    "points:pay": [("user_or_ip", env_str("RATE_LIMIT_CHECKOUT") or "20/m")],
     "orders:cart_add": [("user_or_ip", env_str("RATE_LIMIT_CART") or "120/m")],
     "orders:cart_update": [("user_or_ip", env_str("RATE_LIMIT_CART") or "120/m")],
     "orders:cart_remove": [("user_or_ip", env_str("RATE_LIMIT_CART") or "120/m")],

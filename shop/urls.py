@@ -27,6 +27,7 @@ urlpatterns = [
     path("", include(storefront_patterns)),
     path("accounts/", include(account_patterns)),
     path("wallet/", include("wallet.urls")),
+    path("checkout/", include("wallet.purchase_urls")),
     path("checkout/", include("checkout.urls")),
     path("webhooks/", include("checkout.webhook_urls")),
     path("", include("orders.urls")),

@@ -6,8 +6,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from shop.forms import SignUpForm
-from shop.selectors import active_packages, catalog_products, product_for_page
+from shop.selectors import catalog_products, product_for_page
 from shop.services import EmailAlreadyRegistered, user_sign_up
+from wallet.selectors import points_packages
 
 CATALOG_PAGE_SIZE = 12
 
@@ -29,7 +30,7 @@ def product_detail(request, slug):
 
 @require_GET
 def packages(request):
-    return render(request, "shop/packages.html", {"packages": active_packages()})
+    return render(request, "shop/packages.html", {"packages": points_packages()})
 
 
 @require_http_methods(["GET", "POST"])

@@ -3,7 +3,8 @@ from django.conf import settings
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
-from shop.models import PointsPackage, Product, User
+from shop.models import Product, User
+from wallet.models import PointsPackage
 from wallet.services import wallet_open
 
 TEST_PASSWORD = "correct-horse-battery-staple"
@@ -55,24 +56,38 @@ class PointsPackageFactory(DjangoModelFactory):
 
 
 class CheckoutSessionFactory(DjangoModelFactory):
-    """A points-package checkout session as checkout_session_start makes it (statuses set directly for tests
-    of cleanup and recovery; a completed one needs completed_at, as the database insists)."""
+    """A points-package checkout session with its purchase, as points_purchase_start makes them (statuses set
+    directly for tests of cleanup and recovery; a completed one needs completed_at, as the database insists).
+    ``package`` and ``points`` describe the purchase."""
 
     class Meta:
         model = "checkout.CheckoutSession"
+        exclude = ["package", "points"]
 
     user = factory.SubFactory(UserFactory)
     package = factory.SubFactory(PointsPackageFactory)
+    points = factory.Maybe("package", factory.SelfAttribute("package.points"), 0)
     kind = "points_package"
     title = factory.SelfAttribute("package.name")
+    description = factory.LazyAttribute(lambda session: f"{session.points:,} points" if session.points else "")
     amount_cents = factory.SelfAttribute("package.price_cents")
     currency = factory.SelfAttribute("package.currency")
-    points = factory.SelfAttribute("package.points")
     status = "active"
     created_at = factory.LazyFunction(timezone.now)
     updated_at = factory.SelfAttribute("created_at")
     expires_at = factory.LazyAttribute(lambda session: session.created_at + settings.CHECKOUT_SESSION_TTL)
     completed_at = factory.LazyAttribute(lambda session: session.created_at if session.status == "completed" else None)
+    purchase = factory.Maybe("package", factory.RelatedFactory(
+        "tests.factories.PointsPurchaseFactory", factory_related_name="checkout_session",
+        package=factory.SelfAttribute("..package"), points=factory.SelfAttribute("..points")))
+
+
+class PointsPurchaseFactory(DjangoModelFactory):
+    class Meta:
+        model = "wallet.PointsPurchase"
+
+    package = factory.SubFactory(PointsPackageFactory)
+    points = factory.SelfAttribute("package.points")
 
 
 class OrderFactory(DjangoModelFactory):
@@ -90,3 +105,20 @@ class OrderFactory(DjangoModelFactory):
     currency = "usd"
     idempotency_key = factory.Sequence(lambda n: f"test-order-{n}")
     fulfilled_at = factory.LazyFunction(timezone.now)
+
+
+def paid_card_order(*, user, total_cents: int = 3999):
+    """A completed card order whose payment the fake Stripe received, paid through a completed cart checkout
+    session (as the webhook leaves them; its events are not delivered)."""
+    from checkout import gateway
+    from checkout.fake_stripe import hosted
+    from checkout.models import CheckoutSession
+
+    session = CheckoutSessionFactory(user=user, kind="cart", package=None, title="Order", amount_cents=total_cents,
+                                     currency="usd")
+    created = gateway.checkout_session_create(session=session, success_url="http://testserver/orders/",
+                                              cancel_url="http://testserver/cart/", now=timezone.now())
+    intent = hosted.pay(created.id)["payment_intent"]
+    CheckoutSession.objects.filter(pk=session.pk).update(
+        status="completed", completed_at=timezone.now(), stripe_session_id=created.id, stripe_payment_intent_id=intent)
+    return OrderFactory(user=user, total_cents=total_cents, stripe_payment_intent_id=intent, checkout_session=session)

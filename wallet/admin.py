@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
@@ -5,8 +6,11 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from checkout.money import format_money
+from checkout.services import RefundRefused, checkout_session_refund
 from wallet.forms import AdjustBalanceForm
-from wallet.models import LedgerEntry, Wallet
+from wallet.models import LedgerEntry, PointsPackage, PointsPurchase, Wallet
+from wallet.selectors import wallet_balance
 from wallet.services import InsufficientPoints, WalletError, wallet_adjust
 from wallet.templatetags.wallet_tags import signed_points
 
@@ -99,3 +103,103 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     @admin.display(description="Points", ordering="amount")
     def points(self, entry):
         return signed_points(entry.amount)
+
+
+@admin.register(PointsPackage)
+class PointsPackageAdmin(admin.ModelAdmin):
+    list_display = ["name", "points", "price", "is_active", "sort_order"]
+    list_filter = ["is_active", "currency"]
+    list_editable = ["is_active", "sort_order"]
+    search_fields = ["name"]
+    readonly_fields = ["created_at", "updated_at"]
+
+    @admin.display(description="Price", ordering="price_cents")
+    def price(self, package):
+        return format_money(package.price_cents, package.currency)
+
+
+class PackageRefundForm(forms.Form):
+    reason = forms.CharField(max_length=300, widget=forms.Textarea(attrs={"rows": 3}),
+                             help_text="Kept on the purchase and in the shopper's points history.")
+
+
+# Refunding moves money: checkout's permission, whichever page asks for it.
+REFUND_PERMISSION = "checkout.refund_checkoutsession"
+
+
+@admin.register(PointsPurchase)
+class PointsPurchaseAdmin(ReadOnlyAdmin):
+    list_display = ["checkout_session", "shopper", "package", "points", "price", "status", "credit"]
+    list_filter = ["checkout_session__status", "package"]
+    search_fields = ["=checkout_session__id", "checkout_session__user__email",
+                     "=checkout_session__stripe_payment_intent_id"]
+    list_select_related = ["checkout_session__user", "package", "credit"]
+    fields = ["checkout_session", "shopper", "package", "points", "price", "status", "credit", "refund_link"]
+    readonly_fields = fields
+    actions = ["refund_purchase"]
+    show_full_result_count = False
+
+    @admin.display(description="Shopper", ordering="checkout_session__user__email")
+    def shopper(self, purchase):
+        return purchase.checkout_session.user
+
+    @admin.display(description="Price", ordering="checkout_session__amount_cents")
+    def price(self, purchase):
+        return format_money(purchase.checkout_session.amount_cents, purchase.checkout_session.currency)
+
+    @admin.display(description="Checkout status", ordering="checkout_session__status")
+    def status(self, purchase):
+        return purchase.checkout_session.get_status_display()
+
+    @admin.display(description="Refund")
+    def refund_link(self, purchase):
+        session = purchase.checkout_session
+        if session.refunded_cents:
+            confirmed = "confirmed by Stripe" if session.refund_confirmed_at else "awaiting Stripe's confirmation"
+            return f"Refunded {format_money(session.refunded_cents, session.currency)} ({confirmed})."
+        if purchase.credit_id is None:
+            return "Only paid and credited purchases are refunded."
+        return format_html('<a class="button" href="{}">Refund this purchase…</a>',
+                           reverse("admin:wallet_pointspurchase_refund", args=[session.pk]))
+
+    @admin.action(description="Refund the selected points package purchase…", permissions=["refund"])
+    def refund_purchase(self, request, queryset):
+        selected = list(queryset.values_list("pk", flat=True)[:2])
+        if len(selected) != 1:
+            self.message_user(request, "Refunds are made one purchase at a time: select exactly one.",
+                              messages.WARNING)
+            return None
+        return redirect("admin:wallet_pointspurchase_refund", selected[0])
+
+    def has_refund_permission(self, request, obj=None):
+        return request.user.has_perm(REFUND_PERMISSION)
+
+    def get_urls(self):
+        refund = self.admin_site.admin_view(self.refund_view)
+        return [path("<uuid:session_id>/refund/", refund, name="wallet_pointspurchase_refund"),
+                *super().get_urls()]
+
+    def refund_view(self, request, session_id):
+        """Staff refund a points package purchase: its points taken back and its payment refunded, or a clear
+        refusal (points already spent, Stripe failing) with nothing changed."""
+        if not self.has_refund_permission(request):
+            raise PermissionDenied
+        purchase = get_object_or_404(
+            PointsPurchase.objects.select_related("checkout_session__user", "checkout_session__refunded_by"),
+            pk=session_id)
+        session = purchase.checkout_session
+        form = PackageRefundForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                checkout_session_refund(session_id=session.pk, staff_user=request.user,
+                                        reason=form.cleaned_data["reason"])
+            except RefundRefused as refusal:
+                form.add_error(None, str(refusal))
+            else:
+                messages.success(request, f"Refunded {session.title}: {purchase.points:,} points taken back from "
+                                          f"{session.user}, and the payment refunded through Stripe.")
+                return redirect("admin:wallet_pointspurchase_change", session.pk)
+        context = {**self.admin_site.each_context(request), "session": session, "purchase": purchase, "form": form,
+                   "opts": self.model._meta, "title": f"Refund {session.title} bought by {session.user}",
+                   "balance": wallet_balance(user=session.user).current}
+        return TemplateResponse(request, "admin/wallet/pointspurchase/refund.html", context)

@@ -2,6 +2,7 @@ import uuid
 
 from django import forms
 
+from wallet.models import PointsPackage
 from wallet.services.ledger import MAX_POINTS
 
 
@@ -30,3 +31,10 @@ class AdjustBalanceForm(forms.Form):
         if not reason:
             raise forms.ValidationError("A reason is required.")
         return reason
+
+
+class PackageChoiceForm(forms.Form):
+    package = forms.ModelChoiceField(queryset=PointsPackage.objects.active(), error_messages={
+        "invalid_choice": "That package is no longer on sale. Please choose another one.",
+        "required": "Please choose a package.",
+    })

@@ -3,6 +3,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from checkout.money import Currency
+
 
 class Wallet(models.Model):
     """A shopper's points. ``balance``, ``lifetime`` and ``spent`` cache sums over the ledger; services keep them
@@ -129,3 +131,60 @@ class LedgerEntry(models.Model):
     @property
     def is_credit(self) -> bool:
         return self.amount > 0
+
+
+class PointsPackageQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+
+class PointsPackage(models.Model):
+    """Points for sale: bought through checkout (``wallet.purchases``), credited when the payment arrives."""
+
+    name = models.CharField(max_length=100, unique=True)
+    points = models.PositiveBigIntegerField()
+    price_cents = models.PositiveBigIntegerField(help_text="Price in minor units (cents).")
+    currency = models.CharField(max_length=3, choices=Currency.choices, default=Currency.USD)
+    is_active = models.BooleanField("active", default=True)
+    sort_order = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PointsPackageQuerySet.as_manager()
+
+    class Meta:
+        db_table = "shop_pointspackage"  # created by the storefront app before points packages moved here
+        ordering = ["sort_order", "price_cents"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(points__gt=0), name="package_points_positive"),
+            models.CheckConstraint(condition=models.Q(price_cents__gt=0), name="package_price_cents_positive"),
+            models.CheckConstraint(condition=models.Q(currency__in=Currency.values), name="package_currency_known"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.points} points)"
+
+
+# The kind of checkout session a points package is bought with (``wallet.purchases`` handles it).
+POINTS_PACKAGE = "points_package"
+
+
+class PointsPurchase(models.Model):
+    """A points package bought through a checkout session: what was offered (a snapshot: the package may change
+    later) and, once paid, the ledger entry that credited it. Created with its session by ``wallet.purchases``."""
+
+    checkout_session = models.OneToOneField("checkout.CheckoutSession", on_delete=models.CASCADE,
+                                            primary_key=True, related_name="points_purchase")
+    package = models.ForeignKey(PointsPackage, on_delete=models.SET_NULL, null=True, blank=True,
+                                related_name="purchases")
+    points = models.PositiveBigIntegerField()
+    credit = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, null=True, blank=True,
+                                  related_name="points_purchase", help_text="The ledger entry the payment credited.")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(points__gt=0), name="points_purchase_points_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.points} points ({self.checkout_session_id})"

@@ -3,9 +3,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
-from wallet.models import LedgerEntry, Wallet
+from checkout.models import CheckoutSession
+from checkout.money import format_money
+from wallet.models import POINTS_PACKAGE, LedgerEntry, PointsPackage, Wallet
 
 
 class Balance(NamedTuple):
@@ -93,3 +96,42 @@ def wallet_history(*, user, cursor: str | None = None, page_size: int = HISTORY_
     rows = list(entries.order_by("-created_at", "-id")[: page_size + 1])
     page, more = rows[:page_size], len(rows) > page_size
     return HistoryPage(entries=page, next_cursor=_cursor_for(page[-1]) if more else None)
+
+
+def points_packages() -> QuerySet[PointsPackage]:
+    """The packages on sale, in the order the shop shows them."""
+    return PointsPackage.objects.active().order_by("sort_order", "price_cents")
+
+
+def points_package_on_sale(*, package_id) -> PointsPackage | None:
+    return PointsPackage.objects.active().filter(pk=package_id).first() if package_id else None
+
+
+def points_purchase_session(*, user, session_id) -> CheckoutSession | None:
+    """The shopper's own points package checkout session with its purchase (anyone else's, or a session that
+    sells something else, is None: pages answer 404)."""
+    return (CheckoutSession.objects.select_related("points_purchase", "points_purchase__package")
+            .filter(pk=session_id, user=user, kind=POINTS_PACKAGE).first())
+
+
+def points_purchase_active(*, user) -> CheckoutSession | None:
+    """The shopper's active checkout session when it is for a points package."""
+    return (CheckoutSession.objects.select_related("points_purchase")
+            .filter(user=user, kind=POINTS_PACKAGE, status=CheckoutSession.Status.ACTIVE,
+                    expires_at__gt=timezone.now()).first())
+
+
+def points_purchase_changes(*, session: CheckoutSession, package: PointsPackage | None) -> list[str]:
+    """What differs between the offer the shopper accepted and what is on sale now, in words."""
+    if package is None:
+        return [f"{session.title} is no longer on sale."]
+    changes = []
+    if package.name != session.title:
+        changes.append(f"{session.title} is now called {package.name}.")
+    if (package.price_cents, package.currency) != (session.amount_cents, session.currency):
+        changes.append(f"The price changed from {format_money(session.amount_cents, session.currency)} "
+                       f"to {format_money(package.price_cents, package.currency)}.")
+    points = session.points_purchase.points
+    if package.points != points:
+        changes.append(f"It now gives {package.points:,} points instead of {points:,}.")
+    return changes

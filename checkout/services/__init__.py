@@ -1,25 +1,35 @@
 """Every write the checkout app makes. Split by concern:
 
-sessions     start / renew / recover / pay
+sessions     start / renew / follow / cancel / pay
+refunds      staff refunds of a payment, and Stripe's confirmations
 fulfilment   apply Stripe's answer (credit, expire, failure) and reconcile with Stripe
 webhooks     verify, store and process Stripe's deliveries
 cleanup      set-based expiry and purge for the beat tasks
 transitions  the status rules, checked in one place
 """
 
-from checkout.services.cleanup import checkout_sessions_expire_due, checkout_sessions_purge_stale
+from checkout.services.cleanup import (
+    checkout_sessions_expire_due,
+    checkout_sessions_purge_stale,
+    checkout_sessions_sweep_kinds,
+)
 from checkout.services.fulfilment import (
     Outcome,
     checkout_session_reconcile,
     checkout_session_sync,
     checkout_sessions_reconcile_awaiting,
 )
+from checkout.services.refunds import RefundRefused, checkout_session_refund
 from checkout.services.sessions import (
-    Recovery,
+    Follow,
+    Offer,
     SessionNotPayable,
     StartResult,
+    Whereabouts,
+    checkout_session_cancel,
+    checkout_session_end_active,
+    checkout_session_follow,
     checkout_session_pay,
-    checkout_session_recover,
     checkout_session_start,
 )
 from checkout.services.transitions import InvalidTransition, checkout_session_move
@@ -33,9 +43,10 @@ from checkout.services.webhooks import (
 )
 
 __all__ = [
-    "InvalidTransition", "InvalidWebhook", "Outcome", "Recovery", "SessionNotPayable", "StartResult",
-    "WebhookProcessingFailed", "checkout_session_move", "checkout_session_pay", "checkout_session_reconcile",
-    "checkout_session_recover", "checkout_session_start", "checkout_session_sync", "checkout_sessions_expire_due",
-    "checkout_sessions_purge_stale", "checkout_sessions_reconcile_awaiting", "stripe_webhook_receive",
-    "stripe_webhook_verify", "webhook_event_process", "webhook_events_reprocess",
+    "Follow", "InvalidTransition", "InvalidWebhook", "Offer", "Outcome", "RefundRefused", "SessionNotPayable",
+    "StartResult", "WebhookProcessingFailed", "Whereabouts", "checkout_session_cancel", "checkout_session_end_active",
+    "checkout_session_follow", "checkout_session_move", "checkout_session_pay", "checkout_session_reconcile",
+    "checkout_session_refund", "checkout_session_start", "checkout_session_sync", "checkout_sessions_expire_due",
+    "checkout_sessions_purge_stale", "checkout_sessions_reconcile_awaiting", "checkout_sessions_sweep_kinds",
+    "stripe_webhook_receive", "stripe_webhook_verify", "webhook_event_process", "webhook_events_reprocess",
 ]

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from checkout.kinds import registered
 from checkout.models import CheckoutSession
 
 logger = logging.getLogger(__name__)
@@ -62,6 +63,8 @@ def checkout_sessions_purge_stale(*, now: datetime | None = None, older_than: ti
         ids = f"(SELECT ids FROM batch)::{CheckoutSession._meta.pk.db_type(connection)}[]"
         outside = "".join(f"unlinked_{n} AS (UPDATE {table} SET {column} = NULL WHERE {column} = ANY({ids})), "
                           for n, (table, column) in enumerate(_outside_links()))
+        outside += "".join(f"dependents_{n} AS (DELETE FROM {table} WHERE {column} = ANY({ids})), "
+                           for n, (table, column) in enumerate(_outside_dependents()))
         sql = (f"WITH batch AS MATERIALIZED (SELECT ARRAY({pick}) AS ids), {outside}"
                f"unlinked AS (UPDATE {_TABLE} SET replaced_by_id = NULL "
                f"WHERE replaced_by_id = ANY({ids}) AND NOT (id = ANY({ids}))) "
@@ -78,17 +81,36 @@ def checkout_sessions_purge_stale(*, now: datetime | None = None, older_than: ti
         cursor.execute(f"UPDATE {_TABLE} SET replaced_by_id = NULL WHERE replaced_by_id IN ({marks})", picked)
         for table, column in _outside_links():
             cursor.execute(f"UPDATE {table} SET {column} = NULL WHERE {column} IN ({marks})", picked)
+        for table, column in _outside_dependents():
+            cursor.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", picked)
         return _execute(cursor, f"DELETE FROM {_TABLE} WHERE id IN ({marks})", picked)
 
     return _in_batches("purged", purge_batch, batch_size, max_batches)
 
 
+def checkout_sessions_sweep_kinds(*, now: datetime | None = None) -> dict[str, int]:
+    """After the set-based expiry and purge, which end sessions without calling their kinds one by one: each kind
+    releases what it still holds for ended or deleted sessions. Returns {kind: how many}."""
+    now = now or timezone.now()
+    return {kind.name: kind.sweep(now=now) for kind in registered()}
+
+
 def _outside_links() -> list[tuple[str, str]]:
     """Columns of other apps' tables that point at sessions with on_delete=SET_NULL (a card order's link to the
     session that paid it): the raw DELETE must clear them itself, as the ORM would have."""
+    return _links_from_other_apps(models.SET_NULL)
+
+
+def _outside_dependents() -> list[tuple[str, str]]:
+    """Rows of other apps that live and die with their session (on_delete=CASCADE: a points purchase's snapshot):
+    the raw DELETE removes them first, as the ORM would have."""
+    return _links_from_other_apps(models.CASCADE)
+
+
+def _links_from_other_apps(on_delete) -> list[tuple[str, str]]:
     return [(relation.related_model._meta.db_table, relation.field.column)
             for relation in CheckoutSession._meta.related_objects
-            if relation.related_model is not CheckoutSession and relation.on_delete is models.SET_NULL]
+            if relation.related_model is not CheckoutSession and relation.on_delete is on_delete]
 
 
 def _in_batches(verb: str, run_batch, batch_size: int, max_batches: int | None) -> int:

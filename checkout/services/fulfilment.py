@@ -1,10 +1,10 @@
-"""Applying what Stripe says about a checkout session: crediting paid ones, ending expired or failed ones.
+"""Applying what Stripe says about a checkout session: fulfilling paid ones, ending expired or failed ones.
 
-Webhooks, the reconcile task and the result page's "check again" all end here, so a credit happens in one
-place, exactly once: under the session's row lock, only while it is not yet completed, and through the
-wallet's idempotency key ``stripe:checkout:<Stripe session id>``. Order does not matter: the mirrored Stripe
-state only moves forward (open -> complete/expired, unpaid -> paid), an ``expired`` after ``completed``
-changes nothing, and a payment for a session we had invalidated or expired is still credited.
+Webhooks, the reconcile task and "check again" all end here, so a payment is handed to its kind's ``on_paid`` in
+one place, exactly once: under the session's row lock, only while it is not yet completed (the handlers add
+idempotency keys of their own, such as the wallet's ``stripe:checkout:<Stripe session id>``). Order does not
+matter: the mirrored Stripe state only moves forward (open -> complete/expired, unpaid -> paid), an ``expired``
+after ``completed`` changes nothing, and a payment for a session we had invalidated or expired is still honoured.
 """
 
 import logging
@@ -19,9 +19,9 @@ from django.utils import timezone
 
 from checkout import gateway
 from checkout.gateway import PaymentProviderError, StripeCheckoutSession
+from checkout.kinds import Payment, handler_for
 from checkout.models import CheckoutSession
 from checkout.services.transitions import checkout_session_move
-from wallet import services as wallet_services
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ RECONCILE_BATCH = 200
 
 
 class Outcome(StrEnum):
-    CREDITED = "credited"  # points credited, or a card order fulfilled
+    CREDITED = "credited"  # paid: the kind's handler fulfilled it (points credited, an order completed)
     ALREADY_COMPLETED = "already completed"
     PENDING = "pending"
     EXPIRED = "expired"
@@ -146,31 +146,16 @@ def _complete(session: CheckoutSession, stripe_session: StripeCheckoutSession, *
     if session.status == Status.COMPLETED:
         _save(session, save_also, now=now)
         return Outcome.ALREADY_COMPLETED
-    if session.kind == CheckoutSession.Kind.CART:
-        from orders.services.card import order_complete_from_checkout  # orders builds on checkout
-
-        order_complete_from_checkout(checkout_session=session, payment_intent=stripe_session.payment_intent or "",
-                                     now=now)
-        checkout_session_move(session, Status.COMPLETED, now=now, awaiting_stripe=False, failure_message="",
-                              save_also=save_also)
-        logger.info("Checkout session %s paid (Stripe %s): order fulfilled", session.pk, stripe_session.id)
-        return Outcome.CREDITED
     if (stripe_session.amount_total, stripe_session.currency) != (session.amount_cents, session.currency):
-        logger.error("Stripe session %s charged %s %s for checkout session %s priced %s %s; crediting the snapshot",
+        logger.error("Stripe session %s charged %s %s for checkout session %s priced %s %s; fulfilling the snapshot",
                      stripe_session.id, stripe_session.amount_total, stripe_session.currency, session.pk,
                      session.amount_cents, session.currency)
-    entry = wallet_services.wallet_credit(
-        user=session.user, points=session.points, kind="purchase",
-        idempotency_key=f"stripe:checkout:{stripe_session.id}",
-        description=f"Bought {session.title}", stripe_object_id=stripe_session.id,
-        metadata={"checkout_session_id": str(session.pk), "package_name": session.title,
-                  "package_id": session.package_id, "amount_cents": session.amount_cents,
-                  "currency": session.currency, "payment_intent": stripe_session.payment_intent},
-    )
+    payment = Payment(stripe_session_id=stripe_session.id, payment_intent_id=stripe_session.payment_intent or "",
+                      amount_cents=stripe_session.amount_total, currency=stripe_session.currency)
+    fulfilled = handler_for(session.kind).on_paid(session=session, payment=payment, now=now)
     checkout_session_move(session, Status.COMPLETED, now=now, awaiting_stripe=False, failure_message="",
-                          ledger_entry=entry, save_also=save_also)
-    logger.info("Checkout session %s paid (Stripe %s): credited %s points to user %s", session.pk,
-                stripe_session.id, session.points, session.user_id)
+                          save_also=save_also)
+    logger.info("Checkout session %s paid (Stripe %s): %s", session.pk, stripe_session.id, fulfilled)
     return Outcome.CREDITED
 
 

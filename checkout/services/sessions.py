@@ -7,21 +7,21 @@ never called while a lock is held.
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from functools import partial
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.urls import reverse
 from django.utils import timezone
 
 from checkout import gateway
 from checkout.gateway import STRIPE_MIN_LIFETIME, PaymentProviderError
 from checkout.models import CheckoutSession
 from checkout.services.transitions import checkout_session_move
-from shop.models import PointsPackage
 
 logger = logging.getLogger(__name__)
 
@@ -41,44 +41,54 @@ class SessionNotPayable(Exception):
 
 
 @dataclass(frozen=True)
+class Offer:
+    """What the shopper is asked to pay, as the selling app words it: ``kind`` names its handler."""
+
+    kind: str
+    title: str
+    amount_cents: int
+    currency: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
 class StartResult:
     session: CheckoutSession
     created: bool
     replaced: CheckoutSession | None = None
 
 
+class Whereabouts(StrEnum):
+    """Where a shopper who opened a checkout session continues (``checkout_session_follow``)."""
+
+    CURRENT = "current"  # the session itself: active and unexpired
+    MOVED = "moved"  # it was renewed (another tab): its active successor
+    COMPLETED = "completed"  # it, or what replaced it, is paid
+    ENDED = "ended"  # it, or the last of its successors, ended unpaid
+
+
 @dataclass(frozen=True)
-class Recovery:
-    """Where a shopper who opened ``checkout session X`` should continue.
-
-    outcome: "current" (X is fine), "moved" (X was renewed: continue in its successor), "recovered" (X had
-    ended: a fresh copy was made), "completed" (X, or what replaced it, is paid), "changed" (X cannot be
-    recovered as it was: ``package`` is what is on sale now, None when nothing is)."""
-
+class Follow:
     session: CheckoutSession
-    outcome: str
-    package: PointsPackage | None = None
+    whereabouts: Whereabouts
 
 
-def offer_matches(session: CheckoutSession, package: PointsPackage) -> bool:
-    return (session.kind == CheckoutSession.Kind.POINTS_PACKAGE and session.package_id == package.pk
-            and session.amount_cents == package.price_cents and session.currency == package.currency
-            and session.points == package.points)
+def checkout_session_start(*, user, offer: Offer, reuse: Callable[[CheckoutSession], bool] | None = None,
+                           continues: CheckoutSession | None = None, now: datetime | None = None) -> StartResult:
+    """Start paying for ``offer``. When ``reuse`` says the shopper's active session already offers the same (a
+    double click, a second tab, the Back button) it is returned as it is. Otherwise the active session is ended
+    (invalidated, or expired when overdue: its kind's ``on_ended_unpaid`` runs) and replaced, in one transaction,
+    and its Stripe session is expired after commit. ``continues``: an ended session this one recovers, linked to
+    it so that later visits of the old one follow the link.
 
-
-def checkout_session_start(*, user, package: PointsPackage, renew: bool = False,
-                           now: datetime | None = None) -> StartResult:
-    """Start buying ``package``. When the shopper's active session already offers exactly that (a double click,
-    a second tab, the Back button) it is returned as it is, unless ``renew``. Otherwise the active session is
-    invalidated and replaced, in one transaction, and its Stripe session is expired after commit.
-
-    Starts of one shopper take turns on the shopper's row lock. Should an active session appear another way
-    meanwhile, the database's one-active-session constraint fails our insert; it is retried and then finds (and
-    returns or replaces) the winner."""
+    Call it inside the transaction in which the selling app records its own rows for the new session. Starts of
+    one shopper take turns on the shopper's row lock. Should an active session appear another way meanwhile, the
+    database's one-active-session constraint fails our insert; it is retried (in a savepoint) and then finds,
+    and returns or replaces, the winner."""
     now = now or timezone.now()
     for attempt in range(1, START_ATTEMPTS + 1):
         try:
-            result = _start(user=user, package=package, renew=renew, now=now)
+            result = _start(user=user, offer=offer, reuse=reuse, continues=continues, now=now)
             break
         except IntegrityError:
             if attempt == START_ATTEMPTS:
@@ -89,11 +99,12 @@ def checkout_session_start(*, user, package: PointsPackage, renew: bool = False,
     return result
 
 
-def _start(*, user, package: PointsPackage, renew: bool, now: datetime) -> StartResult:
+def _start(*, user, offer: Offer, reuse, continues: CheckoutSession | None, now: datetime) -> StartResult:
     with transaction.atomic():
         _lock_shopper(user)
         current = CheckoutSession.objects.select_for_update().filter(user=user, status=Status.ACTIVE).first()
-        if current is not None and not renew and current.expires_at > now and offer_matches(current, package):
+        if current is not None and reuse is not None and current.expires_at > now and reuse(current):
+            _link_successor(continues, current)
             return StartResult(session=current, created=False)
         new_id = uuid.uuid4()
         if current is not None:
@@ -101,40 +112,35 @@ def _start(*, user, package: PointsPackage, renew: bool, now: datetime) -> Start
             checkout_session_move(current, Status.EXPIRED if current.expires_at <= now else Status.INVALIDATED,
                                   now=now, replaced_by_id=new_id)
         session = CheckoutSession.objects.create(
-            id=new_id, user=user, kind=CheckoutSession.Kind.POINTS_PACKAGE, package=package, title=package.name,
-            amount_cents=package.price_cents, currency=package.currency, points=package.points,
+            id=new_id, user=user, kind=offer.kind, title=offer.title, description=offer.description,
+            amount_cents=offer.amount_cents, currency=offer.currency,
             created_at=now, updated_at=now, expires_at=now + settings.CHECKOUT_SESSION_TTL,
         )
-    logger.info("Checkout session %s started for user %s (%s)%s", session.pk, user.pk, package.name,
+        _link_successor(continues, session)
+    logger.info("Checkout session %s started for user %s (%s)%s", session.pk, user.pk, offer.title,
                 f", replacing {current.pk}" if current else "")
     return StartResult(session=session, created=True, replaced=current)
 
 
-def checkout_session_end_active(*, user, now: datetime) -> CheckoutSession | None:
-    """End the shopper's active session (invalidated, or expired when overdue) inside the caller's transaction,
-    before it starts a cart checkout. Takes the shopper's lock, like every start. Returns the ended session."""
+def _link_successor(ended: CheckoutSession | None, successor: CheckoutSession) -> None:
+    if ended is not None and ended.replaced_by_id is None and ended.pk != successor.pk:
+        CheckoutSession.objects.filter(pk=ended.pk).update(replaced_by=successor)
+        ended.replaced_by = successor
+
+
+def checkout_session_end_active(*, user, now: datetime | None = None) -> CheckoutSession | None:
+    """End the shopper's active session (invalidated, or expired when overdue; its kind releases what it held)
+    inside the caller's transaction, before the caller prepares what the next one sells; pass the result to
+    ``checkout_session_start(continues=...)``. Its Stripe page is made unpayable after commit."""
+    now = now or timezone.now()
     _lock_shopper(user)
     current = CheckoutSession.objects.select_for_update().filter(user=user, status=Status.ACTIVE).first()
-    if current is not None:
-        checkout_session_move(current, Status.EXPIRED if current.expires_at <= now else Status.INVALIDATED, now=now)
+    if current is None:
+        return None
+    checkout_session_move(current, Status.EXPIRED if current.expires_at <= now else Status.INVALIDATED, now=now)
+    if current.awaiting_stripe:
+        transaction.on_commit(partial(_expire_stripe_session_quietly, current.pk), robust=True)
     return current
-
-
-def checkout_session_create_for_cart(*, user, title: str, amount_cents: int, currency: str,
-                                     replaces: CheckoutSession | None, now: datetime) -> CheckoutSession:
-    """A checkout session paying for a cart order (the orders app made the order and holds the shopper's lock,
-    having ended the previous session with ``checkout_session_end_active``)."""
-    session = CheckoutSession.objects.create(
-        user=user, kind=CheckoutSession.Kind.CART, title=title, amount_cents=amount_cents, currency=currency,
-        points=0, created_at=now, updated_at=now, expires_at=now + settings.CHECKOUT_SESSION_TTL)
-    if replaces is not None:
-        replaces.replaced_by = session
-        replaces.save(update_fields=["replaced_by"])
-        if replaces.awaiting_stripe:
-            transaction.on_commit(partial(_expire_stripe_session_quietly, replaces.pk), robust=True)
-    logger.info("Checkout session %s started for user %s (%s)%s", session.pk, user.pk, title,
-                f", replacing {replaces.pk}" if replaces else "")
-    return session
 
 
 def checkout_session_cancel(*, session_id, user, now: datetime | None = None) -> CheckoutSession:
@@ -152,42 +158,27 @@ def checkout_session_cancel(*, session_id, user, now: datetime | None = None) ->
     return session
 
 
-def checkout_session_recover(*, session_id, user, now: datetime | None = None) -> Recovery:
-    """Validate the session a checkout page is about and say where the shopper continues. Replays find what the
-    first visit made: a recovered session is linked from the one it replaces, and later visits follow the link.
-    Raises ``CheckoutSession.DoesNotExist`` for a session that is not the shopper's."""
+def checkout_session_follow(*, session_id, user, now: datetime | None = None) -> Follow:
+    """Where a shopper who opened ``session_id`` continues: the session itself, its active successor, the paid
+    one, or the ended one at the end of the chain (``Whereabouts``). An active session found overdue is expired
+    on the way. Raises ``CheckoutSession.DoesNotExist`` for a session that is not the shopper's."""
     now = now or timezone.now()
     with transaction.atomic():
         _lock_shopper(user)
-        session = CheckoutSession.objects.select_for_update(of=("self",)).select_related("package").get(
-            pk=session_id, user=user)
+        session = CheckoutSession.objects.select_for_update(of=("self",)).get(pk=session_id, user=user)
         if session.status == Status.ACTIVE and session.expires_at > now:
-            return Recovery(session=session, outcome="current")
+            return Follow(session, Whereabouts.CURRENT)
         if session.status == Status.ACTIVE:
             checkout_session_move(session, Status.EXPIRED, now=now)
         if session.status == Status.COMPLETED:
-            return Recovery(session=session, outcome="completed")
-        if session.kind == CheckoutSession.Kind.CART:
-            # A card order's session is not re-created here: its reservation ended with it, and the cart (kept
-            # until payment) is where the shopper starts again, at current prices and stock.
-            return Recovery(session=session, outcome="changed")
-
+            return Follow(session, Whereabouts.COMPLETED)
         latest = _latest_successor(session)
         if latest is not None:
             if latest.status == Status.ACTIVE and latest.expires_at > now:
-                return Recovery(session=latest, outcome="moved")
+                return Follow(latest, Whereabouts.MOVED)
             if latest.status == Status.COMPLETED:
-                return Recovery(session=latest, outcome="completed")
-        ended = latest or session
-
-        package = PointsPackage.objects.active().filter(pk=ended.package_id).first()
-        if package is None or not offer_matches(ended, package):
-            return Recovery(session=ended, outcome="changed", package=package)
-        fresh = checkout_session_start(user=user, package=package, now=now).session
-        if ended.replaced_by_id is None and fresh.pk != ended.pk:
-            CheckoutSession.objects.filter(pk=ended.pk).update(replaced_by=fresh)
-    logger.info("Checkout session %s recovered as %s", session.pk, fresh.pk)
-    return Recovery(session=fresh, outcome="recovered")
+                return Follow(latest, Whereabouts.COMPLETED)
+        return Follow(latest or session, Whereabouts.ENDED)
 
 
 def _lock_shopper(user) -> None:
@@ -199,14 +190,16 @@ def _lock_shopper(user) -> None:
 def _latest_successor(session: CheckoutSession) -> CheckoutSession | None:
     latest, hops = None, 0
     while session.replaced_by_id is not None and hops < MAX_CHAIN:
-        session = latest = CheckoutSession.objects.select_related("package").get(pk=session.replaced_by_id)
+        session = latest = CheckoutSession.objects.get(pk=session.replaced_by_id)
         hops += 1
     return latest
 
 
-def checkout_session_pay(*, session_id, user, base_url: str, now: datetime | None = None) -> str:
+def checkout_session_pay(*, session_id, user, success_url: str, cancel_url: str,
+                         now: datetime | None = None) -> str:
     """The URL of Stripe's payment page for the shopper's active session, creating the Stripe session on the
-    first call. Repeats (a double click, a retry after an error) get the same Stripe session: its idempotency key
+    first call; Stripe sends the shopper back to ``success_url`` after paying and to ``cancel_url`` when they
+    give up. Repeats (a double click, a retry after an error) get the same Stripe session: its idempotency key
     is our session's id, and once stored it is simply returned.
 
     Raises ``SessionNotPayable`` (show the session's page: it recovers) or ``PaymentProviderError`` (show the
@@ -224,16 +217,9 @@ def checkout_session_pay(*, session_id, user, base_url: str, now: datetime | Non
         _end_early(session, now=now)  # too little time left for a Stripe session: continue in a fresh copy
         raise SessionNotPayable(session)
 
-    if session.kind == CheckoutSession.Kind.CART:
-        # Back to the order page (it follows the payment) or, when the shopper cancels, to the cart.
-        result_url = base_url + reverse("orders:detail", args=[session.order.pk])
-        review_url = base_url + reverse("orders:cart") + "?cancelled=1"
-    else:
-        result_url = base_url + reverse("checkout:result", args=[session.pk])
-        review_url = base_url + reverse("checkout:review", args=[session.pk]) + "?cancelled=1"
     try:
-        stripe_session = gateway.checkout_session_create(session=session, success_url=result_url,
-                                                         cancel_url=review_url, now=now)
+        stripe_session = gateway.checkout_session_create(session=session, success_url=success_url,
+                                                         cancel_url=cancel_url, now=now)
     except PaymentProviderError as error:
         if error.session_unusable:
             # Stripe refuses this session's key or parameters for good: recovery makes a fresh one.

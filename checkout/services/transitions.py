@@ -3,6 +3,7 @@
 
 from datetime import datetime
 
+from checkout.kinds import handler_for
 from checkout.models import CheckoutSession
 
 
@@ -26,11 +27,8 @@ def checkout_session_move(session: CheckoutSession, target: str, *, now: datetim
     for name, value in changes.items():
         setattr(session, name, value)
     session.save(update_fields=sorted(fields))
-    if session.kind == CheckoutSession.Kind.CART and target in (CheckoutSession.Status.EXPIRED,
-                                                                 CheckoutSession.Status.INVALIDATED):
-        # A card order reserves stock while its session is active: the reservation ends with the session.
-        # (Imported here: the orders app builds on checkout, not the other way round.)
-        from orders.services.card import order_reservation_release
-
-        order_reservation_release(checkout_session=session, now=now)
+    if target in (CheckoutSession.Status.EXPIRED, CheckoutSession.Status.INVALIDATED):
+        # Whatever the seller held for the session (a card order's reserved stock) ends with it, in this
+        # transaction. The set-based cleanup ends sessions without this call; the kinds' sweep catches up there.
+        handler_for(session.kind).on_ended_unpaid(session=session, now=now)
     return session

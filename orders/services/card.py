@@ -17,9 +17,9 @@ from django.utils import timezone
 
 from checkout import gateway
 from checkout.models import CheckoutSession
-from checkout.services.sessions import checkout_session_create_for_cart, checkout_session_end_active
+from checkout.services import Offer, checkout_session_end_active, checkout_session_start
 from orders.errors import NotEnoughStock
-from orders.models import Order, OrderStatus, PaymentMethod
+from orders.models import CART, Order, OrderStatus, PaymentMethod
 from orders.services.cart import cart_clear
 from orders.services.placement import order_create_from_cart, order_queue_confirmation
 from orders.services.status import order_transition
@@ -48,11 +48,10 @@ def order_checkout_start(*, user, idempotency_key: str, now: datetime | None = N
     replayed = replayed.first()
     if replayed is not None and replayed.checkout_session is not None:
         return replayed.checkout_session
-    replaced = checkout_session_end_active(user=user, now=now)
+    ended = checkout_session_end_active(user=user, now=now)
     order = order_create_from_cart(user=user, payment_method=PaymentMethod.STRIPE, idempotency_key=idempotency_key)
-    session = checkout_session_create_for_cart(
-        user=user, title=f"Order {order.short_id}", amount_cents=order.total_cents, currency=order.currency,
-        replaces=replaced, now=now)
+    session = checkout_session_start(user=user, continues=ended, now=now, offer=Offer(
+        kind=CART, title=f"Order {order.short_id}", amount_cents=order.total_cents, currency=order.currency)).session
     order.checkout_session = session
     order.save(update_fields=["checkout_session", "updated_at"])
     return session

@@ -27,6 +27,7 @@ class RefundConfirmation(StrEnum):
     REFUNDED = "order refunded"
     PARTIALLY_REFUNDED = "order partially refunded"
     ALREADY_RECORDED = "order refund already recorded"
+    NO_ORDER = "refund of a cart checkout without an order"
 
 
 def _reason(reason) -> str:
@@ -129,16 +130,16 @@ def _stripe_refusal(error: PaymentProviderError) -> str:
     return f"{error.user_message} (Stripe: {error.provider_message or 'no answer'})"
 
 
-def order_refund_confirm(*, payment_intent_id: str, refunded_cents: int) -> RefundConfirmation | None:
-    """Apply Stripe's ``charge.refunded`` to the card order paid by ``payment_intent_id`` (None: no such order),
-    inside the caller's transaction. ``refunded_cents`` is the charge's cumulative ``amount_refunded``: the order
-    takes ``max(what it has, that)``, so a replay or an older event changes nothing. All of it refunded: the
-    order is refunded; some: it stays completed, partially refunded, with a history entry."""
-    order = (Order.objects.select_for_update().filter(payment_method=PaymentMethod.STRIPE,
-                                                      stripe_payment_intent_id=payment_intent_id)
-             .order_by("created_at").first())
+def order_refund_confirm(*, checkout_session, refunded_cents: int) -> RefundConfirmation:
+    """Apply Stripe's ``charge.refunded`` to the card order ``checkout_session`` paid, inside the caller's
+    transaction. ``refunded_cents`` is the charge's cumulative ``amount_refunded``: the order takes ``max(what it
+    has, that)``, so a replay or an older event changes nothing. All of it refunded: the order is refunded; some:
+    it stays completed, partially refunded, with a history entry."""
+    order = Order.objects.select_for_update().filter(checkout_session=checkout_session).first()
     if order is None:
-        return None
+        logger.error("Stripe refunded the payment of cart checkout %s, which has no order", checkout_session.pk)
+        return RefundConfirmation.NO_ORDER
+    payment_intent_id = checkout_session.stripe_payment_intent_id
     if refunded_cents > order.total_cents:
         logger.error("Stripe says %s cents of payment %s were refunded, more than order %s's %s", refunded_cents,
                      payment_intent_id, order.pk, order.total_cents)

@@ -11,8 +11,12 @@ from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling, trigger_client_event
 
 from checkout.gateway import PaymentProviderError
-from checkout.services import SessionNotPayable, checkout_session_pay
-from checkout.services.sessions import checkout_session_cancel
+from checkout.services import (
+    SessionNotPayable,
+    checkout_session_cancel,
+    checkout_session_pay,
+    checkout_session_reconcile,
+)
 
 from orders.downloads import DownloadLinkBroken, DownloadLinkExpired, download_item, download_token
 from orders.errors import CartError
@@ -121,11 +125,14 @@ def pay_by_card(request):
         session = order_checkout_start(user=request.user, idempotency_key=f"cart:{request.user.pk}:{token}")
     except CartError as refusal:
         return _cart_refusal(request, str(refusal))
+    order_url = reverse("orders:detail", args=[session.order.pk])
     try:
+        # Back to the order page (it follows the payment) or, when the shopper cancels, to the cart.
         url = checkout_session_pay(session_id=session.pk, user=request.user,
-                                   base_url=request.build_absolute_uri("/").rstrip("/"))
+                                   success_url=request.build_absolute_uri(order_url),
+                                   cancel_url=request.build_absolute_uri(reverse("orders:cart")) + "?cancelled=1")
     except SessionNotPayable:
-        return _go(request, reverse("orders:detail", args=[session.order.pk]))
+        return _go(request, order_url)
     except PaymentProviderError as error:
         return _cart_refusal(request, f"{error.user_message} Your cart is unchanged.")
     return _go(request, url)
@@ -140,6 +147,21 @@ def cancel_card_order(request, order_id):
     if order.checkout_session_id and order.status == "pending":
         checkout_session_cancel(session_id=order.checkout_session_id, user=request.user)
         messages.info(request, "The order was cancelled; the items are still in your cart.")
+    return redirect("orders:detail", order_id=order.pk)
+
+
+@login_required
+@require_POST
+def check_card_payment(request, order_id):
+    """ "Check again" on a pending card order: ask Stripe now instead of waiting for the webhook."""
+    order = order_for_shopper(user=request.user, order_id=order_id)
+    if order is None:
+        raise Http404("No such order.")
+    if order.checkout_session is not None:
+        try:
+            checkout_session_reconcile(session=order.checkout_session)
+        except PaymentProviderError as error:
+            messages.error(request, error.user_message)
     return redirect("orders:detail", order_id=order.pk)
 
 

@@ -4,9 +4,10 @@ from django import template
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.utils import timezone
 
+from checkout.money import format_money
+
 register = template.Library()
 
-CURRENCY_SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£"}
 # Stripe confirms a card payment within seconds; one still unconfirmed after this long is worth saying so (and
 # offering "check again", which asks Stripe instead of waiting for its webhook).
 PENDING_TOO_LONG = timedelta(minutes=5)
@@ -14,14 +15,7 @@ PENDING_TOO_LONG = timedelta(minutes=5)
 
 @register.filter
 def money(cents, currency="usd"):
-    """1999, "usd" -> "$19.99". Integer arithmetic only: money never passes through a float."""
-    if cents is None:
-        return ""
-    cents = int(cents)
-    sign = "-" if cents < 0 else ""
-    whole, fraction = divmod(abs(cents), 100)
-    symbol = CURRENCY_SYMBOLS.get(str(currency).lower(), str(currency).upper() + " ")
-    return f"{sign}{symbol}{intcomma(whole)}.{fraction:02d}"
+    return format_money(cents, currency)
 
 
 @register.filter

@@ -40,7 +40,7 @@ def test_changing_the_package_invalidates_the_old_checkout_and_the_new_one_pays_
     expect(page.locator(".checkout-summary")).to_contain_text("550 pts")
     old.refresh_from_db()
     new = CheckoutSession.objects.get(user=shopper, status="active")
-    assert (old.status, old.replaced_by_id, new.package_id) == ("invalidated", new.pk, premium.pk)
+    assert (old.status, old.replaced_by_id, new.points_purchase.package_id) == ("invalidated", new.pk, premium.pk)
     assert hosted.load_session(old.stripe_session_id)["status"] == "expired"
     review_url = page.url
 

@@ -33,7 +33,7 @@ def test_the_result_page_polls_until_the_late_webhook_completes_the_payment_then
     # given: back from the demo page, the payment is pending (the webhook is held back)
     buy_package_on_the_demo_page(page, package)
     session = CheckoutSession.objects.get(user=shopper)
-    status_url = live_server.url + reverse("checkout:result", args=[session.pk])
+    status_url = live_server.url + reverse("points:result", args=[session.pk])
     polls = []
     page.on("request", lambda request: polls.append(request) if (
         request.url == status_url and request.headers.get("hx-target") == "checkout-status") else None)

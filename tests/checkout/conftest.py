@@ -52,7 +52,7 @@ def deliver_concurrently(deliveries: list[dict]) -> list[int]:
 
 
 def start_url():
-    return reverse("checkout:start")
+    return reverse("points:start")
 
 
 def stripe_event(event_type: str, obj: dict) -> dict:

@@ -5,7 +5,9 @@ from django.urls import reverse
 
 from checkout.fake_stripe import hosted
 from checkout.models import CheckoutSession, WebhookEvent
-from checkout.services import checkout_session_pay, checkout_session_start
+from tests.payments import pay_points_checkout
+from wallet.models import PointsPurchase
+from wallet.services import points_purchase_start
 from tests.checkout.conftest import post_event, stripe_event
 from wallet.selectors import wallet_balance
 
@@ -15,8 +17,8 @@ EVENTS = "admin:checkout_webhookevent_changelist"
 
 @pytest.fixture
 def paying(shopper, package):
-    session = checkout_session_start(user=shopper, package=package).session
-    checkout_session_pay(session_id=session.pk, user=shopper, base_url="http://testserver")
+    session = points_purchase_start(user=shopper, package=package).session
+    pay_points_checkout(session_id=session.pk, user=shopper, base_url="http://testserver")
     session.refresh_from_db()
     return session
 
@@ -90,14 +92,14 @@ def test_a_delivery_shows_its_payload_and_cannot_be_edited(staff_client, client,
 def test_staff_reprocess_a_failed_delivery_through_the_service(staff_client, client, shopper, paying):
     hosted.pay(paying.stripe_session_id)
     completed = stripe_event("checkout.session.completed", hosted.load_session(paying.stripe_session_id))
-    CheckoutSession.objects.filter(pk=paying.pk).update(points=10**13)
+    PointsPurchase.objects.filter(checkout_session=paying.pk).update(points=10**13)
     assert post_event(client, completed).status_code == 500
     record = WebhookEvent.objects.get()
 
     still_failing = staff_client.post(reverse(EVENTS), {"action": "reprocess", "_selected_action": [record.pk]},
                                       follow=True)
     assert b"Processed again: 1 failed." in still_failing.content
-    CheckoutSession.objects.filter(pk=paying.pk).update(points=550)
+    PointsPurchase.objects.filter(checkout_session=paying.pk).update(points=550)
     fixed = staff_client.post(reverse(EVENTS), {"action": "reprocess", "_selected_action": [record.pk]},
                               follow=True)
 

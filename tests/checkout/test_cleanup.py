@@ -152,5 +152,6 @@ def test_the_management_command_for_cron(package):
     call_command("cleanup_checkout_sessions", "--batch-size", "1", stdout=out)
 
     assert out.getvalue() == ("Marked 2 checkout sessions expired.\nDeleted 1 abandoned checkout sessions.\n"
-                              "Released the stock reservations of 0 ended card orders.\n")
+                              "Released what 0 ended points_package checkouts held.\n"
+                              "Released what 0 ended cart checkouts held.\n")
     assert CheckoutSession.objects.filter(status="expired").count() == 2

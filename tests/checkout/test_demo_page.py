@@ -4,14 +4,15 @@ import pytest
 from django.urls import reverse
 
 from checkout.models import CheckoutSession, WebhookEvent
-from checkout.services import checkout_session_pay, checkout_session_start
+from tests.payments import pay_points_checkout
+from wallet.services import points_purchase_start
 from wallet.models import LedgerEntry
 
 
 @pytest.fixture
 def stripe_url(shopper, package):
-    session = checkout_session_start(user=shopper, package=package).session
-    return checkout_session_pay(session_id=session.pk, user=shopper, base_url="http://testserver")
+    session = points_purchase_start(user=shopper, package=package).session
+    return pay_points_checkout(session_id=session.pk, user=shopper, base_url="http://testserver")
 
 
 def test_the_demo_page_does_not_exist_outside_demo_mode(client, settings, stripe_url):

@@ -17,7 +17,7 @@ def _start(client, package):
 
 
 def _pay(client, session):
-    response = client.post(reverse("checkout:pay", args=[session.pk]))
+    response = client.post(reverse("points:pay", args=[session.pk]))
     assert response.status_code == 302, response.content
     return response["Location"]
 
@@ -26,7 +26,7 @@ def test_buying_a_package_end_to_end_credits_once_and_the_result_page_shows_the_
         shopper_client, shopper, package, webhooks, django_capture_on_commit_callbacks):
     # given: the shopper picks a package from the points page
     session, response = _start(shopper_client, package)
-    assert response["Location"] == reverse("checkout:review", args=[session.pk])
+    assert response["Location"] == reverse("points:review", args=[session.pk])
     review = shopper_client.get(response["Location"])
     assert review.status_code == 200
     assert b"$39.99" in review.content and b"550 pts" in review.content
@@ -37,14 +37,14 @@ def test_buying_a_package_end_to_end_credits_once_and_the_result_page_shows_the_
     assert stripe_url == f"http://testserver/checkout/demo-stripe/{session.stripe_session_id}/"
     page = shopper_client.get(stripe_url)
     assert page.status_code == 200 and b"$39.99" in page.content
-    pending = shopper_client.get(reverse("checkout:result", args=[session.pk]))
+    pending = shopper_client.get(reverse("points:result", args=[session.pk]))
     assert b"Payment pending" in pending.content
     with django_capture_on_commit_callbacks(execute=True):
         paid = shopper_client.post(stripe_url, {"action": "pay"})
 
     # then: Stripe's page sends them back to the result page, and the signed webhook credited the points once
     assert paid.status_code == 302
-    assert paid["Location"] == f"http://testserver{reverse('checkout:result', args=[session.pk])}"
+    assert paid["Location"] == f"http://testserver{reverse('points:result', args=[session.pk])}"
     assert webhooks == [("checkout.session.completed", 200)]
     session.refresh_from_db()
     assert session.status == "completed" and session.completed_at is not None
@@ -52,8 +52,8 @@ def test_buying_a_package_end_to_end_credits_once_and_the_result_page_shows_the_
     entry = LedgerEntry.objects.get()
     assert (entry.kind, entry.amount, entry.idempotency_key) == (
         "purchase", 550, f"stripe:checkout:{session.stripe_session_id}")
-    assert session.ledger_entry == entry and entry.checkout_session == session
-    result = shopper_client.get(reverse("checkout:result", args=[session.pk]))
+    assert session.points_purchase.credit == entry and entry.points_purchase.checkout_session == session
+    result = shopper_client.get(reverse("points:result", args=[session.pk]))
     assert b"Payment received" in result.content
     assert b'data-balance="550"' in result.content
     assert WebhookEvent.objects.get().status == "processed"
@@ -63,7 +63,7 @@ def test_the_status_fragment_polls_until_paid_then_stops_with_286_and_refreshes_
         shopper_client, shopper, package, webhooks, django_capture_on_commit_callbacks):
     session, _ = _start(shopper_client, package)
     stripe_url = _pay(shopper_client, session)
-    url = reverse("checkout:result", args=[session.pk])
+    url = reverse("points:result", args=[session.pk])
 
     waiting = shopper_client.get(url, headers={"HX-Request": "true"})
     assert waiting.status_code == 200
@@ -84,7 +84,7 @@ def test_changing_the_package_renews_the_session_and_expires_the_old_stripe_sess
     stripe_url = _pay(shopper_client, first)
 
     # the shopper goes back to step 1 and picks another package
-    choose = shopper_client.get(reverse("checkout:choose"))
+    choose = shopper_client.get(reverse("points:choose"))
     assert b"Your checkout is for <strong>Premium</strong>" in choose.content
     with django_capture_on_commit_callbacks(execute=True):
         second, _ = _start(shopper_client, other_package)
@@ -98,8 +98,8 @@ def test_changing_the_package_renews_the_session_and_expires_the_old_stripe_sess
     stale = shopper_client.post(stripe_url, {"action": "pay"})
     assert stale.status_code == 409 and b"expired" in stale.content
     # and the old review page leads to the current checkout, not to an error
-    old_review = shopper_client.get(reverse("checkout:review", args=[first.pk]))
-    assert old_review["Location"] == reverse("checkout:review", args=[second.pk])
+    old_review = shopper_client.get(reverse("points:review", args=[first.pk]))
+    assert old_review["Location"] == reverse("points:review", args=[second.pk])
 
 
 def test_choosing_the_same_package_again_returns_the_same_session(shopper_client, package):
@@ -115,7 +115,7 @@ def test_cancel_on_the_stripe_page_returns_to_the_review_with_a_note(shopper_cli
 
     cancelled = shopper_client.post(stripe_url, {"action": "cancel"}, follow=True)
 
-    assert cancelled.redirect_chain[-1][0].endswith(reverse("checkout:review", args=[session.pk]) + "?cancelled=1")
+    assert cancelled.redirect_chain[-1][0].endswith(reverse("points:review", args=[session.pk]) + "?cancelled=1")
     assert b"Payment cancelled" in cancelled.content
     session.refresh_from_db()
     assert session.status == "active"
@@ -130,7 +130,7 @@ def test_a_declined_card_is_shown_on_the_review_page_and_the_session_stays_payab
         declined = shopper_client.post(stripe_url, {"action": "decline"}, follow=True)
     assert b"Your card was declined" in declined.content
     assert webhooks == [("payment_intent.payment_failed", 200)]
-    review = shopper_client.get(reverse("checkout:review", args=[session.pk]))
+    review = shopper_client.get(reverse("points:review", args=[session.pk]))
     assert b"did not go through: Your card was declined." in review.content
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -145,7 +145,7 @@ def test_bank_debit_is_processing_until_it_clears(shopper_client, shopper, packa
 
     with django_capture_on_commit_callbacks(execute=True):
         shopper_client.post(stripe_url, {"action": "pay_later"})
-    assert b"Bank payment processing" in shopper_client.get(reverse("checkout:result", args=[session.pk])).content
+    assert b"Bank payment processing" in shopper_client.get(reverse("points:result", args=[session.pk])).content
     assert wallet_balance(user=shopper).current == 0
     with django_capture_on_commit_callbacks(execute=True):
         shopper_client.post(stripe_url, {"action": "settle"})
@@ -163,15 +163,15 @@ def test_a_failed_bank_debit_ends_the_session_and_offers_a_fresh_one(shopper_cli
         shopper_client.post(stripe_url, {"action": "pay_later"})
         shopper_client.post(stripe_url, {"action": "bounce"})
 
-    result = shopper_client.get(reverse("checkout:result", args=[session.pk]))
+    result = shopper_client.get(reverse("points:result", args=[session.pk]))
     assert b"ended without a payment" in result.content and b"Your bank did not complete" in result.content
-    again = shopper_client.get(reverse("checkout:review", args=[session.pk]))
+    again = shopper_client.get(reverse("points:review", args=[session.pk]))
     fresh = CheckoutSession.objects.get(status="active")
-    assert again["Location"] == reverse("checkout:review", args=[fresh.pk])
+    assert again["Location"] == reverse("points:review", args=[fresh.pk])
     assert wallet_balance(user=shopper).current == 0
 
 
-@pytest.mark.parametrize("name", ["checkout:review", "checkout:result", "checkout:changed"])
+@pytest.mark.parametrize("name", ["points:review", "points:result", "points:changed"])
 def test_another_shoppers_session_is_not_found(client, package, name):
     owner = UserFactory()
     client.force_login(owner)
@@ -179,12 +179,12 @@ def test_another_shoppers_session_is_not_found(client, package, name):
     client.force_login(UserFactory())
 
     assert client.get(reverse(name, args=[session.pk])).status_code == 404
-    assert client.post(reverse("checkout:pay", args=[session.pk])).status_code == 404
-    assert client.post(reverse("checkout:check", args=[session.pk])).status_code == 404
+    assert client.post(reverse("points:pay", args=[session.pk])).status_code == 404
+    assert client.post(reverse("points:check", args=[session.pk])).status_code == 404
 
 
 def test_checkout_pages_need_a_login(client, package):
-    response = client.get(reverse("checkout:choose"))
+    response = client.get(reverse("points:choose"))
 
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from checkout import gateway
 from checkout.gateway import PaymentProviderError
 from checkout.models import CheckoutSession, FakeStripeObject
-from checkout.services import checkout_session_start
+from wallet.services import points_purchase_start
 from tests.checkout.conftest import sign
 
 SUCCESS, CANCEL = "http://shop.test/checkout/x/result/", "http://shop.test/checkout/x/?cancelled=1"
@@ -18,7 +18,7 @@ SUCCESS, CANCEL = "http://shop.test/checkout/x/result/", "http://shop.test/check
 
 @pytest.fixture
 def session(shopper, package):
-    return checkout_session_start(user=shopper, package=package).session
+    return points_purchase_start(user=shopper, package=package).session
 
 
 def _create(session, **kwargs):
@@ -35,7 +35,7 @@ def test_create_sends_a_stripe_shaped_request_and_returns_the_session(session):
     assert (created.amount_total, created.currency) == (3999, "usd")
     assert created.client_reference_id == str(session.pk)
     assert created.metadata == {"checkout_session_id": str(session.pk), "kind": "points_package",
-                                "user_id": str(session.user_id), "points": "550"}
+                                "user_id": str(session.user_id)}
     stored = FakeStripeObject.objects.get(pk=created.id).data
     assert stored["expires_at"] == int(session.expires_at.timestamp())  # ours, inside Stripe's 30 min-24 h window
     assert stored["_line_items"] == [{"name": "Premium", "description": "550 points", "unit_amount": 3999,

@@ -19,7 +19,7 @@ def awaiting_stripe(user, *, stripe_status: str = "open"):
 
 
 def result_pages(client, session, *, after: timedelta):
-    url = reverse("checkout:result", args=[session.pk])
+    url = reverse("points:result", args=[session.pk])
     with time_machine.travel(session.updated_at + after, tick=False):
         return client.get(url).content.decode(), client.get(url, headers=HTMX).content.decode()
 
@@ -34,7 +34,7 @@ def test_a_payment_pending_too_long_says_so_and_offers_to_check_again(shopper_cl
 
     page, fragment = result_pages(shopper_client, session, after=after)
 
-    check_form = f'action="{reverse("checkout:check", args=[session.pk])}"'
+    check_form = f'action="{reverse("points:check", args=[session.pk])}"'
     for html in (page, fragment):  # the polled fragment too: an open page says so by itself
         assert "Payment pending" in html
         assert check_form in html

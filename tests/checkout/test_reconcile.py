@@ -5,7 +5,8 @@ from django.urls import reverse
 
 from checkout.fake_stripe import hosted
 from checkout.models import CheckoutSession, FakeStripeObject
-from checkout.services import checkout_session_pay, checkout_session_start
+from tests.payments import pay_points_checkout
+from wallet.services import points_purchase_start
 from checkout.tasks import checkout_sessions_reconcile
 from tests.checkout.conftest import post_event
 from wallet.models import LedgerEntry
@@ -13,8 +14,8 @@ from wallet.selectors import wallet_balance
 
 
 def _paying_session(user, package):
-    session = checkout_session_start(user=user, package=package).session
-    checkout_session_pay(session_id=session.pk, user=user, base_url="http://testserver")
+    session = points_purchase_start(user=user, package=package).session
+    pay_points_checkout(session_id=session.pk, user=user, base_url="http://testserver")
     session.refresh_from_db()
     return session
 
@@ -57,7 +58,7 @@ def test_a_replaced_session_whose_stripe_expiry_failed_is_expired_by_reconcile(
     old = _paying_session(shopper, package)
     fake_stripe.fail("connection", path=f"/v1/checkout/sessions/{old.stripe_session_id}", times=100)
     with django_capture_on_commit_callbacks(execute=True):
-        checkout_session_start(user=shopper, package=other_package)
+        points_purchase_start(user=shopper, package=other_package)
     old.refresh_from_db()
     assert old.status == "invalidated" and old.awaiting_stripe  # Stripe could not be told
 
@@ -85,7 +86,7 @@ def test_one_failing_stripe_call_does_not_stop_the_others(shopper, package, fake
 def test_check_again_fulfils_and_tells_the_balance_badge(shopper_client, shopper, package):
     session = _paying_session(shopper, package)
     hosted.pay(session.stripe_session_id)
-    url = reverse("checkout:check", args=[session.pk])
+    url = reverse("points:check", args=[session.pk])
 
     response = shopper_client.post(url, headers={"HX-Request": "true"})
 
@@ -97,9 +98,9 @@ def test_check_again_fulfils_and_tells_the_balance_badge(shopper_client, shopper
 def test_check_again_without_htmx_redirects_to_the_result_page(shopper_client, shopper, package):
     session = _paying_session(shopper, package)
 
-    response = shopper_client.post(reverse("checkout:check", args=[session.pk]), follow=True)
+    response = shopper_client.post(reverse("points:check", args=[session.pk]), follow=True)
 
-    assert response.redirect_chain == [(reverse("checkout:result", args=[session.pk]), 302)]
+    assert response.redirect_chain == [(reverse("points:result", args=[session.pk]), 302)]
     assert b"Payment pending" in response.content
 
 
@@ -111,7 +112,7 @@ def test_check_again_while_stripe_is_down_says_so_and_changes_nothing(shopper_cl
     fake_stripe.fail("server_error", times=100)
     headers = {"HX-Request": "true"} if htmx else {}
 
-    response = shopper_client.post(reverse("checkout:check", args=[session.pk]), headers=headers, follow=not htmx)
+    response = shopper_client.post(reverse("points:check", args=[session.pk]), headers=headers, follow=not htmx)
 
     assert b"having trouble right now" in response.content and b"Payment pending" in response.content
     assert CheckoutSession.objects.get(pk=session.pk).status == "active"

@@ -7,15 +7,16 @@ from checkout import gateway
 from checkout.fake_stripe import hosted
 from checkout.fake_stripe.events import public
 from checkout.models import CheckoutSession, FakeStripeObject, WebhookEvent
-from checkout.services import checkout_session_pay, checkout_session_start
-from checkout.services.refunds import RefundRefused, checkout_session_refund
+from tests.payments import pay_points_checkout
+from wallet.services import points_purchase_start
+from checkout.services import RefundRefused, checkout_session_refund
 from tests.checkout.conftest import post_event
 from tests.factories import CheckoutSessionFactory, UserFactory
 from wallet.models import LedgerEntry
 from wallet.selectors import wallet_balance
 from wallet.services import wallet_spend
 
-SESSIONS = "admin:checkout_checkoutsession_changelist"
+PURCHASES = "admin:wallet_pointspurchase_changelist"
 
 
 def _sent(event_type: str) -> list[dict]:
@@ -26,8 +27,8 @@ def _sent(event_type: str) -> list[dict]:
 @pytest.fixture
 def purchase(client, shopper, package):
     """550 points bought for $39.99 and credited by the signed checkout.session.completed."""
-    session = checkout_session_start(user=shopper, package=package).session
-    checkout_session_pay(session_id=session.pk, user=shopper, base_url="http://testserver")
+    session = points_purchase_start(user=shopper, package=package).session
+    pay_points_checkout(session_id=session.pk, user=shopper, base_url="http://testserver")
     session.refresh_from_db()
     hosted.pay(session.stripe_session_id)
     [completed] = _sent("checkout.session.completed")
@@ -38,7 +39,7 @@ def purchase(client, shopper, package):
 
 
 def _refund_url(session) -> str:
-    return reverse("admin:checkout_checkoutsession_refund", args=[session.pk])
+    return reverse("admin:wallet_pointspurchase_refund", args=[session.pk])
 
 
 def _stripe_refunds() -> list[dict]:
@@ -70,7 +71,7 @@ def test_a_refund_takes_the_points_back_and_refunds_the_payment_then_stripe_conf
             refunded.stripe_refund_id, 3999, purchase.stripe_payment_intent_id)
         [reversal] = _reversals()
         assert (reversal.amount, reversal.reverses_id, reversal.idempotency_key) == (
-            -550, purchase.ledger_entry_id, f"checkout:{purchase.pk}:refund")
+            -550, purchase.points_purchase.credit_id, f"checkout:{purchase.pk}:refund")
         assert "Bought by mistake" in reversal.description
         assert wallet_balance(user=shopper).current == 0
 
@@ -116,7 +117,7 @@ def test_refused_when_the_shopper_already_spent_the_points_and_nothing_changes(p
 def test_stripe_failing_rolls_the_reversal_back(purchase, shopper, staff, fake_stripe, fault):
     fake_stripe.fail(fault, path="/v1/refunds", times=10)
 
-    with pytest.raises(RefundRefused, match="so no points were taken back. Try again in a moment"):
+    with pytest.raises(RefundRefused, match="so nothing was taken back. Try again in a moment"):
         checkout_session_refund(session_id=purchase.pk, staff_user=staff, reason="Bought by mistake")
 
     _unchanged(purchase, shopper)
@@ -246,9 +247,9 @@ def test_the_admin_page_explains_a_refusal_when_the_points_were_spent(purchase, 
 
 
 def test_the_refund_action_opens_the_page_for_one_purchase(purchase, staff_client):
-    one = staff_client.post(reverse(SESSIONS), {"action": "refund_purchase", "_selected_action": [str(purchase.pk)]})
+    one = staff_client.post(reverse(PURCHASES), {"action": "refund_purchase", "_selected_action": [str(purchase.pk)]})
     other = CheckoutSessionFactory(status="expired")
-    two = staff_client.post(reverse(SESSIONS), {"action": "refund_purchase",
+    two = staff_client.post(reverse(PURCHASES), {"action": "refund_purchase",
                                                 "_selected_action": [str(purchase.pk), str(other.pk)]}, follow=True)
 
     assert one.status_code == 302 and one["Location"] == _refund_url(purchase)

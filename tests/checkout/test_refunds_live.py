@@ -10,7 +10,8 @@ from django.test import Client
 
 from checkout.fake_stripe import hosted
 from checkout.models import CheckoutSession, WebhookEvent
-from checkout.services import checkout_session_pay, checkout_session_start
+from tests.payments import pay_points_checkout
+from wallet.services import points_purchase_start
 from tests.checkout.test_live_delivery import one_worker_server  # noqa: F401 (a fixture)
 from tests.processes import wait_for
 from tests.factories import PointsPackageFactory, StaffFactory, UserFactory
@@ -28,8 +29,8 @@ def _browser_for(user) -> requests.Session:
 def test_a_refund_from_the_admin_is_confirmed_by_a_real_signed_webhook(one_worker_server):
     base, log_path = one_worker_server
     shopper, staff = UserFactory(), StaffFactory()
-    session = checkout_session_start(user=shopper, package=PointsPackageFactory(points=550, price_cents=3999)).session
-    checkout_session_pay(session_id=session.pk, user=shopper, base_url=base)
+    session = points_purchase_start(user=shopper, package=PointsPackageFactory(points=550, price_cents=3999)).session
+    pay_points_checkout(session_id=session.pk, user=shopper, base_url=base)
     session.refresh_from_db()
     hosted.pay(session.stripe_session_id)  # its checkout.session.completed goes to the server after commit
 
@@ -42,7 +43,7 @@ def test_a_refund_from_the_admin_is_confirmed_by_a_real_signed_webhook(one_worke
 
     # when: staff refund the purchase on its admin page
     browser = _browser_for(staff)
-    url = f"{base}/admin/checkout/checkoutsession/{session.pk}/refund/"
+    url = f"{base}/admin/wallet/pointspurchase/{session.pk}/refund/"
     page = browser.get(url, timeout=10)
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
     done = browser.post(url, data={"csrfmiddlewaretoken": token, "reason": "Bought by mistake"},

@@ -20,7 +20,7 @@ def test_the_paid_page_shows_the_balance_as_a_fragment_listening_for_changes(sho
     session = CheckoutSessionFactory(user=shopper, status="completed")
     give_points(shopper, 550)
 
-    page = shopper_client.get(reverse("checkout:result", args=[session.pk])).content.decode()
+    page = shopper_client.get(reverse("points:result", args=[session.pk])).content.decode()
 
     assert 'id="checkout-balance"' in page and 'data-balance="550"' in page
     assert 'hx-trigger="balance-changed from:body"' in page
@@ -31,7 +31,7 @@ def test_the_balance_fragment_is_the_servers_current_figure_and_triggers_nothing
     give_points(shopper, 550)
     give_points(shopper, 25)
 
-    response = shopper_client.get(reverse("checkout:result", args=[session.pk]), headers=HTMX_BALANCE)
+    response = shopper_client.get(reverse("points:result", args=[session.pk]), headers=HTMX_BALANCE)
 
     assert response.status_code == 200
     html = response.content.decode()

@@ -14,12 +14,11 @@ from checkout import gateway
 from checkout.models import CheckoutSession, FakeStripeObject
 from checkout.services import (
     StartResult,
-    checkout_session_recover,
-    checkout_session_start,
     checkout_sessions_expire_due,
 )
 from tests.checkout.conftest import start_url
 from tests.factories import CheckoutSessionFactory, PointsPackageFactory, UserFactory
+from wallet.services import points_purchase_recover, points_purchase_start
 
 
 def test_the_database_allows_one_active_session_per_shopper(shopper, package):
@@ -37,9 +36,9 @@ def test_the_database_insists_on_completed_at_for_completed_sessions(package):
 
 
 def test_start_renews_and_links_the_replaced_session(shopper, package, other_package):
-    first = checkout_session_start(user=shopper, package=package)
-    second = checkout_session_start(user=shopper, package=other_package)
-    again = checkout_session_start(user=shopper, package=other_package)
+    first = points_purchase_start(user=shopper, package=package)
+    second = points_purchase_start(user=shopper, package=other_package)
+    again = points_purchase_start(user=shopper, package=other_package)
 
     assert first.created and second.created and not again.created
     assert second.replaced.pk == first.session.pk and again.session.pk == second.session.pk
@@ -48,11 +47,11 @@ def test_start_renews_and_links_the_replaced_session(shopper, package, other_pac
 
 
 def test_a_price_change_renews_even_for_the_same_package(shopper, package):
-    first = checkout_session_start(user=shopper, package=package).session
+    first = points_purchase_start(user=shopper, package=package).session
     package.price_cents = 4999
     package.save()
 
-    second = checkout_session_start(user=shopper, package=package).session
+    second = points_purchase_start(user=shopper, package=package).session
 
     assert second.pk != first.pk and second.amount_cents == 4999
 
@@ -85,7 +84,7 @@ def test_a_start_that_loses_the_insert_race_retries_and_replaces_the_winner(capl
     def tab_b():
         inserted.wait(10)
         try:
-            outcome["b"] = checkout_session_start(user=user, package=package_b)
+            outcome["b"] = points_purchase_start(user=user, package=package_b)
         except Exception as error:  # the test reports it below
             outcome["b"] = error
         finally:
@@ -135,92 +134,92 @@ def test_many_tabs_starting_at_once_end_with_one_active_session_and_no_error_pag
 
 
 def test_an_expired_session_is_recovered_with_the_same_contents_once(shopper_client, shopper, package):
-    old = checkout_session_start(user=shopper, package=package).session
+    old = points_purchase_start(user=shopper, package=package).session
 
     with time_machine.travel(old.expires_at + timedelta(minutes=1)):
-        response = shopper_client.get(reverse("checkout:review", args=[old.pk]), follow=True)
-        again = shopper_client.get(reverse("checkout:review", args=[old.pk]))
+        response = shopper_client.get(reverse("points:review", args=[old.pk]), follow=True)
+        again = shopper_client.get(reverse("points:review", args=[old.pk]))
 
     fresh = CheckoutSession.objects.get(status="active")
-    assert response.redirect_chain == [(reverse("checkout:review", args=[fresh.pk]), 302)]
+    assert response.redirect_chain == [(reverse("points:review", args=[fresh.pk]), 302)]
     assert b"started a fresh one with the same package and price" in response.content
-    assert (fresh.package_id, fresh.amount_cents, fresh.points) == (package.pk, 3999, 550)
+    assert (fresh.points_purchase.package_id, fresh.amount_cents, fresh.points_purchase.points) == (package.pk, 3999, 550)
     old.refresh_from_db()
     assert (old.status, old.replaced_by_id) == ("expired", fresh.pk)
-    assert again["Location"] == reverse("checkout:review", args=[fresh.pk])  # the replay finds the same one
+    assert again["Location"] == reverse("points:review", args=[fresh.pk])  # the replay finds the same one
     assert CheckoutSession.objects.count() == 2
 
 
 def test_a_session_expired_by_the_cleanup_task_is_recovered_too(shopper, package):
-    old = checkout_session_start(user=shopper, package=package).session
+    old = points_purchase_start(user=shopper, package=package).session
     with time_machine.travel(old.expires_at + timedelta(hours=1)):
         assert checkout_sessions_expire_due() == 1
-        recovery = checkout_session_recover(session_id=old.pk, user=shopper)
+        recovery = points_purchase_recover(session_id=old.pk, user=shopper)
 
     assert recovery.outcome == "recovered" and recovery.session.status == "active"
     assert recovery.session.expires_at > old.expires_at
 
 
 def test_a_price_change_while_expired_shows_what_changed_and_a_way_forward(shopper_client, shopper, package):
-    old = checkout_session_start(user=shopper, package=package).session
+    old = points_purchase_start(user=shopper, package=package).session
     package.price_cents = 4499
     package.save()
 
     with time_machine.travel(old.expires_at + timedelta(minutes=1)):
-        page = shopper_client.get(reverse("checkout:review", args=[old.pk]), follow=True)
-        assert page.redirect_chain == [(reverse("checkout:changed", args=[old.pk]), 302)]
+        page = shopper_client.get(reverse("points:review", args=[old.pk]), follow=True)
+        assert page.redirect_chain == [(reverse("points:changed", args=[old.pk]), 302)]
         assert b"The price changed from $39.99 to $44.99." in page.content
         assert f'name="package" value="{package.pk}"'.encode() in page.content
         onward = shopper_client.post(start_url(), {"package": package.pk})
 
     fresh = CheckoutSession.objects.get(status="active")
-    assert onward["Location"] == reverse("checkout:review", args=[fresh.pk])
+    assert onward["Location"] == reverse("points:review", args=[fresh.pk])
     assert fresh.amount_cents == 4499
 
 
 def test_a_withdrawn_package_says_so_and_offers_the_other_packages(shopper_client, shopper, package):
-    old = checkout_session_start(user=shopper, package=package).session
+    old = points_purchase_start(user=shopper, package=package).session
     package.is_active = False
     package.save()
 
     with time_machine.travel(old.expires_at + timedelta(minutes=1)):
-        page = shopper_client.get(reverse("checkout:review", args=[old.pk]), follow=True)
+        page = shopper_client.get(reverse("points:review", args=[old.pk]), follow=True)
 
     assert b"Premium is no longer on sale." in page.content
-    assert f'href="{reverse("checkout:choose")}"'.encode() in page.content
+    assert f'href="{reverse("points:choose")}"'.encode() in page.content
     assert not CheckoutSession.objects.filter(status="active").exists()
 
 
 def test_an_invalidated_session_leads_to_its_replacement(shopper, package, other_package):
-    old = checkout_session_start(user=shopper, package=package).session
-    new = checkout_session_start(user=shopper, package=other_package).session
+    old = points_purchase_start(user=shopper, package=package).session
+    new = points_purchase_start(user=shopper, package=other_package).session
 
-    recovery = checkout_session_recover(session_id=old.pk, user=shopper)
+    recovery = points_purchase_recover(session_id=old.pk, user=shopper)
 
     assert (recovery.outcome, recovery.session.pk) == ("moved", new.pk)
 
 
 def test_step_indicator_links_back_and_forth(shopper_client, shopper, package):
-    session = checkout_session_start(user=shopper, package=package).session
+    session = points_purchase_start(user=shopper, package=package).session
 
-    review = shopper_client.get(reverse("checkout:review", args=[session.pk]))
-    choose = shopper_client.get(reverse("checkout:choose"))
+    review = shopper_client.get(reverse("points:review", args=[session.pk]))
+    choose = shopper_client.get(reverse("points:choose"))
 
-    assert f'href="{reverse("checkout:choose")}"'.encode() in review.content
-    assert f'href="{reverse("checkout:review", args=[session.pk])}"'.encode() in choose.content
+    assert f'href="{reverse("points:choose")}"'.encode() in review.content
+    assert f'href="{reverse("points:review", args=[session.pk])}"'.encode() in choose.content
     assert b'class="card package-card selected"' in choose.content
 
 
 # --- paying, and Stripe failing -------------------------------------------------------------------------------
 
 def _pay(client, session):
-    return client.post(reverse("checkout:pay", args=[session.pk]))
+    return client.post(reverse("points:pay", args=[session.pk]))
 
 
 @pytest.mark.parametrize("fault", ["server_error", "connection"])
 def test_stripe_failing_shows_a_message_with_a_retry_and_leaves_nothing_half_made(
         shopper_client, shopper, package, fake_stripe, fault):
-    session = checkout_session_start(user=shopper, package=package).session
+    session = points_purchase_start(user=shopper, package=package).session
     fake_stripe.fail(fault, times=10)
 
     failed = _pay(shopper_client, session)
@@ -238,7 +237,7 @@ def test_stripe_failing_shows_a_message_with_a_retry_and_leaves_nothing_half_mad
 
 
 def test_paying_twice_reuses_the_stripe_session(shopper_client, shopper, package, fake_stripe):
-    session = checkout_session_start(user=shopper, package=package).session
+    session = points_purchase_start(user=shopper, package=package).session
 
     first, second = _pay(shopper_client, session), _pay(shopper_client, session)
 
@@ -248,42 +247,42 @@ def test_paying_twice_reuses_the_stripe_session(shopper_client, shopper, package
 
 
 def test_a_stripe_session_refused_for_good_is_replaced_by_a_fresh_checkout(shopper_client, shopper, package):
-    session = checkout_session_start(user=shopper, package=package).session
+    session = points_purchase_start(user=shopper, package=package).session
     # someone (a bug, an old deploy) used our idempotency key with other parameters
-    clash = CheckoutSession(pk=session.pk, user=shopper, title="Other", amount_cents=1, currency="usd", points=1,
+    clash = CheckoutSession(pk=session.pk, user=shopper, kind="points_package", title="Other", amount_cents=1, currency="usd",
                             expires_at=session.expires_at)
     gateway.checkout_session_create(session=clash, success_url="http://x.test/", cancel_url="http://x.test/",
                                     now=timezone.now())
 
     refused = _pay(shopper_client, session)
     assert refused.status_code == 503 and b"refused the request" in refused.content
-    onward = shopper_client.get(reverse("checkout:review", args=[session.pk]))
+    onward = shopper_client.get(reverse("points:review", args=[session.pk]))
     fresh = CheckoutSession.objects.get(status="active")
-    assert fresh.pk != session.pk and onward["Location"] == reverse("checkout:review", args=[fresh.pk])
+    assert fresh.pk != session.pk and onward["Location"] == reverse("points:review", args=[fresh.pk])
     assert _pay(shopper_client, fresh).status_code == 302
 
 
 def test_a_session_about_to_expire_is_renewed_before_paying(shopper_client, shopper, package):
-    session = checkout_session_start(user=shopper, package=package).session
+    session = points_purchase_start(user=shopper, package=package).session
 
     with time_machine.travel(session.expires_at - timedelta(minutes=10)):
         paid = _pay(shopper_client, session)
-        assert paid["Location"] == reverse("checkout:review", args=[session.pk])
+        assert paid["Location"] == reverse("points:review", args=[session.pk])
         onward = shopper_client.get(paid["Location"])
 
     fresh = CheckoutSession.objects.get(status="active")
-    assert onward["Location"] == reverse("checkout:review", args=[fresh.pk])
+    assert onward["Location"] == reverse("points:review", args=[fresh.pk])
     assert not FakeStripeObject.objects.filter(kind="checkout.session").exists()
 
 
 def test_paying_for_a_replaced_session_goes_to_the_current_one(shopper_client, shopper, package, other_package):
-    old = checkout_session_start(user=shopper, package=package).session
-    new = checkout_session_start(user=shopper, package=other_package).session
+    old = points_purchase_start(user=shopper, package=package).session
+    new = points_purchase_start(user=shopper, package=other_package).session
 
     paid = _pay(shopper_client, old)
     onward = shopper_client.get(paid["Location"])
 
-    assert onward["Location"] == reverse("checkout:review", args=[new.pk])
+    assert onward["Location"] == reverse("points:review", args=[new.pk])
     assert not FakeStripeObject.objects.filter(kind="checkout.session").exists()
 
 

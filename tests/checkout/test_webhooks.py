@@ -10,7 +10,9 @@ import pytest
 from checkout.fake_stripe import hosted
 from checkout.fake_stripe.events import public
 from checkout.models import CheckoutSession, FakeStripeObject, WebhookEvent
-from checkout.services import checkout_session_pay, checkout_session_start
+from tests.payments import pay_points_checkout
+from wallet.models import PointsPurchase
+from wallet.services import points_purchase_start
 from tests.checkout.conftest import WEBHOOK_URL, deliver_concurrently, post_event, sign, stripe_event
 from tests.factories import PointsPackageFactory, UserFactory
 from wallet.models import LedgerEntry
@@ -18,8 +20,8 @@ from wallet.selectors import wallet_balance
 
 
 def _paying_session(user, package):
-    session = checkout_session_start(user=user, package=package).session
-    checkout_session_pay(session_id=session.pk, user=user, base_url="http://testserver")
+    session = points_purchase_start(user=user, package=package).session
+    pay_points_checkout(session_id=session.pk, user=user, base_url="http://testserver")
     session.refresh_from_db()
     return session
 
@@ -121,7 +123,7 @@ def test_expired_alone_expires_the_active_session(client, shopper, package):
 
 def test_a_payment_for_an_invalidated_session_is_still_credited(client, shopper, package, other_package):
     old = _paying_session(shopper, package)
-    new = checkout_session_start(user=shopper, package=other_package).session  # its expiry call never ran
+    new = points_purchase_start(user=shopper, package=other_package).session  # its expiry call never ran
     hosted.pay(old.stripe_session_id)
 
     post_event(client, _events_of_fake("checkout.session.completed")[0])
@@ -190,7 +192,7 @@ def test_events_about_nothing_of_ours_are_stored_as_ignored(client, db, event):
 
 def test_a_processing_failure_answers_500_records_it_and_a_later_delivery_succeeds(client, shopper, paid):
     session, events = paid
-    CheckoutSession.objects.filter(pk=session.pk).update(points=10**13)  # beyond what the ledger accepts
+    PointsPurchase.objects.filter(checkout_session=session.pk).update(points=10**13)  # beyond what the ledger accepts
 
     first, second = post_event(client, events[1]), post_event(client, events[1])
 
@@ -200,7 +202,7 @@ def test_a_processing_failure_answers_500_records_it_and_a_later_delivery_succee
     session.refresh_from_db()
     assert session.status == "active" and _credits() == 0  # rolled back as a whole
 
-    CheckoutSession.objects.filter(pk=session.pk).update(points=550)  # staff corrected it; Stripe retries
+    PointsPurchase.objects.filter(checkout_session=session.pk).update(points=550)  # staff corrected it; Stripe retries
     assert post_event(client, events[1]).status_code == 200
     record.refresh_from_db()
     assert (record.status, record.attempts, record.error) == ("processed", 3, "credited")

@@ -7,24 +7,17 @@ import time
 import pytest
 import stripe
 from django.conf import settings
-from django.utils import timezone
 
 from checkout import gateway
-from checkout.fake_stripe import hosted
 from checkout.models import WebhookEvent
 from orders.models import Order, OrderStatus
 from orders.services.refunds import order_refund_stripe
 from tests.checkout.conftest import WEBHOOK_URL, deliver_concurrently, post_event, sign, stripe_event
-from tests.factories import CheckoutSessionFactory, OrderFactory, StaffFactory, UserFactory
+from tests.factories import StaffFactory, UserFactory, paid_card_order
 
 
 def _card_order(user) -> Order:
-    session = CheckoutSessionFactory(user=user, kind="cart", package=None, title="Order", amount_cents=3999,
-                                     currency="usd", points=0)
-    created = gateway.checkout_session_create(session=session, success_url="http://testserver/orders/",
-                                              cancel_url="http://testserver/cart/", now=timezone.now())
-    intent = hosted.pay(created.id)["payment_intent"]
-    return OrderFactory(user=user, total_cents=3999, stripe_payment_intent_id=intent)
+    return paid_card_order(user=user)
 
 
 def _refunded_charge(order, amount_refunded: int) -> dict:
@@ -127,7 +120,7 @@ def test_a_failing_refund_confirmation_answers_500_and_a_retry_applies_it(client
     def broken(**kwargs):
         raise RuntimeError("database hiccup")
 
-    monkeypatch.setattr("orders.services.refunds.order_refund_confirm", broken)
+    monkeypatch.setattr("orders.checkout_kind.order_refund_confirm", broken)
     assert post_event(client, event).status_code == 500
     monkeypatch.undo()
     retried = post_event(client, event)

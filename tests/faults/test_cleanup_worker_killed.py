@@ -20,6 +20,7 @@ from checkout.models import CheckoutSession
 from tests.factories import PointsPackageFactory, UserFactory
 from tests.faults.conftest import REPO
 from tests.processes import wait_for
+from wallet.models import PointsPurchase
 
 STALE = 2500  # three batches of 1000
 HOLD = 4242  # the advisory lock the trigger waits for
@@ -28,12 +29,15 @@ HOLD = 4242  # the advisory lock the trigger waits for
 def make_sessions(*, user, package, count, status, age, replaced_by=None):
     now = timezone.now()
     sessions = [CheckoutSession(
-        id=uuid.uuid4(), user=user, package=package, title="Bench", amount_cents=499, currency="usd", points=500,
+        id=uuid.uuid4(), user=user, kind="points_package", title="Bench", amount_cents=499, currency="usd",
         status=status, created_at=now - age - timedelta(minutes=count - number),
         updated_at=now - age - timedelta(minutes=count - number), expires_at=now - age + timedelta(days=1),
         completed_at=now - age if status == "completed" else None, replaced_by=replaced_by)
         for number in range(count)]
-    return CheckoutSession.objects.bulk_create(sessions)
+    sessions = CheckoutSession.objects.bulk_create(sessions)
+    PointsPurchase.objects.bulk_create(PointsPurchase(checkout_session=session, package=package, points=500)
+                                       for session in sessions)
+    return sessions
 
 
 @pytest.fixture
@@ -108,5 +112,6 @@ def test_a_worker_killed_mid_purge_loses_only_its_batch_and_the_next_run_finishe
     assert not CheckoutSession.objects.filter(pk__in=[session.pk for session in stale]).exists()
     kept = CheckoutSession.objects.filter(pk__in=[session.pk for session in keeper_old_paid + keeper_recent])
     assert kept.count() == 70
+    assert PointsPurchase.objects.count() == 70  # the purged sessions' purchases went with them
     assert not kept.exclude(replaced_by=None).exists()  # links to purged sessions cleared, the sessions kept
     assert "exited with 'signal 9 (SIGKILL)'" in log_path.read_text()

@@ -13,7 +13,7 @@ from django.urls import reverse
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from checkout.services import checkout_session_start
+from wallet.services import points_purchase_start
 
 from orders.services.cart import cart_add
 from orders.services.placement import order_pay_with_points
@@ -53,7 +53,7 @@ def assert_no_server_error(response):
     assert response.status_code < 500, (response.status_code, response.content[:500])
 
 
-SHOPPER_POSTS = ["orders:cart_add", "orders:pay_with_points", "checkout:start"]
+SHOPPER_POSTS = ["orders:cart_add", "orders:pay_with_points", "points:start"]
 ANONYMOUS_POSTS = ["login", "signup"]
 
 
@@ -78,11 +78,11 @@ def test_cart_lines(world, form, product, name):
 
 @FUZZ
 @given(form=FORM, session=st.one_of(st.uuids(), st.just(None)),
-       name=st.sampled_from(["checkout:review", "checkout:pay", "checkout:result", "checkout:check",
-                             "checkout:changed"]), method=st.sampled_from(["get", "post"]))
+       name=st.sampled_from(["points:review", "points:pay", "points:result", "points:check",
+                             "points:changed"]), method=st.sampled_from(["get", "post"]))
 def test_checkout_pages(world, form, session, name, method):
     if session is None:  # the shopper's own session, so that the fuzzed form reaches the view's logic
-        session = checkout_session_start(user=world["user"], package=world["package"]).session.pk
+        session = points_purchase_start(user=world["user"], package=world["package"]).session.pk
     response = getattr(world["shopper"], method)(reverse(name, args=[session]), form)
 
     assert_no_server_error(response)

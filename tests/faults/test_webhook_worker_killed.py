@@ -15,7 +15,8 @@ from stripe import WebhookSignature
 from checkout.fake_stripe import hosted
 from checkout.fake_stripe.events import public
 from checkout.models import CheckoutSession, FakeStripeObject, WebhookEvent
-from checkout.services import checkout_session_pay, checkout_session_start
+from tests.payments import pay_points_checkout
+from wallet.services import points_purchase_start
 from tests.factories import PointsPackageFactory, UserFactory
 from tests.processes import wait_for
 from wallet.audit import wallet_audit
@@ -31,8 +32,8 @@ def signed_post(base: str, payload: str):
 def paid_event(settings_fixture) -> tuple[CheckoutSession, str]:
     settings_fixture.STRIPE_DEMO_WEBHOOK_DELIVERY = "tests.checkout.delivery.hold"  # we deliver it ourselves
     user, package = UserFactory(), PointsPackageFactory(points=550, price_cents=3999)
-    session = checkout_session_start(user=user, package=package).session
-    checkout_session_pay(session_id=session.pk, user=user, base_url="http://testserver")
+    session = points_purchase_start(user=user, package=package).session
+    pay_points_checkout(session_id=session.pk, user=user, base_url="http://testserver")
     session.refresh_from_db()
     hosted.pay(session.stripe_session_id)
     event = FakeStripeObject.objects.get(kind="event", data__type="checkout.session.completed")

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from checkout.fake_stripe import FakeStripeHTTPClient
 from checkout.models import CheckoutSession
-from checkout.services import checkout_session_start
+from wallet.services import points_purchase_start
 from checkout.tasks import checkout_sessions_mark_expired, checkout_sessions_purge
 from orders.models import CartItem, Order, OrderStatus
 from checkout.models import FakeStripeObject
@@ -115,7 +115,7 @@ def test_starting_again_cancels_the_old_order_and_frees_its_reservation(shopper,
 def test_choosing_a_points_package_ends_a_card_checkout_and_its_reservation(shopper, filled_cart, two_pictures):
     order_checkout_start(user=shopper, idempotency_key="one")
 
-    checkout_session_start(user=shopper, package=PointsPackageFactory())
+    points_purchase_start(user=shopper, package=PointsPackageFactory())
 
     assert Order.objects.get().status == OrderStatus.CANCELLED
     assert stock_of(two_pictures[1]) == 3

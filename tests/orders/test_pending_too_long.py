@@ -49,7 +49,7 @@ def test_a_card_order_pending_for_a_few_minutes_is_not_stuck_yet(shopper_client,
 def test_a_card_order_pending_too_long_says_so_and_check_again_asks_stripe(
         shopper_client, pending_card_order, django_capture_on_commit_callbacks):
     order = pending_card_order
-    check_url = reverse("checkout:check", args=[order.checkout_session_id])
+    check_url = reverse("orders:check", args=[order.pk])
 
     for html in order_pages(shopper_client, order, after=timedelta(minutes=7)):
         assert "Still pending after 7 minutes." in html

@@ -2,10 +2,8 @@ import random
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from checkout import gateway
-from checkout.fake_stripe import hosted
 from checkout.fake_stripe.events import public
 from checkout.models import FakeStripeObject, WebhookEvent
 from orders.errors import RefundRefused
@@ -13,7 +11,7 @@ from orders.models import Order, OrderStatus, OrderStatusChange
 from orders.services.placement import order_pay_with_points
 from orders.services.refunds import order_refund_points, order_refund_stripe
 from tests.checkout.conftest import post_event
-from tests.factories import CheckoutSessionFactory, OrderFactory
+from tests.factories import paid_card_order
 from tests.orders.conftest import give_points
 from wallet.models import LedgerEntry
 from wallet.selectors import wallet_balance
@@ -98,12 +96,7 @@ def test_orders_admin_lists_searches_and_filters(points_order, staff_client, dja
 @pytest.fixture
 def card_order(shopper):
     """A completed card order of $39.99 whose payment the fake Stripe received."""
-    session = CheckoutSessionFactory(user=shopper, kind="cart", package=None, title="Order", amount_cents=3999,
-                                     currency="usd", points=0)
-    created = gateway.checkout_session_create(session=session, success_url="http://testserver/orders/",
-                                              cancel_url="http://testserver/cart/", now=timezone.now())
-    intent = hosted.pay(created.id)["payment_intent"]
-    return OrderFactory(user=shopper, total_cents=3999, stripe_payment_intent_id=intent)
+    return paid_card_order(user=shopper)
 
 
 def _charge(order) -> dict:

@@ -6,11 +6,11 @@ from tests.factories import PointsPackageFactory, ProductFactory
 from wallet.models import Wallet
 
 
-@pytest.mark.parametrize("model", ["user", "product", "pointspackage"])
+@pytest.mark.parametrize("model", ["shop_user", "shop_product", "wallet_pointspackage"])
 def test_staff_can_list_search_and_filter(staff_client, model):
     ProductFactory(title="Harbour Lights")
     PointsPackageFactory(name="Premium")
-    url = reverse(f"admin:shop_{model}_changelist")
+    url = reverse(f"admin:{model}_changelist")
 
     assert staff_client.get(url).status_code == 200
     assert staff_client.get(url, {"q": "harbour"}).status_code == 200

@@ -1,6 +1,7 @@
 from django.core.management import call_command
 
-from shop.models import PointsPackage, Product, User
+from shop.models import Product, User
+from wallet.models import PointsPackage
 from wallet.models import LedgerEntry, Wallet
 from wallet.selectors import wallet_balance
 

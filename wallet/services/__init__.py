@@ -1,4 +1,5 @@
-"""Every write to wallets and the ledger. Import from here: ``from wallet.services import wallet_spend``."""
+"""Every write to wallets, the ledger and points purchases. Import from here:
+``from wallet.services import wallet_spend``."""
 
 from wallet.services.corrections import wallet_adjust, wallet_reverse
 from wallet.services.errors import (
@@ -9,13 +10,23 @@ from wallet.services.errors import (
     WalletError,
 )
 from wallet.services.movements import wallet_credit, wallet_open, wallet_spend
+from wallet.services.purchases import (
+    Recovery,
+    RecoveryOutcome,
+    points_purchase_recover,
+    points_purchase_start,
+)
 
 __all__ = [
     "IdempotencyConflict",
     "InsufficientPoints",
     "InvalidLedgerRequest",
     "InvalidPoints",
+    "Recovery",
+    "RecoveryOutcome",
     "WalletError",
+    "points_purchase_recover",
+    "points_purchase_start",
     "wallet_adjust",
     "wallet_credit",
     "wallet_open",

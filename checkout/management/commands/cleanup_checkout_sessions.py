@@ -1,7 +1,11 @@
 from django.core.management.base import BaseCommand
 
-from checkout.services.cleanup import BATCH_SIZE, checkout_sessions_expire_due, checkout_sessions_purge_stale
-from orders.services.card import orders_release_ended_reservations
+from checkout.services.cleanup import (
+    BATCH_SIZE,
+    checkout_sessions_expire_due,
+    checkout_sessions_purge_stale,
+    checkout_sessions_sweep_kinds,
+)
 
 
 class Command(BaseCommand):
@@ -21,5 +25,5 @@ class Command(BaseCommand):
         if not skip_purge:
             purged = checkout_sessions_purge_stale(batch_size=batch_size)
             self.stdout.write(f"Deleted {purged} abandoned checkout sessions.")
-        released = orders_release_ended_reservations()
-        self.stdout.write(f"Released the stock reservations of {released} ended card orders.")
+        for kind, released in checkout_sessions_sweep_kinds().items():
+            self.stdout.write(f"Released what {released} ended {kind} checkouts held.")

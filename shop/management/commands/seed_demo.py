@@ -4,8 +4,9 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from shop.demo_images import artwork_files
-from shop.models import PointsPackage, Product, User
+from shop.models import Product, User
 from shop.services import user_sign_up
+from wallet.models import PointsPackage
 from wallet.services import wallet_credit, wallet_open
 
 DEMO_SHOPPER = ("shopper@example.com", "shop-demo-2026")

@@ -1,0 +1,99 @@
+"""What is sold through a checkout session is not checkout's business: each app that sells registers a handler for
+its kind of session (``wallet``: points packages; ``orders``: carts) from its ``AppConfig.ready``.
+
+Checkout calls the handler inside the transaction that changes the session, with the session row locked, so the
+seller's own rows move together with the payment or not at all:
+
+* ``on_paid``          the payment arrived (once per session: the session is then completed);
+* ``on_ended_unpaid``  the session expired or was invalidated without a payment (row by row; see ``sweep``);
+* ``on_refund_requested``  staff refund the whole payment (``checkout_session_refund``): take back what was
+                       sold, or raise ``RefundRefused`` and nothing happens; kinds refunded elsewhere (an order's
+                       own refund page) say where in ``refund_elsewhere``;
+* ``on_refunded``      Stripe's ``charge.refunded`` for the session's payment (``RefundProgress``);
+* ``sweep``            periodic, after the set-based cleanup ended or deleted sessions without calling
+                       ``on_ended_unpaid`` row by row.
+
+A new kind of purchase is a new handler registered by its app; checkout does not change.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Payment:
+    """The money Stripe received for a session, as far as the seller needs to know."""
+
+    stripe_session_id: str
+    payment_intent_id: str
+    amount_cents: int
+    currency: str
+
+
+@dataclass(frozen=True)
+class RefundProgress:
+    """What a ``charge.refunded`` told checkout about a session's payment: ``refunded_cents`` in all so far (never
+    less than Stripe said before), whether that ``increased`` now, and whether it ``confirms_staff_refund``
+    (the refund made through ``checkout_session_refund`` is now all confirmed)."""
+
+    refunded_cents: int
+    increased: bool = False
+    confirms_staff_refund: bool = False
+
+
+class SessionKind:
+    """Base class of the handlers: every hook does nothing until a kind says otherwise. ``name`` is stored in
+    ``CheckoutSession.kind``."""
+
+    name = ""
+    # Where staff refund sessions of this kind instead, when not through checkout's refund page; None when there.
+    refund_elsewhere: str | None = "Purchases of this kind are refunded where they were sold."
+
+    def on_paid(self, *, session, payment: Payment, now: datetime) -> str:
+        """Fulfil what ``session`` sold; return a few words for the logs and the webhook's record."""
+        raise NotImplementedError
+
+    def on_ended_unpaid(self, *, session, now: datetime) -> None:
+        pass
+
+    def on_refund_requested(self, *, session, staff_user, reason: str, idempotency_key: str, now: datetime) -> str:
+        """Take back what ``session`` sold before its payment is refunded (same transaction: rolled back if Stripe
+        refuses). Returns a few words for the log."""
+        raise NotImplementedError
+
+    def on_refunded(self, *, session, progress: RefundProgress, now: datetime) -> str:
+        return "refund noted"
+
+    def refund_url(self, session) -> str | None:
+        """The staff page where ``session``'s purchase is refunded, for links from checkout's admin."""
+        return None
+
+    def sweep(self, *, now: datetime) -> int:
+        return 0
+
+
+class UnknownSessionKind(LookupError):
+    """A session of a kind no installed app handles: a deployment error, never silently skipped."""
+
+
+_KINDS: dict[str, SessionKind] = {}
+
+
+def register(kind: SessionKind) -> SessionKind:
+    """Called from the selling app's ``AppConfig.ready``. Registering the same name twice (a second ``ready`` in
+    tests) replaces the handler."""
+    if not kind.name:
+        raise ValueError(f"{type(kind).__name__} has no name")
+    _KINDS[kind.name] = kind
+    return kind
+
+
+def handler_for(name: str) -> SessionKind:
+    try:
+        return _KINDS[name]
+    except KeyError:
+        raise UnknownSessionKind(f"no installed app handles checkout sessions of kind {name!r}") from None
+
+
+def registered() -> list[SessionKind]:
+    return list(_KINDS.values())

@@ -1,0 +1,40 @@
+"""A checkout session keeps what the shopper pays, not what is sold: the package, its points and the credit now
+live in the wallet's ``PointsPurchase`` (copied by wallet 0004). The points become the line item's description
+shown on Stripe's page, as before."""
+
+from django.db import migrations, models
+
+
+def describe_packages(apps, schema_editor):
+    CheckoutSession = apps.get_model("checkout", "CheckoutSession")
+    sessions = CheckoutSession.objects.filter(kind="points_package", points__gt=0).values_list("pk", "points")
+    for session_id, points in sessions.iterator(chunk_size=2000):
+        CheckoutSession.objects.filter(pk=session_id).update(description=f"{points:,} points")
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ("checkout", "0005_package_link_points_at_wallet"),
+        ("wallet", "0004_pointspurchase"),
+    ]
+
+    operations = [
+        migrations.AddField(
+            model_name="checkoutsession",
+            name="description",
+            field=models.CharField(blank=True, help_text="Shown under the title on Stripe's page.", max_length=300),
+        ),
+        migrations.RunPython(describe_packages, migrations.RunPython.noop),
+        migrations.RemoveConstraint(model_name="checkoutsession", name="checkout_kind_known"),
+        migrations.RemoveConstraint(model_name="checkoutsession", name="checkout_package_has_points"),
+        migrations.RemoveConstraint(model_name="checkoutsession", name="checkout_credit_only_when_completed"),
+        migrations.RemoveField(model_name="checkoutsession", name="ledger_entry"),
+        migrations.RemoveField(model_name="checkoutsession", name="package"),
+        migrations.RemoveField(model_name="checkoutsession", name="points"),
+        migrations.AlterField(
+            model_name="checkoutsession",
+            name="kind",
+            field=models.CharField(help_text="Which app's handler fulfils it (checkout.kinds).", max_length=40),
+        ),
+    ]

@@ -1,0 +1,72 @@
+"""Points packages sold through checkout: the handler checkout calls for sessions of kind ``points_package``
+(registered in ``WalletConfig.ready``). Each hook runs inside checkout's transaction, with the session locked."""
+
+import logging
+from datetime import datetime
+
+from django.urls import reverse
+
+from checkout.errors import RefundRefused
+from checkout.kinds import Payment, RefundProgress, SessionKind
+from wallet.models import POINTS_PACKAGE, PointsPurchase
+from wallet.services import InsufficientPoints, InvalidLedgerRequest, wallet_credit, wallet_reverse
+
+logger = logging.getLogger(__name__)
+
+
+class PointsPackageKind(SessionKind):
+    name = POINTS_PACKAGE
+    refund_elsewhere = None  # refunded through checkout_session_refund: points back, then the payment
+
+    def on_paid(self, *, session, payment: Payment, now: datetime) -> str:
+        """Credit the package's points once: the ledger's key is the Stripe session, so even a second paid
+        session could not credit twice through it."""
+        purchase = PointsPurchase.objects.select_for_update().get(checkout_session=session)
+        entry = wallet_credit(
+            user=session.user, points=purchase.points, kind="purchase",
+            idempotency_key=f"stripe:checkout:{payment.stripe_session_id}",
+            description=f"Bought {session.title}", stripe_object_id=payment.stripe_session_id,
+            metadata={"checkout_session_id": str(session.pk), "package_name": session.title,
+                      "package_id": purchase.package_id, "amount_cents": session.amount_cents,
+                      "currency": session.currency, "payment_intent": payment.payment_intent_id},
+        )
+        purchase.credit = entry
+        purchase.save(update_fields=["credit"])
+        return f"credited {purchase.points} points to user {session.user_id}"
+
+    def on_refund_requested(self, *, session, staff_user, reason: str, idempotency_key: str, now: datetime) -> str:
+        """Take the package's points back before its payment is refunded; refused when the shopper has spent
+        them (then nothing is refunded)."""
+        purchase = PointsPurchase.objects.select_related("credit").filter(checkout_session=session).first()
+        if purchase is None or purchase.credit is None:
+            raise RefundRefused(f"Only a paid and credited purchase can be refunded; this one is {session.status}.")
+        try:
+            wallet_reverse(entry=purchase.credit, idempotency_key=idempotency_key,
+                           reason=f"{session.title} refunded: {reason}",
+                           stripe_object_id=session.stripe_payment_intent_id,
+                           metadata={"checkout_session_id": str(session.pk), "refunded_by": staff_user.pk})
+        except InsufficientPoints as short:
+            raise RefundRefused(
+                f"{session.user} has already spent points from this purchase: they have {short.balance:,} points "
+                f"now, and the package gave {purchase.credit.amount:,}. Nothing was refunded and no points were "
+                f"taken back.") from short
+        except InvalidLedgerRequest as refusal:
+            raise RefundRefused(f"The points cannot be taken back: {refusal} Nothing was refunded.") from refusal
+        return f"{purchase.credit.amount} points taken back"
+
+    def on_refunded(self, *, session, progress: RefundProgress, now: datetime) -> str:
+        if not session.refunded_cents:
+            if progress.increased:
+                logger.warning("Checkout session %s: Stripe refunded %s cents of its payment %s, but not through the "
+                               "shop, so its points were not taken back", session.pk, progress.refunded_cents,
+                               session.stripe_payment_intent_id)
+                return "package refunded outside the shop: its points were not taken back"
+            return "refund already recorded"
+        if progress.confirms_staff_refund:
+            return "package refund confirmed"
+        if session.refund_confirmed_at is None:
+            return "package refund partly confirmed"
+        return "refund already recorded"
+
+    def refund_url(self, session) -> str | None:
+        return reverse("admin:wallet_pointspurchase_refund", args=[session.pk])

@@ -1,0 +1,179 @@
+"""Buying points: choose a package -> review -> pay (Stripe) -> result. Every page about a checkout session
+validates it first and continues wherever ``points_purchase_recover`` says (never a dead end)."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HTMX_STOP_POLLING, HttpResponseClientRedirect, trigger_client_event
+
+from checkout.gateway import PaymentProviderError
+from checkout.models import CheckoutSession
+from checkout.selectors import PaymentState, checkout_session_payment_state
+from checkout.services import Outcome, SessionNotPayable, checkout_session_pay, checkout_session_reconcile
+from wallet.forms import PackageChoiceForm
+from wallet.selectors import (
+    points_package_on_sale,
+    points_packages,
+    points_purchase_active,
+    points_purchase_changes,
+    points_purchase_session,
+    wallet_balance,
+)
+from wallet.services import RecoveryOutcome, points_purchase_recover, points_purchase_start
+
+RECOVERY_NOTICES = {
+    RecoveryOutcome.MOVED: "You changed your checkout in another tab or window; this is the current one.",
+    RecoveryOutcome.RECOVERED: "Your previous checkout had expired, so we started a fresh one with the same package "
+                               "and price.",
+}
+
+
+@never_cache
+@login_required
+@require_GET
+def choose(request):
+    active = points_purchase_active(user=request.user)
+    selected = request.GET.get("package", "")
+    selected_id = int(selected) if selected.isascii() and selected.isdigit() else (
+        active.points_purchase.package_id if active else None)
+    return render(request, "wallet/purchase/choose.html", {
+        "packages": points_packages(), "active": active, "selected_id": selected_id, "session": active, "step": 1,
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def start(request):
+    if request.method == "GET":  # e.g. back from the log-in page: nothing to start without a choice
+        return redirect("points:choose")
+    form = PackageChoiceForm(request.POST)
+    if not form.is_valid():
+        for error in form.errors.get("package", ["Please choose a package."]):
+            messages.error(request, error)
+        return redirect("points:choose")
+    result = points_purchase_start(user=request.user, package=form.cleaned_data["package"])
+    if result.replaced is not None:
+        messages.info(request, f"Your checkout is now for {result.session.title}.")
+    return redirect("points:review", session_id=result.session.pk)
+
+
+@never_cache
+@login_required
+@require_GET
+def review(request, session_id):
+    recovery = _recover_or_404(request, session_id)
+    session = recovery.session
+    if recovery.outcome == RecoveryOutcome.CHANGED:
+        return redirect("points:changed", session_id=session.pk)
+    if recovery.outcome == RecoveryOutcome.COMPLETED or session.stripe_status == "complete":
+        return redirect("points:result", session_id=session.pk)
+    if session.pk != session_id:
+        messages.info(request, RECOVERY_NOTICES[recovery.outcome])
+        return redirect("points:review", session_id=session.pk)
+    return _render_review(request, session)
+
+
+@login_required
+@require_POST
+def pay(request, session_id):
+    session = _session_or_404(request, session_id)
+    try:
+        url = checkout_session_pay(
+            session_id=session.pk, user=request.user,
+            success_url=request.build_absolute_uri(reverse("points:result", args=[session.pk])),
+            cancel_url=request.build_absolute_uri(reverse("points:review", args=[session.pk])) + "?cancelled=1")
+    except SessionNotPayable:
+        return _redirect(request, "points:review", session_id)
+    except PaymentProviderError as error:
+        return _render_review(request, _session_or_404(request, session.pk), error=error.user_message, status=503)
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+@never_cache
+@login_required
+@require_GET
+def result(request, session_id):
+    session = _session_or_404(request, session_id)
+    if request.htmx and request.htmx.target == "checkout-balance":
+        # The paid page's balance figure, fetching itself again on balance-changed (and never announcing one).
+        return render(request, "wallet/purchase/result.html#balance", {
+            "session": session, "balance": wallet_balance(user=request.user)})
+    return _render_result(request, session)
+
+
+@login_required
+@require_POST
+def check(request, session_id):
+    """ "Check again": ask Stripe now instead of waiting for the webhook."""
+    session = _session_or_404(request, session_id)
+    outcome, error = None, None
+    try:
+        outcome = checkout_session_reconcile(session=session)
+    except PaymentProviderError as failure:
+        error = failure.user_message
+    if not request.htmx:
+        if error:
+            messages.error(request, error)
+        return redirect("points:result", session_id=session.pk)
+    response = _render_result(request, _session_or_404(request, session.pk), error=error)
+    if outcome == Outcome.CREDITED:
+        trigger_client_event(response, "balance-changed")
+    return response
+
+
+@never_cache
+@login_required
+@require_GET
+def changed(request, session_id):
+    session = _session_or_404(request, session_id)
+    package = points_package_on_sale(package_id=session.points_purchase.package_id)
+    changes = points_purchase_changes(session=session, package=package)
+    if session.status in (CheckoutSession.Status.ACTIVE, CheckoutSession.Status.COMPLETED) or (
+            package is not None and not changes):
+        return redirect("points:review", session_id=session.pk)
+    return render(request, "wallet/purchase/changed.html", {
+        "session": session, "package": package, "changes": changes, "packages": points_packages(), "step": 2,
+    })
+
+
+def _render_review(request, session, *, error: str = "", status: int = 200):
+    return render(request, "wallet/purchase/review.html", {
+        "session": session, "step": 2, "error": error, "cancelled": request.GET.get("cancelled") == "1",
+    }, status=status)
+
+
+def _render_result(request, session, *, error: str | None = None):
+    state = checkout_session_payment_state(session)
+    context = {"session": session, "state": state, "step": 4, "error": error,
+               "balance": wallet_balance(user=request.user) if state == PaymentState.COMPLETED else None}
+    if not request.htmx:
+        return render(request, "wallet/purchase/result.html", context)
+    response = render(request, "wallet/purchase/result.html#status", context)
+    if state in (PaymentState.COMPLETED, PaymentState.ENDED):
+        response.status_code = HTMX_STOP_POLLING
+        if state == PaymentState.COMPLETED:
+            trigger_client_event(response, "balance-changed")
+    return response
+
+
+def _recover_or_404(request, session_id):
+    if points_purchase_session(user=request.user, session_id=session_id) is None:
+        raise Http404("No such checkout.")
+    return points_purchase_recover(session_id=session_id, user=request.user)
+
+
+def _session_or_404(request, session_id) -> CheckoutSession:
+    session = points_purchase_session(user=request.user, session_id=session_id)
+    if session is None:
+        raise Http404("No such checkout.")
+    return session
+
+
+def _redirect(request, name: str, session_id):
+    if request.htmx:
+        return HttpResponseClientRedirect(reverse(name, kwargs={"session_id": session_id}))
+    return redirect(name, session_id=session_id)
