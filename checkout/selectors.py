@@ -1,8 +1,53 @@
+from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from django.utils import timezone
 
 from checkout.models import CheckoutSession
+
+MAX_CHAIN = 50
+
+
+class Whereabouts(StrEnum):
+    """Where a shopper who opened a checkout session continues."""
+
+    CURRENT = "current"  # the session itself: active and unexpired
+    MOVED = "moved"  # it was renewed (another tab): its active successor
+    COMPLETED = "completed"  # it, or what replaced it, is paid
+    ENDED = "ended"  # it, or the last of its successors, ended unpaid (or is overdue)
+
+
+@dataclass(frozen=True)
+class Follow:
+    session: CheckoutSession
+    whereabouts: Whereabouts
+
+
+def checkout_session_whereabouts(*, session: CheckoutSession, now: datetime | None = None) -> Follow:
+    """Where the shopper continues from ``session``, following the sessions that replaced it; reads only (an
+    overdue active session counts as ended, whether or not the cleanup has marked it yet)."""
+    now = now or timezone.now()
+    if session.status == CheckoutSession.Status.COMPLETED:
+        return Follow(session, Whereabouts.COMPLETED)
+    if session.status == CheckoutSession.Status.ACTIVE and session.expires_at > now:
+        return Follow(session, Whereabouts.CURRENT)
+    latest = checkout_session_latest_successor(session=session)
+    if latest is not None:
+        if latest.status == CheckoutSession.Status.ACTIVE and latest.expires_at > now:
+            return Follow(latest, Whereabouts.MOVED)
+        if latest.status == CheckoutSession.Status.COMPLETED:
+            return Follow(latest, Whereabouts.COMPLETED)
+    return Follow(latest or session, Whereabouts.ENDED)
+
+
+def checkout_session_latest_successor(*, session: CheckoutSession) -> CheckoutSession | None:
+    """The last session of the chain of renewals and recoveries that replaced ``session`` (None: none did)."""
+    latest, hops = None, 0
+    while session.replaced_by_id is not None and hops < MAX_CHAIN:
+        session = latest = CheckoutSession.objects.get(pk=session.replaced_by_id)
+        hops += 1
+    return latest
 
 
 def checkout_session_for_user(*, user, session_id) -> CheckoutSession | None:

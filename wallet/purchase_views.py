@@ -1,5 +1,6 @@
 """Buying points: choose a package -> review -> pay (Stripe) -> result. Every page about a checkout session
-validates it first and continues wherever ``points_purchase_recover`` says (never a dead end)."""
+validates it first and continues wherever ``points_purchase_whereabouts`` says (never a dead end). Only POSTs
+write: an expired session is recovered when the shopper pays, not when they look."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -16,20 +17,18 @@ from checkout.selectors import PaymentState, checkout_session_payment_state
 from checkout.services import Outcome, SessionNotPayable, checkout_session_pay, checkout_session_reconcile
 from wallet.forms import PackageChoiceForm
 from wallet.selectors import (
-    points_package_on_sale,
+    RecoveryOutcome,
     points_packages,
     points_purchase_active,
     points_purchase_changes,
     points_purchase_session,
+    points_purchase_whereabouts,
     wallet_balance,
 )
-from wallet.services import RecoveryOutcome, points_purchase_recover, points_purchase_start
+from wallet.services import points_purchase_recover, points_purchase_start
 
-RECOVERY_NOTICES = {
-    RecoveryOutcome.MOVED: "You changed your checkout in another tab or window; this is the current one.",
-    RecoveryOutcome.RECOVERED: "Your previous checkout had expired, so we started a fresh one with the same package "
-                               "and price.",
-}
+PAY_ATTEMPTS = 2
+MOVED_NOTICE = "You changed your checkout in another tab or window; this is the current one."
 
 
 @never_cache
@@ -65,32 +64,46 @@ def start(request):
 @login_required
 @require_GET
 def review(request, session_id):
-    recovery = _recover_or_404(request, session_id)
-    session = recovery.session
-    if recovery.outcome == RecoveryOutcome.CHANGED:
+    found = points_purchase_whereabouts(session=_session_or_404(request, session_id))
+    session = found.session
+    if found.outcome == RecoveryOutcome.CHANGED:
         return redirect("points:changed", session_id=session.pk)
-    if recovery.outcome == RecoveryOutcome.COMPLETED or session.stripe_status == "complete":
+    if found.outcome == RecoveryOutcome.COMPLETED or (
+            found.outcome == RecoveryOutcome.CURRENT and session.stripe_status == "complete"):
         return redirect("points:result", session_id=session.pk)
-    if session.pk != session_id:
-        messages.info(request, RECOVERY_NOTICES[recovery.outcome])
+    if found.outcome == RecoveryOutcome.MOVED:
+        messages.info(request, MOVED_NOTICE)
         return redirect("points:review", session_id=session.pk)
-    return _render_review(request, session)
+    return _render_review(request, session, renewable=found.outcome == RecoveryOutcome.RENEWABLE)
 
 
 @login_required
 @require_POST
 def pay(request, session_id):
-    session = _session_or_404(request, session_id)
-    try:
-        url = checkout_session_pay(
-            session_id=session.pk, user=request.user,
-            success_url=request.build_absolute_uri(reverse("points:result", args=[session.pk])),
-            cancel_url=request.build_absolute_uri(reverse("points:review", args=[session.pk])) + "?cancelled=1")
-    except SessionNotPayable:
-        return _redirect(request, "points:review", session_id)
-    except PaymentProviderError as error:
-        return _render_review(request, _session_or_404(request, session.pk), error=error.user_message, status=503)
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    """Pay for the session, recovering it first when it ended unpaid (a fresh copy of the same offer). One that
+    cannot be paid as it is (too little time left for a Stripe session) is recovered and paid in one go."""
+    session = asked = _session_or_404(request, session_id)
+    for _attempt in range(PAY_ATTEMPTS):
+        recovery = points_purchase_recover(session_id=session.pk, user=request.user)
+        session = recovery.session
+        # A double click after a recovery finds the fresh copy through the link: the same offer, so it is paid.
+        same_offer = recovery.outcome == RecoveryOutcome.MOVED and _offers(session) == _offers(asked)
+        if recovery.outcome not in (RecoveryOutcome.CURRENT, RecoveryOutcome.RECOVERED) and not same_offer:
+            if recovery.outcome == RecoveryOutcome.MOVED:
+                messages.info(request, MOVED_NOTICE)
+            return _redirect(request, "points:review", session.pk)  # its page says where to go from here
+        try:
+            url = checkout_session_pay(
+                session_id=session.pk, user=request.user,
+                success_url=request.build_absolute_uri(reverse("points:result", args=[session.pk])),
+                cancel_url=request.build_absolute_uri(reverse("points:review", args=[session.pk])) + "?cancelled=1")
+        except SessionNotPayable:
+            continue
+        except PaymentProviderError as error:
+            return _render_review(request, _session_or_404(request, session.pk), error=error.user_message,
+                                  status=503)
+        return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    return _redirect(request, "points:review", session.pk)
 
 
 @never_cache
@@ -129,20 +142,19 @@ def check(request, session_id):
 @login_required
 @require_GET
 def changed(request, session_id):
-    session = _session_or_404(request, session_id)
-    package = points_package_on_sale(package_id=session.points_purchase.package_id)
-    changes = points_purchase_changes(session=session, package=package)
-    if session.status in (CheckoutSession.Status.ACTIVE, CheckoutSession.Status.COMPLETED) or (
-            package is not None and not changes):
-        return redirect("points:review", session_id=session.pk)
+    found = points_purchase_whereabouts(session=_session_or_404(request, session_id))
+    if found.outcome != RecoveryOutcome.CHANGED:
+        return redirect("points:review", session_id=found.session.pk)
     return render(request, "wallet/purchase/changed.html", {
-        "session": session, "package": package, "changes": changes, "packages": points_packages(), "step": 2,
+        "session": found.session, "package": found.package, "packages": points_packages(), "step": 2,
+        "changes": points_purchase_changes(session=found.session, package=found.package),
     })
 
 
-def _render_review(request, session, *, error: str = "", status: int = 200):
+def _render_review(request, session, *, error: str = "", renewable: bool = False, status: int = 200):
     return render(request, "wallet/purchase/review.html", {
         "session": session, "step": 2, "error": error, "cancelled": request.GET.get("cancelled") == "1",
+        "renewable": renewable,
     }, status=status)
 
 
@@ -160,10 +172,8 @@ def _render_result(request, session, *, error: str | None = None):
     return response
 
 
-def _recover_or_404(request, session_id):
-    if points_purchase_session(user=request.user, session_id=session_id) is None:
-        raise Http404("No such checkout.")
-    return points_purchase_recover(session_id=session_id, user=request.user)
+def _offers(session: CheckoutSession) -> tuple:
+    return session.title, session.description, session.amount_cents, session.currency
 
 
 def _session_or_404(request, session_id) -> CheckoutSession:

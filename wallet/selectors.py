@@ -1,14 +1,16 @@
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import NamedTuple
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from checkout.models import CheckoutSession
+from checkout.selectors import Whereabouts, checkout_session_whereabouts
 from checkout.money import format_money
-from wallet.models import POINTS_PACKAGE, LedgerEntry, PointsPackage, Wallet
+from wallet.models import POINTS_PACKAGE, LedgerEntry, PointsPackage, PointsPurchase, Wallet
 
 
 class Balance(NamedTuple):
@@ -112,6 +114,47 @@ def points_purchase_session(*, user, session_id) -> CheckoutSession | None:
     sells something else, is None: pages answer 404)."""
     return (CheckoutSession.objects.select_related("points_purchase", "points_purchase__package")
             .filter(pk=session_id, user=user, kind=POINTS_PACKAGE).first())
+
+
+class RecoveryOutcome(StrEnum):
+    """Where a shopper who opened a points package checkout continues."""
+
+    CURRENT = "current"  # the session is fine as it is
+    MOVED = "moved"  # it was renewed (another tab): continue in its successor
+    RENEWABLE = "renewable"  # it ended unpaid, and paying starts a fresh copy of the same offer
+    RECOVERED = "recovered"  # it had ended: a fresh copy of the same offer was made (``points_purchase_recover``)
+    COMPLETED = "completed"  # it, or what replaced it, is paid
+    CHANGED = "changed"  # it cannot be recovered as it was: ``package`` is what is on sale now (None: nothing)
+
+
+@dataclass(frozen=True)
+class Recovery:
+    session: CheckoutSession
+    outcome: RecoveryOutcome
+    package: PointsPackage | None = None
+
+
+def offer_matches(session: CheckoutSession, package: PointsPackage) -> bool:
+    """``session`` still offers exactly what ``package`` sells now (same package, price and points)."""
+    if session.kind != POINTS_PACKAGE:
+        return False
+    purchase = PointsPurchase.objects.filter(checkout_session=session).values_list("package_id", "points").first()
+    return (purchase == (package.pk, package.points) and session.amount_cents == package.price_cents
+            and session.currency == package.currency)
+
+
+def points_purchase_whereabouts(*, session: CheckoutSession, now: datetime | None = None) -> Recovery:
+    """Where a shopper who opened ``session`` continues, without changing anything: an ended session whose offer
+    is still on sale unchanged is ``RENEWABLE`` (paying recovers it), else ``CHANGED``."""
+    follow = checkout_session_whereabouts(session=session, now=now)
+    if follow.whereabouts != Whereabouts.ENDED:
+        return Recovery(session=follow.session, outcome=RecoveryOutcome(follow.whereabouts.value))
+    ended = follow.session
+    package_id = PointsPurchase.objects.filter(checkout_session=ended).values_list("package_id", flat=True).first()
+    package = points_package_on_sale(package_id=package_id)
+    if package is None or not offer_matches(ended, package):
+        return Recovery(session=ended, outcome=RecoveryOutcome.CHANGED, package=package)
+    return Recovery(session=ended, outcome=RecoveryOutcome.RENEWABLE, package=package)
 
 
 def points_purchase_active(*, user) -> CheckoutSession | None:

@@ -19,13 +19,12 @@ from checkout.services.fulfilment import (
     checkout_session_sync,
     checkout_sessions_reconcile_awaiting,
 )
+from checkout.selectors import Follow, Whereabouts
 from checkout.services.refunds import RefundRefused, checkout_session_refund
 from checkout.services.sessions import (
-    Follow,
     Offer,
     SessionNotPayable,
     StartResult,
-    Whereabouts,
     checkout_session_cancel,
     checkout_session_end_active,
     checkout_session_follow,

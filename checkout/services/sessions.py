@@ -10,7 +10,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from functools import partial
 
 from django.conf import settings
@@ -21,13 +20,13 @@ from django.utils import timezone
 from checkout import gateway
 from checkout.gateway import STRIPE_MIN_LIFETIME, PaymentProviderError
 from checkout.models import CheckoutSession
+from checkout.selectors import Follow, checkout_session_whereabouts
 from checkout.services.transitions import checkout_session_move
 
 logger = logging.getLogger(__name__)
 
 Status = CheckoutSession.Status
 START_ATTEMPTS = 3
-MAX_CHAIN = 50
 # Paying needs a Stripe session that lives as long as ours, and Stripe wants at least 30 minutes.
 PAYABLE_MARGIN = STRIPE_MIN_LIFETIME + gateway._CLOCK_MARGIN
 
@@ -56,21 +55,6 @@ class StartResult:
     session: CheckoutSession
     created: bool
     replaced: CheckoutSession | None = None
-
-
-class Whereabouts(StrEnum):
-    """Where a shopper who opened a checkout session continues (``checkout_session_follow``)."""
-
-    CURRENT = "current"  # the session itself: active and unexpired
-    MOVED = "moved"  # it was renewed (another tab): its active successor
-    COMPLETED = "completed"  # it, or what replaced it, is paid
-    ENDED = "ended"  # it, or the last of its successors, ended unpaid
-
-
-@dataclass(frozen=True)
-class Follow:
-    session: CheckoutSession
-    whereabouts: Whereabouts
 
 
 def checkout_session_start(*, user, offer: Offer, reuse: Callable[[CheckoutSession], bool] | None = None,
@@ -159,40 +143,22 @@ def checkout_session_cancel(*, session_id, user, now: datetime | None = None) ->
 
 
 def checkout_session_follow(*, session_id, user, now: datetime | None = None) -> Follow:
-    """Where a shopper who opened ``session_id`` continues: the session itself, its active successor, the paid
-    one, or the ended one at the end of the chain (``Whereabouts``). An active session found overdue is expired
-    on the way. Raises ``CheckoutSession.DoesNotExist`` for a session that is not the shopper's."""
+    """``checkout_session_whereabouts`` under the shopper's lock, for a caller about to act on the answer (recover
+    an ended session): an active session found overdue is marked expired on the way. Raises
+    ``CheckoutSession.DoesNotExist`` for a session that is not the shopper's."""
     now = now or timezone.now()
     with transaction.atomic():
         _lock_shopper(user)
         session = CheckoutSession.objects.select_for_update(of=("self",)).get(pk=session_id, user=user)
-        if session.status == Status.ACTIVE and session.expires_at > now:
-            return Follow(session, Whereabouts.CURRENT)
-        if session.status == Status.ACTIVE:
+        if session.status == Status.ACTIVE and session.expires_at <= now:
             checkout_session_move(session, Status.EXPIRED, now=now)
-        if session.status == Status.COMPLETED:
-            return Follow(session, Whereabouts.COMPLETED)
-        latest = _latest_successor(session)
-        if latest is not None:
-            if latest.status == Status.ACTIVE and latest.expires_at > now:
-                return Follow(latest, Whereabouts.MOVED)
-            if latest.status == Status.COMPLETED:
-                return Follow(latest, Whereabouts.COMPLETED)
-        return Follow(latest or session, Whereabouts.ENDED)
+        return checkout_session_whereabouts(session=session, now=now)
 
 
 def _lock_shopper(user) -> None:
     """FOR NO KEY UPDATE: serialises this shopper's checkout starts without blocking inserts that reference the
     user row (those take KEY SHARE locks)."""
     list(get_user_model().objects.select_for_update(no_key=True).filter(pk=user.pk).values_list("pk", flat=True))
-
-
-def _latest_successor(session: CheckoutSession) -> CheckoutSession | None:
-    latest, hops = None, 0
-    while session.replaced_by_id is not None and hops < MAX_CHAIN:
-        session = latest = CheckoutSession.objects.get(pk=session.replaced_by_id)
-        hops += 1
-    return latest
 
 
 def checkout_session_pay(*, session_id, user, success_url: str, cancel_url: str,

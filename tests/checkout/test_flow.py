@@ -166,8 +166,10 @@ def test_a_failed_bank_debit_ends_the_session_and_offers_a_fresh_one(shopper_cli
     result = shopper_client.get(reverse("points:result", args=[session.pk]))
     assert b"ended without a payment" in result.content and b"Your bank did not complete" in result.content
     again = shopper_client.get(reverse("points:review", args=[session.pk]))
+    assert b"Paying starts a fresh one" in again.content
+    paid = _pay(shopper_client, session)
     fresh = CheckoutSession.objects.get(status="active")
-    assert again["Location"] == reverse("points:review", args=[fresh.pk])
+    assert fresh.pk != session.pk and paid == fresh.stripe_checkout_url
     assert wallet_balance(user=shopper).current == 0
 
 
