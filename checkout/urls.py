@@ -1,6 +1,6 @@
 from django.urls import path
 
-from checkout.views import demo, flow
+from checkout.views import flow
 
 app_name = "checkout"
 
@@ -12,6 +12,4 @@ urlpatterns = [
     path("<uuid:session_id>/result/", flow.result, name="result"),
     path("<uuid:session_id>/check/", flow.check, name="check"),
     path("<uuid:session_id>/changed/", flow.changed, name="changed"),
-    # Where the fake Stripe sends shoppers in demo mode (404 in stripe mode).
-    path("demo-stripe/<str:stripe_session_id>/", demo.hosted_checkout, name="demo_stripe"),
 ]

@@ -179,7 +179,12 @@ if STRIPE_MODE == "demo":
         raise config_error("STRIPE_MODE", "'demo' is refused while STRIPE_SECRET_KEY is a live key")
     STRIPE_SECRET_KEY = STRIPE_SECRET_KEY or "sk_test_demo_shop_0000000000000000"
     STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET") or "whsec_demo_shop_0000000000000000"
+    # The fake Stripe is an app of its own, installed only here: with the real Stripe its code is never imported
+    # and its table never created.
+    INSTALLED_APPS += ["stripe_fake"]
+    STRIPE_HTTP_CLIENT = "stripe_fake.transport.FakeStripeHTTPClient"
 else:
+    STRIPE_HTTP_CLIENT = ""  # stripe-python's own RequestsClient (checkout/gateway.py)
     if not STRIPE_SECRET_KEY.startswith(("sk_test_", "sk_live_", "rk_test_", "rk_live_")):
         raise config_error("STRIPE_SECRET_KEY", "is required with STRIPE_MODE=stripe (sk_test_... or sk_live_...)")
     STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")

@@ -1,6 +1,6 @@
 import pytest
 
-from checkout.fake_stripe import FakeStripeHTTPClient
+from stripe_fake.transport import FakeStripeHTTPClient
 from tests.checkout import delivery
 from tests.factories import TEST_PASSWORD, StaffFactory, UserFactory
 
@@ -45,7 +45,7 @@ def fake_stripe():
 @pytest.fixture
 def webhooks(settings):
     """Deliver the fake Stripe's events through the test client; yields [(event type, HTTP status), ...]."""
-    settings.STRIPE_DEMO_WEBHOOK_DELIVERY = "tests.checkout.delivery.deliver_through_test_client"
+    settings.STRIPE_FAKE_WEBHOOK_DELIVERY = "tests.checkout.delivery.deliver_through_test_client"
     delivery.DELIVERED.clear()
     yield delivery.DELIVERED
     delivery.DELIVERED.clear()
@@ -54,7 +54,7 @@ def webhooks(settings):
 @pytest.fixture
 def held_webhooks(settings):
     """The fake Stripe's events are kept, not delivered (a lost webhook, or one the test delivers itself)."""
-    settings.STRIPE_DEMO_WEBHOOK_DELIVERY = "tests.checkout.delivery.hold"
+    settings.STRIPE_FAKE_WEBHOOK_DELIVERY = "tests.checkout.delivery.hold"
     delivery.HELD.clear()
     yield delivery.HELD
     delivery.HELD.clear()

@@ -65,7 +65,7 @@ def page(chromium, live_server, request, context_options):
 @pytest.fixture
 def held_webhooks(settings):
     """The fake Stripe keeps its events instead of sending them; the test delivers them (tests/browser/delivery.py)."""
-    settings.STRIPE_DEMO_WEBHOOK_DELIVERY = "tests.browser.delivery.hold"
+    settings.STRIPE_FAKE_WEBHOOK_DELIVERY = "tests.browser.delivery.hold"
     delivery.HELD.clear()
     yield delivery
     delivery.HELD.clear()

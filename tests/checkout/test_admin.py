@@ -3,9 +3,9 @@
 import pytest
 from django.urls import reverse
 
-from checkout.fake_stripe import hosted
 from checkout.models import CheckoutSession, WebhookEvent
 from checkout.services import checkout_session_pay, checkout_session_start
+from stripe_fake import hosted
 from tests.checkout.conftest import post_event, stripe_event
 from wallet.selectors import wallet_balance
 

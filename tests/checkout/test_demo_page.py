@@ -22,7 +22,7 @@ def test_the_demo_page_does_not_exist_outside_demo_mode(client, settings, stripe
 
 
 def test_an_unknown_session_is_not_found(client, db):
-    assert client.get(reverse("checkout:demo_stripe", args=["cs_test_unknown"])).status_code == 404
+    assert client.get(reverse("stripe_fake:hosted", args=["cs_test_unknown"])).status_code == 404
 
 
 def test_an_unknown_action_changes_nothing(client, stripe_url):

@@ -3,10 +3,11 @@
 import pytest
 from django.urls import reverse
 
-from checkout.fake_stripe import hosted
-from checkout.models import CheckoutSession, FakeStripeObject
+from checkout.models import CheckoutSession
 from checkout.services import checkout_session_pay, checkout_session_start
 from checkout.tasks import checkout_sessions_reconcile
+from stripe_fake import hosted
+from stripe_fake.models import FakeStripeObject
 from tests.checkout.conftest import post_event
 from wallet.models import LedgerEntry
 from wallet.selectors import wallet_balance

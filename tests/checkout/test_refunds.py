@@ -4,11 +4,12 @@ import pytest
 from django.urls import reverse
 
 from checkout import gateway
-from checkout.fake_stripe import hosted
-from checkout.fake_stripe.events import public
-from checkout.models import CheckoutSession, FakeStripeObject, WebhookEvent
+from checkout.models import CheckoutSession, WebhookEvent
 from checkout.services import checkout_session_pay, checkout_session_start
 from checkout.services.refunds import RefundRefused, checkout_session_refund
+from stripe_fake import hosted
+from stripe_fake.events import public
+from stripe_fake.models import FakeStripeObject
 from tests.checkout.conftest import post_event
 from tests.factories import CheckoutSessionFactory, UserFactory
 from wallet.models import LedgerEntry

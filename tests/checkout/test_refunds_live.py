@@ -8,9 +8,9 @@ import requests
 from django.conf import settings
 from django.test import Client
 
-from checkout.fake_stripe import hosted
 from checkout.models import CheckoutSession, WebhookEvent
 from checkout.services import checkout_session_pay, checkout_session_start
+from stripe_fake import hosted
 from tests.checkout.test_live_delivery import one_worker_server  # noqa: F401 (a fixture)
 from tests.processes import wait_for
 from tests.factories import PointsPackageFactory, StaffFactory, UserFactory

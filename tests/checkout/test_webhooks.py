@@ -7,10 +7,11 @@ import time
 
 import pytest
 
-from checkout.fake_stripe import hosted
-from checkout.fake_stripe.events import public
-from checkout.models import CheckoutSession, FakeStripeObject, WebhookEvent
+from checkout.models import CheckoutSession, WebhookEvent
 from checkout.services import checkout_session_pay, checkout_session_start
+from stripe_fake import hosted
+from stripe_fake.events import public
+from stripe_fake.models import FakeStripeObject
 from tests.checkout.conftest import WEBHOOK_URL, deliver_concurrently, post_event, sign, stripe_event
 from tests.factories import PointsPackageFactory, UserFactory
 from wallet.models import LedgerEntry

@@ -10,10 +10,10 @@ from django.conf import settings
 from django.utils import timezone
 
 from checkout import gateway
-from checkout.fake_stripe import hosted
 from checkout.models import WebhookEvent
 from orders.models import Order, OrderStatus
 from orders.services.refunds import order_refund_stripe
+from stripe_fake import hosted
 from tests.checkout.conftest import WEBHOOK_URL, deliver_concurrently, post_event, sign, stripe_event
 from tests.factories import CheckoutSessionFactory, OrderFactory, StaffFactory, UserFactory
 

@@ -12,10 +12,11 @@ from django.conf import settings
 from django.db import connection
 from stripe import WebhookSignature
 
-from checkout.fake_stripe import hosted
-from checkout.fake_stripe.events import public
-from checkout.models import CheckoutSession, FakeStripeObject, WebhookEvent
+from checkout.models import CheckoutSession, WebhookEvent
 from checkout.services import checkout_session_pay, checkout_session_start
+from stripe_fake import hosted
+from stripe_fake.events import public
+from stripe_fake.models import FakeStripeObject
 from tests.factories import PointsPackageFactory, UserFactory
 from tests.processes import wait_for
 from wallet.audit import wallet_audit
@@ -29,7 +30,7 @@ def signed_post(base: str, payload: str):
 
 
 def paid_event(settings_fixture) -> tuple[CheckoutSession, str]:
-    settings_fixture.STRIPE_DEMO_WEBHOOK_DELIVERY = "tests.checkout.delivery.hold"  # we deliver it ourselves
+    settings_fixture.STRIPE_FAKE_WEBHOOK_DELIVERY = "tests.checkout.delivery.hold"  # we deliver it ourselves
     user, package = UserFactory(), PointsPackageFactory(points=550, price_cents=3999)
     session = checkout_session_start(user=user, package=package).session
     checkout_session_pay(session_id=session.pk, user=user, base_url="http://testserver")

@@ -14,12 +14,12 @@ from django.utils.module_loading import import_string
 from stripe import WebhookSignature
 from stripe._api_version import _ApiVersion
 
-from checkout.fake_stripe import store
-from checkout.models import FakeStripeObject
+from stripe_fake import store
+from stripe_fake.models import FakeStripeObject
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_DELIVERY = "checkout.fake_stripe.delivery.deliver_in_background"
+DEFAULT_DELIVERY = "stripe_fake.delivery.deliver_in_background"
 
 
 def public(obj: dict) -> dict:
@@ -63,7 +63,7 @@ def emit(event_type: str, obj: dict, *, session: dict) -> dict:
 def send(event: dict) -> None:
     payload = json.dumps(public(event))
     signature = WebhookSignature.generate_signature_header(payload, settings.STRIPE_WEBHOOK_SECRET)
-    deliver = import_string(getattr(settings, "STRIPE_DEMO_WEBHOOK_DELIVERY", "") or DEFAULT_DELIVERY)
+    deliver = import_string(getattr(settings, "STRIPE_FAKE_WEBHOOK_DELIVERY", "") or DEFAULT_DELIVERY)
     logger.info("Fake Stripe delivering %s %s to %s", event["type"], event["id"], event["_endpoint"])
     deliver(url=event["_endpoint"], payload=payload, signature=signature)
 

@@ -9,10 +9,10 @@ before), with the amount the payment intent received.
 
 from django.db import transaction
 
-from checkout.fake_stripe import store
-from checkout.fake_stripe.errors import invalid, missing
-from checkout.fake_stripe.events import emit, public
-from checkout.models import FakeStripeObject
+from stripe_fake import store
+from stripe_fake.errors import invalid, missing
+from stripe_fake.events import emit, public
+from stripe_fake.models import FakeStripeObject
 
 INTENT = "payment_intent"
 CHARGE = "charge"
