@@ -199,6 +199,8 @@ STRIPE_TIMEOUT_SECONDS = env_int("STRIPE_TIMEOUT_SECONDS", 20, minimum=1)
 SITE_URL = (env_str("SITE_URL") or "http://127.0.0.1:8000").rstrip("/")
 if not SITE_URL.startswith(("http://", "https://")):
     raise config_error("SITE_URL", "must start with http:// or https://")
+# Where the fake Stripe (demo mode) POSTs its events, as a real account's dashboard would say.
+STRIPE_FAKE_WEBHOOK_URL = env_str("STRIPE_FAKE_WEBHOOK_URL") or f"{SITE_URL}/webhooks/stripe/"
 # How long a download link from an order page stays valid.
 DOWNLOAD_LINK_TTL = timedelta(seconds=env_int("DOWNLOAD_LINK_TTL", 60 * 60, minimum=60))
 SHOP_CURRENCY = "usd"

@@ -96,7 +96,7 @@ def _amount(value, *, default: int) -> int:
 
 
 def _session_of(intent: dict) -> dict | None:
-    """The checkout session that made ``intent``: the account whose webhook endpoint hears about it."""
+    """The checkout session that made ``intent``, whose hosted page lists the refund's event."""
     if intent.get("_session"):
         return store.load(intent["_session"], kind=SESSION)
     row = FakeStripeObject.objects.filter(kind=SESSION, data__payment_intent=intent["id"]).first()
