@@ -55,7 +55,7 @@ def setup_django(*, migrate: bool = True) -> None:
 
     django.setup()
     settings.DEBUG = False  # demo Stripe needs DEBUG at start-up; no query log during the measurements
-    settings.STRIPE_FAKE_WEBHOOK_DELIVERY = "tests.checkout.delivery.hold"  # no web server to deliver to here
+    settings.STRIPE_FAKE_WEBHOOK_DELIVERY = "tests.stripe_fake.delivery.hold"  # no web server to deliver to here
     if migrate:
         from django.core.management import call_command
 

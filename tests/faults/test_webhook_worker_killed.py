@@ -30,7 +30,7 @@ def signed_post(base: str, payload: str):
 
 
 def paid_event(settings_fixture) -> tuple[CheckoutSession, str]:
-    settings_fixture.STRIPE_FAKE_WEBHOOK_DELIVERY = "tests.checkout.delivery.hold"  # we deliver it ourselves
+    settings_fixture.STRIPE_FAKE_WEBHOOK_DELIVERY = "tests.stripe_fake.delivery.hold"  # we deliver it ourselves
     user, package = UserFactory(), PointsPackageFactory(points=550, price_cents=3999)
     session = checkout_session_start(user=user, package=package).session
     checkout_session_pay(session_id=session.pk, user=user, base_url="http://testserver")

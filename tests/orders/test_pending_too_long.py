@@ -23,7 +23,7 @@ def fake_stripe():
 
 @pytest.fixture
 def held_webhooks(settings):
-    settings.STRIPE_FAKE_WEBHOOK_DELIVERY = "tests.checkout.delivery.hold"
+    settings.STRIPE_FAKE_WEBHOOK_DELIVERY = "tests.stripe_fake.delivery.hold"
 
 
 @pytest.fixture

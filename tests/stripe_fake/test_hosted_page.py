@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from checkout.models import CheckoutSession, WebhookEvent
 from checkout.services import checkout_session_pay, checkout_session_start
+from tests.checkout.conftest import package  # noqa: F401 (a fixture)
 from wallet.models import LedgerEntry
 
 
