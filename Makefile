@@ -16,7 +16,10 @@ install: $(INSTALLED)
 
 # The embedded stack: SQLite in var/, Celery's filesystem broker, demo payments -- unless DATABASE_URL,
 # CELERY_BROKER_URL or STRIPE_SECRET_KEY say otherwise. Ctrl-C stops web, worker and beat together.
+# SITE_URL follows PORT here, once for all three: the demo Stripe posts its webhooks there (honcho hands the
+# worker and beat ports of their own).
 run: export DEBUG ?= true
+run: export SITE_URL ?= http://127.0.0.1:$(or $(PORT),8000)
 run: $(INSTALLED)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0

@@ -55,7 +55,7 @@ def setup_django(*, migrate: bool = True) -> None:
 
     django.setup()
     settings.DEBUG = False  # demo Stripe needs DEBUG at start-up; no query log during the measurements
-    settings.STRIPE_DEMO_WEBHOOK_DELIVERY = "tests.checkout.delivery.hold"  # no web server to deliver to here
+    settings.STRIPE_FAKE_WEBHOOK_DELIVERY = "tests.stripe_fake.delivery.hold"  # no web server to deliver to here
     if migrate:
         from django.core.management import call_command
 
@@ -122,7 +122,7 @@ def reset(cursor) -> str:
     steps = {}
     for name, sql in [
         # Card orders point at sessions: they go too (this is the bench's own database).
-        ("truncate", "TRUNCATE checkout_checkoutsession, checkout_fakestripeobject, orders_orderitem, "
+        ("truncate", "TRUNCATE checkout_checkoutsession, stripe_fake_fakestripeobject, orders_orderitem, "
                      "orders_orderstatuschange, orders_order"),
         ("insert", f"INSERT INTO checkout_checkoutsession ({COLUMNS}) SELECT {COLUMNS} FROM bench_seed"),
         ("analyze", "ANALYZE checkout_checkoutsession"),

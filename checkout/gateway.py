@@ -1,7 +1,7 @@
 """The shop's only door to Stripe: a few calls over stripe-python's ``StripeClient``.
 
-In demo mode (and in the tests) the client's HTTP transport is ``FakeStripeHTTPClient``; everything above the
-wire -- parameters, idempotency keys, retries with backoff, response parsing, typed errors -- is stripe-python's.
+The client's HTTP transport is ``settings.STRIPE_HTTP_CLIENT`` when set (the fake Stripe's, in demo mode and in
+the tests), stripe-python's own ``RequestsClient`` otherwise; everything above the wire -- parameters, idempotency keys, retries with backoff, response parsing, typed errors -- is stripe-python's.
 Callers get plain frozen values back (``StripeCheckoutSession``), never stripe objects, so the webhook path
 (JSON from an event) and the reconcile path (an API answer) feed the same code. Every Stripe failure becomes
 ``PaymentProviderError`` with a message fit for the shopper.
@@ -14,8 +14,7 @@ from functools import lru_cache
 
 import stripe
 from django.conf import settings
-
-from checkout.fake_stripe import FakeStripeHTTPClient
+from django.utils.module_loading import import_string
 
 logger = logging.getLogger(__name__)
 
@@ -102,15 +101,16 @@ class StripeCharge:
 
 
 def stripe_client() -> stripe.StripeClient:
-    return _client(settings.STRIPE_MODE, settings.STRIPE_SECRET_KEY,
+    return _client(getattr(settings, "STRIPE_HTTP_CLIENT", ""), settings.STRIPE_SECRET_KEY,
                    getattr(settings, "STRIPE_MAX_NETWORK_RETRIES", DEFAULT_MAX_NETWORK_RETRIES),
                    getattr(settings, "STRIPE_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS))
 
 
 @lru_cache(maxsize=4)
-def _client(mode: str, api_key: str, max_network_retries: int, timeout: int) -> stripe.StripeClient:
-    if mode == "demo":
-        http_client = FakeStripeHTTPClient()
+def _client(http_client_path: str, api_key: str, max_network_retries: int, timeout: int) -> stripe.StripeClient:
+    if http_client_path:
+        # Imported only when configured: with the real Stripe, the fake's code is never loaded.
+        http_client = import_string(http_client_path)()
     else:
         http_client = stripe.RequestsClient(timeout=timeout)
     # Retries reuse the request's idempotency key, so a retried create can never make a second session.

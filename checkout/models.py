@@ -155,21 +155,3 @@ class WebhookEvent(models.Model):
 
     def __str__(self):
         return f"{self.type} {self.event_id} ({self.status})"
-
-
-class FakeStripeObject(models.Model):
-    """State of the demo/test Stripe (``checkout.fake_stripe``): sessions, payment intents, refunds, events and
-    idempotency records. In the database so that web, worker and beat processes all see the same "Stripe"."""
-
-    id = models.CharField(max_length=300, primary_key=True)
-    kind = models.CharField(max_length=40)
-    data = models.JSONField()
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        verbose_name = "fake Stripe object"
-        indexes = [models.Index(fields=["kind", "created_at"], name="fakestripe_kind_created_idx")]
-
-    def __str__(self):
-        return self.id

@@ -179,7 +179,12 @@ if STRIPE_MODE == "demo":
         raise config_error("STRIPE_MODE", "'demo' is refused while STRIPE_SECRET_KEY is a live key")
     STRIPE_SECRET_KEY = STRIPE_SECRET_KEY or "sk_test_demo_shop_0000000000000000"
     STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET") or "whsec_demo_shop_0000000000000000"
+    # The fake Stripe is an app of its own, installed only here: with the real Stripe its code is never imported
+    # and its table never created.
+    INSTALLED_APPS += ["stripe_fake"]
+    STRIPE_HTTP_CLIENT = "stripe_fake.transport.FakeStripeHTTPClient"
 else:
+    STRIPE_HTTP_CLIENT = ""  # stripe-python's own RequestsClient (checkout/gateway.py)
     if not STRIPE_SECRET_KEY.startswith(("sk_test_", "sk_live_", "rk_test_", "rk_live_")):
         raise config_error("STRIPE_SECRET_KEY", "is required with STRIPE_MODE=stripe (sk_test_... or sk_live_...)")
     STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
@@ -194,6 +199,8 @@ STRIPE_TIMEOUT_SECONDS = env_int("STRIPE_TIMEOUT_SECONDS", 20, minimum=1)
 SITE_URL = (env_str("SITE_URL") or "http://127.0.0.1:8000").rstrip("/")
 if not SITE_URL.startswith(("http://", "https://")):
     raise config_error("SITE_URL", "must start with http:// or https://")
+# Where the fake Stripe (demo mode) POSTs its events, as a real account's dashboard would say.
+STRIPE_FAKE_WEBHOOK_URL = env_str("STRIPE_FAKE_WEBHOOK_URL") or f"{SITE_URL}/webhooks/stripe/"
 # How long a download link from an order page stays valid.
 DOWNLOAD_LINK_TTL = timedelta(seconds=env_int("DOWNLOAD_LINK_TTL", 60 * 60, minimum=60))
 SHOP_CURRENCY = "usd"

@@ -1,3 +1,4 @@
+from django.apps import apps
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
@@ -28,7 +29,6 @@ urlpatterns = [
     path("accounts/", include(account_patterns)),
     path("wallet/", include("wallet.urls")),
     path("checkout/", include("wallet.purchase_urls")),
-    path("checkout/", include("checkout.urls")),
     path("webhooks/", include("checkout.webhook_urls")),
     path("", include("orders.urls")),
     path("admin/", admin.site.urls),
@@ -37,6 +37,10 @@ urlpatterns = [
     re_path(r"^media/previews/(?P<path>.+)$", serve, {"document_root": settings.MEDIA_ROOT / "previews"},
             name="preview"),
 ]
+
+# The fake Stripe's hosted checkout page, where its sessions send shoppers; installed only in demo mode.
+if apps.is_installed("stripe_fake"):
+    urlpatterns.append(path("demo-stripe/", include("stripe_fake.urls")))
 
 # A database outage answers 503 rather than 500 (shop/errors.py).
 handler500 = "shop.errors.server_error"

@@ -1,8 +1,8 @@
 import pytest
 
-from checkout.fake_stripe import FakeStripeHTTPClient
-from tests.checkout import delivery
+from stripe_fake.transport import FakeStripeHTTPClient
 from tests.factories import TEST_PASSWORD, StaffFactory, UserFactory
+from tests.stripe_fake import delivery
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def password():
     return TEST_PASSWORD
 
 
-# --- the fake Stripe (checkout/fake_stripe), for every app's tests --------------------------------------------
+# --- the fake Stripe (stripe_fake/), for every app's tests ----------------------------------------------------
 
 @pytest.fixture(autouse=True)
 def fake_stripe():
@@ -45,7 +45,7 @@ def fake_stripe():
 @pytest.fixture
 def webhooks(settings):
     """Deliver the fake Stripe's events through the test client; yields [(event type, HTTP status), ...]."""
-    settings.STRIPE_DEMO_WEBHOOK_DELIVERY = "tests.checkout.delivery.deliver_through_test_client"
+    settings.STRIPE_FAKE_WEBHOOK_DELIVERY = "tests.stripe_fake.delivery.deliver_through_test_client"
     delivery.DELIVERED.clear()
     yield delivery.DELIVERED
     delivery.DELIVERED.clear()
@@ -54,7 +54,7 @@ def webhooks(settings):
 @pytest.fixture
 def held_webhooks(settings):
     """The fake Stripe's events are kept, not delivered (a lost webhook, or one the test delivers itself)."""
-    settings.STRIPE_DEMO_WEBHOOK_DELIVERY = "tests.checkout.delivery.hold"
+    settings.STRIPE_FAKE_WEBHOOK_DELIVERY = "tests.stripe_fake.delivery.hold"
     delivery.HELD.clear()
     yield delivery.HELD
     delivery.HELD.clear()

@@ -111,8 +111,8 @@ def paid_card_order(*, user, total_cents: int = 3999):
     """A completed card order whose payment the fake Stripe received, paid through a completed cart checkout
     session (as the webhook leaves them; its events are not delivered)."""
     from checkout import gateway
-    from checkout.fake_stripe import hosted
     from checkout.models import CheckoutSession
+    from stripe_fake import hosted
 
     session = CheckoutSessionFactory(user=user, kind="cart", package=None, title="Order", amount_cents=total_cents,
                                      currency="usd")

@@ -13,6 +13,9 @@ os.environ.setdefault("DATABASE_URL", "postgres://root@127.0.0.1:5432/test")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
 os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/1")
 os.environ.setdefault("STRIPE_MODE", "demo")
+# The fake Stripe's webhooks go to the test client's host unless a test points them at a live server: a name that
+# resolves nowhere, so a stray real POST never reaches a shop someone runs on this machine (subprocesses inherit it).
+os.environ.setdefault("STRIPE_FAKE_WEBHOOK_URL", "http://testserver/webhooks/stripe/")
 # Every test client comes from 127.0.0.1: shared counters would refuse unrelated tests. The rate-limit tests turn
 # them back on (tests/shop/test_security_ratelimits.py).
 os.environ.setdefault("RATELIMIT_ENABLE", "false")

@@ -8,8 +8,8 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from checkout.models import CheckoutSession
-from checkout.selectors import Whereabouts, checkout_session_whereabouts
 from checkout.money import format_money
+from checkout.selectors import Whereabouts, checkout_session_whereabouts
 from wallet.models import POINTS_PACKAGE, LedgerEntry, PointsPackage, PointsPurchase, Wallet
 
 

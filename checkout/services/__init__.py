@@ -8,6 +8,7 @@ cleanup      set-based expiry and purge for the beat tasks
 transitions  the status rules, checked in one place
 """
 
+from checkout.selectors import Follow, Whereabouts
 from checkout.services.cleanup import (
     checkout_sessions_expire_due,
     checkout_sessions_purge_stale,
@@ -19,7 +20,6 @@ from checkout.services.fulfilment import (
     checkout_session_sync,
     checkout_sessions_reconcile_awaiting,
 )
-from checkout.selectors import Follow, Whereabouts
 from checkout.services.refunds import RefundRefused, checkout_session_refund
 from checkout.services.sessions import (
     Offer,

@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("checkout", "0005_package_link_points_at_wallet"),
+        ("checkout", "0006_package_link_points_at_wallet"),
         ("shop", "0005_outbox_relay_schedule"),
     ]
 

@@ -62,10 +62,16 @@ def page(chromium, live_server, request, context_options):
     context.close()
 
 
+@pytest.fixture(autouse=True)
+def fake_stripe_webhooks_to_live_server(live_server, settings):
+    """The fake Stripe's account sends its webhooks to the live server the browser is using."""
+    settings.STRIPE_FAKE_WEBHOOK_URL = f"{live_server.url}/webhooks/stripe/"
+
+
 @pytest.fixture
 def held_webhooks(settings):
     """The fake Stripe keeps its events instead of sending them; the test delivers them (tests/browser/delivery.py)."""
-    settings.STRIPE_DEMO_WEBHOOK_DELIVERY = "tests.browser.delivery.hold"
+    settings.STRIPE_FAKE_WEBHOOK_DELIVERY = "tests.browser.delivery.hold"
     delivery.HELD.clear()
     yield delivery
     delivery.HELD.clear()

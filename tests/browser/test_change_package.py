@@ -4,8 +4,8 @@ can no longer be paid) and paying the new one credits the new package's points."
 import pytest
 from playwright.sync_api import expect
 
-from checkout.fake_stripe import hosted
 from checkout.models import CheckoutSession
+from stripe_fake import hosted
 from tests.browser.helpers import expect_badge_shows, pay_demo_checkout, sign_in
 from tests.factories import PointsPackageFactory, UserFactory
 from wallet.models import LedgerEntry

@@ -3,13 +3,13 @@
 import pytest
 from django.urls import reverse
 
-from checkout.fake_stripe import hosted
-from checkout.models import CheckoutSession, WebhookEvent
+from checkout.models import WebhookEvent
+from stripe_fake import hosted
+from tests.checkout.conftest import post_event, stripe_event
 from tests.payments import pay_points_checkout
 from wallet.models import PointsPurchase
-from wallet.services import points_purchase_start
-from tests.checkout.conftest import post_event, stripe_event
 from wallet.selectors import wallet_balance
+from wallet.services import points_purchase_start
 
 SESSIONS = "admin:checkout_checkoutsession_changelist"
 EVENTS = "admin:checkout_webhookevent_changelist"

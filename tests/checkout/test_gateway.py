@@ -9,9 +9,9 @@ from django.utils import timezone
 
 from checkout import gateway
 from checkout.gateway import PaymentProviderError
-from checkout.models import CheckoutSession, FakeStripeObject
-from wallet.services import points_purchase_start
+from stripe_fake.models import FakeStripeObject
 from tests.checkout.conftest import sign
+from wallet.services import points_purchase_start
 
 SUCCESS, CANCEL = "http://shop.test/checkout/x/result/", "http://shop.test/checkout/x/?cancelled=1"
 
@@ -31,7 +31,7 @@ def test_create_sends_a_stripe_shaped_request_and_returns_the_session(session):
         created = _create(session)
 
     assert created.id.startswith("cs_test_") and created.status == "open" and created.payment_status == "unpaid"
-    assert created.url == f"http://shop.test/checkout/demo-stripe/{created.id}/"
+    assert created.url == f"http://shop.test/demo-stripe/{created.id}/"
     assert (created.amount_total, created.currency) == (3999, "usd")
     assert created.client_reference_id == str(session.pk)
     assert created.metadata == {"checkout_session_id": str(session.pk), "kind": "points_package",
@@ -97,15 +97,6 @@ def test_persistent_failures_become_a_message_after_stripes_own_retries(session,
     assert not FakeStripeObject.objects.filter(kind="checkout.session").exists()
 
 
-def test_a_live_key_is_refused_by_the_fake(settings, session):
-    settings.STRIPE_SECRET_KEY = "sk_live_" + "x" * 24
-
-    with pytest.raises(PaymentProviderError) as refused:
-        _create(session)
-
-    assert not refused.value.retryable
-
-
 def test_retrieve_and_expire(session):
     created = _create(session)
 
@@ -134,7 +125,7 @@ def test_a_session_past_its_expiry_is_expired_when_next_seen(session):
 
 
 def test_refunds_up_to_what_was_paid(session):
-    from checkout.fake_stripe import hosted
+    from stripe_fake import hosted
 
     created = _create(session)
     intent = hosted.pay(created.id)["payment_intent"]
@@ -160,11 +151,3 @@ def test_webhook_signatures_are_checked_with_the_real_library(settings):
         gateway.webhook_payload_verify(payload=payload.encode(), signature=sign(payload, secret="whsec_other"))
     # and what the library's own construct_event makes of the same delivery agrees
     assert stripe.Webhook.construct_event(payload, sign(payload), settings.STRIPE_WEBHOOK_SECRET).id == "evt_test_1"
-
-
-def test_the_fake_keeps_its_state_in_the_database(session):
-    created = _create(session)
-
-    row = FakeStripeObject.objects.get(pk=created.id)
-    assert row.kind == "checkout.session" and row.data["status"] == "open"
-    assert CheckoutSession.objects.filter(pk=session.pk).exists()

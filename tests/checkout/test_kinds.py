@@ -9,9 +9,9 @@ from django.conf import settings
 from django.db import transaction
 
 from checkout import kinds
-from checkout.fake_stripe import hosted
 from checkout.models import CheckoutSession
 from checkout.services import Offer, checkout_session_pay, checkout_session_refund, checkout_session_start
+from stripe_fake import hosted
 
 CHECKOUT = Path(settings.BASE_DIR) / "checkout"
 SELLERS = {"orders", "wallet", "shop"}

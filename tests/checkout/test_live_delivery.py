@@ -24,19 +24,23 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def one_worker_server(transactional_db, tmp_path):
+def one_worker_server(transactional_db, tmp_path, settings):
     port = free_port()
+    base = f"http://127.0.0.1:{port}"
     database = connection.settings_dict
+    # The fake Stripe's webhooks go to this server, from its own process (SITE_URL gives the default endpoint,
+    # as `make run` does) and from the test's (a test may act as Stripe directly).
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "shop.settings", "DEBUG": "true", "STRIPE_MODE": "demo",
            "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
-           "VAR_DIR": str(tmp_path / "var")}
+           "VAR_DIR": str(tmp_path / "var"), "SITE_URL": base}
+    env.pop("STRIPE_FAKE_WEBHOOK_URL", None)
+    settings.STRIPE_FAKE_WEBHOOK_URL = f"{base}/webhooks/stripe/"
     log_path = tmp_path / "gunicorn.log"
     with open(log_path, "w") as log:
         server = subprocess.Popen(
             [str(Path(sys.executable).parent / "gunicorn"), "shop.wsgi", "--bind", f"127.0.0.1:{port}",
              "--workers", "1", "--worker-class", "sync", "--timeout", "30"],
             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
 
     def up():
         try:
@@ -69,7 +73,7 @@ def test_pay_on_the_demo_page_credits_through_a_real_webhook_into_a_single_sync_
     assert started.url == f"{base}/checkout/{session.pk}/"
     stripe_page = browser.post(f"{base}/checkout/{session.pk}/pay/", data={"csrfmiddlewaretoken": token},
                                timeout=10)
-    assert "/checkout/demo-stripe/cs_test_" in stripe_page.url and "$39.99" in stripe_page.text
+    assert "/demo-stripe/cs_test_" in stripe_page.url and "$39.99" in stripe_page.text
 
     paid = browser.post(stripe_page.url, data={"csrfmiddlewaretoken": token, "action": "pay"}, timeout=10,
                         allow_redirects=False)

@@ -3,14 +3,15 @@
 import pytest
 from django.urls import reverse
 
-from checkout.fake_stripe import hosted
-from checkout.models import CheckoutSession, FakeStripeObject
-from tests.payments import pay_points_checkout
-from wallet.services import points_purchase_start
+from checkout.models import CheckoutSession
 from checkout.tasks import checkout_sessions_reconcile
+from stripe_fake import hosted
+from stripe_fake.models import FakeStripeObject
 from tests.checkout.conftest import post_event
+from tests.payments import pay_points_checkout
 from wallet.models import LedgerEntry
 from wallet.selectors import wallet_balance
+from wallet.services import points_purchase_start
 
 
 def _paying_session(user, package):

@@ -4,17 +4,17 @@ import pytest
 from django.urls import reverse
 
 from checkout import gateway
-from checkout.fake_stripe import hosted
-from checkout.fake_stripe.events import public
-from checkout.models import CheckoutSession, FakeStripeObject, WebhookEvent
-from tests.payments import pay_points_checkout
-from wallet.services import points_purchase_start
+from checkout.models import CheckoutSession, WebhookEvent
 from checkout.services import RefundRefused, checkout_session_refund
+from stripe_fake import hosted
+from stripe_fake.events import public
+from stripe_fake.models import FakeStripeObject
 from tests.checkout.conftest import post_event
 from tests.factories import CheckoutSessionFactory, UserFactory
+from tests.payments import pay_points_checkout
 from wallet.models import LedgerEntry
 from wallet.selectors import wallet_balance
-from wallet.services import wallet_spend
+from wallet.services import points_purchase_start, wallet_spend
 
 PURCHASES = "admin:wallet_pointspurchase_changelist"
 

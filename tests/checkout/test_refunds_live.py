@@ -8,14 +8,14 @@ import requests
 from django.conf import settings
 from django.test import Client
 
-from checkout.fake_stripe import hosted
 from checkout.models import CheckoutSession, WebhookEvent
-from tests.payments import pay_points_checkout
-from wallet.services import points_purchase_start
+from stripe_fake import hosted
 from tests.checkout.test_live_delivery import one_worker_server  # noqa: F401 (a fixture)
-from tests.processes import wait_for
 from tests.factories import PointsPackageFactory, StaffFactory, UserFactory
+from tests.payments import pay_points_checkout
+from tests.processes import wait_for
 from wallet.selectors import wallet_balance
+from wallet.services import points_purchase_start
 
 
 def _browser_for(user) -> requests.Session:

@@ -11,11 +11,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from checkout import gateway
-from checkout.models import CheckoutSession, FakeStripeObject
+from checkout.models import CheckoutSession
 from checkout.services import (
     StartResult,
     checkout_sessions_expire_due,
 )
+from stripe_fake.models import FakeStripeObject
 from tests.checkout.conftest import start_url
 from tests.factories import CheckoutSessionFactory, PointsPackageFactory, UserFactory
 from wallet.services import points_purchase_recover, points_purchase_start

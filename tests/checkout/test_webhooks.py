@@ -7,16 +7,16 @@ import time
 
 import pytest
 
-from checkout.fake_stripe import hosted
-from checkout.fake_stripe.events import public
-from checkout.models import CheckoutSession, FakeStripeObject, WebhookEvent
-from tests.payments import pay_points_checkout
-from wallet.models import PointsPurchase
-from wallet.services import points_purchase_start
+from checkout.models import CheckoutSession, WebhookEvent
+from stripe_fake import hosted
+from stripe_fake.events import public
+from stripe_fake.models import FakeStripeObject
 from tests.checkout.conftest import WEBHOOK_URL, deliver_concurrently, post_event, sign, stripe_event
 from tests.factories import PointsPackageFactory, UserFactory
-from wallet.models import LedgerEntry
+from tests.payments import pay_points_checkout
+from wallet.models import LedgerEntry, PointsPurchase
 from wallet.selectors import wallet_balance
+from wallet.services import points_purchase_start
 
 
 def _paying_session(user, package):

@@ -12,15 +12,16 @@ from django.conf import settings
 from django.db import connection
 from stripe import WebhookSignature
 
-from checkout.fake_stripe import hosted
-from checkout.fake_stripe.events import public
-from checkout.models import CheckoutSession, FakeStripeObject, WebhookEvent
-from tests.payments import pay_points_checkout
-from wallet.services import points_purchase_start
+from checkout.models import CheckoutSession, WebhookEvent
+from stripe_fake import hosted
+from stripe_fake.events import public
+from stripe_fake.models import FakeStripeObject
 from tests.factories import PointsPackageFactory, UserFactory
+from tests.payments import pay_points_checkout
 from tests.processes import wait_for
 from wallet.audit import wallet_audit
 from wallet.models import LedgerEntry, Wallet
+from wallet.services import points_purchase_start
 
 
 def signed_post(base: str, payload: str):
@@ -30,7 +31,7 @@ def signed_post(base: str, payload: str):
 
 
 def paid_event(settings_fixture) -> tuple[CheckoutSession, str]:
-    settings_fixture.STRIPE_DEMO_WEBHOOK_DELIVERY = "tests.checkout.delivery.hold"  # we deliver it ourselves
+    settings_fixture.STRIPE_FAKE_WEBHOOK_DELIVERY = "tests.stripe_fake.delivery.hold"  # we deliver it ourselves
     user, package = UserFactory(), PointsPackageFactory(points=550, price_cents=3999)
     session = points_purchase_start(user=user, package=package).session
     pay_points_checkout(session_id=session.pk, user=user, base_url="http://testserver")

@@ -7,17 +7,17 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
-from checkout.fake_stripe import FakeStripeHTTPClient
 from checkout.models import CheckoutSession
-from wallet.services import points_purchase_start
 from checkout.tasks import checkout_sessions_mark_expired, checkout_sessions_purge
 from orders.models import CartItem, Order, OrderStatus
-from checkout.models import FakeStripeObject
 from orders.services.card import order_checkout_start, order_refund_unfulfillable
 from shop.models import Product
+from stripe_fake.models import FakeStripeObject
+from stripe_fake.transport import FakeStripeHTTPClient
 from tests.checkout.conftest import post_event
 from tests.factories import PointsPackageFactory
 from wallet.models import LedgerEntry
+from wallet.services import points_purchase_start
 
 HTMX = {"HX-Request": "true"}
 

@@ -8,8 +8,8 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from checkout.fake_stripe import FakeStripeHTTPClient
 from orders.models import Order
+from stripe_fake.transport import FakeStripeHTTPClient
 
 HTMX = {"HX-Request": "true"}
 
@@ -23,7 +23,7 @@ def fake_stripe():
 
 @pytest.fixture
 def held_webhooks(settings):
-    settings.STRIPE_DEMO_WEBHOOK_DELIVERY = "tests.checkout.delivery.hold"
+    settings.STRIPE_FAKE_WEBHOOK_DELIVERY = "tests.stripe_fake.delivery.hold"
 
 
 @pytest.fixture

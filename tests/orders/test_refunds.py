@@ -4,12 +4,13 @@ import pytest
 from django.urls import reverse
 
 from checkout import gateway
-from checkout.fake_stripe.events import public
-from checkout.models import FakeStripeObject, WebhookEvent
+from checkout.models import WebhookEvent
 from orders.errors import RefundRefused
 from orders.models import Order, OrderStatus, OrderStatusChange
 from orders.services.placement import order_pay_with_points
 from orders.services.refunds import order_refund_points, order_refund_stripe
+from stripe_fake.events import public
+from stripe_fake.models import FakeStripeObject
 from tests.checkout.conftest import post_event
 from tests.factories import paid_card_order
 from tests.orders.conftest import give_points

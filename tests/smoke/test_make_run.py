@@ -14,7 +14,8 @@ from tests.processes import free_port, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 STACK_VARIABLES = ["DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET",
-                   "STRIPE_MODE", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE", "MEDIA_ROOT", "SECRET_KEY"]
+                   "STRIPE_MODE", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE", "MEDIA_ROOT", "SECRET_KEY",
+                   "SITE_URL", "STRIPE_FAKE_WEBHOOK_URL"]
 
 pytestmark = pytest.mark.smoke
 
@@ -88,6 +89,20 @@ def test_make_run_boots_web_worker_and_beat_and_stops_on_ctrl_c(embedded_env, tm
         assert "is paid" in paid.text and 'data-balance="820"' in paid.text  # 1000 welcome points - 180
         assert wait_for(lambda: "is ready to download" in log_path.read_text(), timeout=60,
                         what="the worker to send the order confirmation email")
+        # Buy the Basic package (500 points) on the demo Stripe page: its webhook reaches this port because
+        # `make run` sets SITE_URL from PORT.
+        choose = browser.get(f"{base}/checkout/points/", timeout=10)
+        package_id = re.search(r'name="package" value="(\d+)"', choose.text).group(1)
+        review = browser.post(f"{base}/checkout/points/start/", timeout=10, headers={"Referer": choose.url},
+                              data={"csrfmiddlewaretoken": token, "package": package_id})
+        stripe_page = browser.post(f"{review.url}pay/", timeout=10, headers={"Referer": review.url},
+                                   data={"csrfmiddlewaretoken": token})
+        assert stripe_page.url.startswith(f"{base}/demo-stripe/cs_test_") and "$4.99" in stripe_page.text
+        card_paid = browser.post(stripe_page.url, data={"csrfmiddlewaretoken": token, "action": "pay"}, timeout=10,
+                                 headers={"Referer": stripe_page.url})
+        assert wait_for(lambda: "Payment received" in browser.get(card_paid.url, timeout=10).text, timeout=30,
+                        what=f"the demo Stripe's webhook; log:\n{log_path.read_text()[-3000:]}")
+        assert 'data-balance="1320"' in browser.get(card_paid.url, timeout=10).text  # 820 + 500
 
         stylesheet = re.search(r'href="(/static/shop/shop(?:\.[0-9a-f]+)?\.css)"', logged_in.text).group(1)
         assert browser.get(base + stylesheet, timeout=10).status_code == 200

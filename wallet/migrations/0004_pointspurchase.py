@@ -32,7 +32,7 @@ def copy_back_to_sessions(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("checkout", "0005_package_link_points_at_wallet"),
+        ("checkout", "0006_package_link_points_at_wallet"),
         ("wallet", "0003_pointspackage_moves_here"),
     ]
 

@@ -1,4 +1,4 @@
-"""``FakeStripeHTTPClient``: stripe-python's HTTP hook, answering from ``checkout.fake_stripe.api``.
+"""``FakeStripeHTTPClient``: stripe-python's HTTP hook, answering from ``stripe_fake.api``.
 
 stripe-python builds every request (form encoding, idempotency keys, retries with backoff) and parses every
 answer (objects, typed errors) itself; only the wire is replaced. Tests and operators can make the wire fail
@@ -18,9 +18,9 @@ from urllib.parse import urlsplit
 
 import stripe
 
-from checkout.fake_stripe import api
-from checkout.fake_stripe.encoding import decode_form
-from checkout.fake_stripe.store import new_id
+from stripe_fake import api
+from stripe_fake.encoding import decode_form
+from stripe_fake.store import new_id
 
 FAULT_KINDS = frozenset({"server_error", "connection", "lost_response"})
 

@@ -4,9 +4,10 @@ import pytest
 from django.urls import reverse
 
 from checkout.models import CheckoutSession, WebhookEvent
+from tests.checkout.conftest import package  # noqa: F401 (a fixture)
 from tests.payments import pay_points_checkout
-from wallet.services import points_purchase_start
 from wallet.models import LedgerEntry
+from wallet.services import points_purchase_start
 
 
 @pytest.fixture
@@ -23,7 +24,7 @@ def test_the_demo_page_does_not_exist_outside_demo_mode(client, settings, stripe
 
 
 def test_an_unknown_session_is_not_found(client, db):
-    assert client.get(reverse("checkout:demo_stripe", args=["cs_test_unknown"])).status_code == 404
+    assert client.get(reverse("stripe_fake:hosted", args=["cs_test_unknown"])).status_code == 404
 
 
 def test_an_unknown_action_changes_nothing(client, stripe_url):

@@ -14,11 +14,11 @@ import re
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from checkout.fake_stripe import hosted, store
-from checkout.fake_stripe.errors import StripeAPIFailure, invalid, missing
-from checkout.fake_stripe.events import public
-from checkout.fake_stripe.refunds import create_refund
-from checkout.models import FakeStripeObject
+from stripe_fake import hosted, store
+from stripe_fake.errors import StripeAPIFailure, invalid, missing
+from stripe_fake.events import public
+from stripe_fake.models import FakeStripeObject
+from stripe_fake.refunds import create_refund
 
 SESSION = "checkout.session"
 MIN_LIFETIME_SECONDS = 30 * 60
@@ -117,7 +117,7 @@ def create_session(params: dict) -> dict:
         "expires_at": expires_at, "livemode": False, "metadata": params.get("metadata") or {}, "mode": "payment",
         "payment_intent": None, "payment_method_types": ["card"], "payment_status": "unpaid", "status": "open",
         "success_url": params["success_url"], "ui_mode": "hosted",
-        "url": _origin(params["success_url"]) + reverse("checkout:demo_stripe", args=[session_id]),
+        "url": _origin(params["success_url"]) + reverse("stripe_fake:hosted", args=[session_id]),
         "_line_items": lines,
         "_payment_intent_metadata": (params.get("payment_intent_data") or {}).get("metadata") or {},
     }
@@ -145,5 +145,7 @@ def expire_session(session_id: str) -> dict:
 
 
 def _origin(url: str) -> str:
+    """The hosted page is served on the origin the shopper is browsing (their success_url's): the page is a
+    stand-in for Stripe's, reached by the shopper's browser, which may use another host name than SITE_URL."""
     scheme, _, rest = url.partition("://")
     return f"{scheme}://{rest.split('/', 1)[0]}"

@@ -1,6 +1,6 @@
 """Webhook delivery for tests that use Django's test client: the fake Stripe's signed POST goes through the
 test client instead of a socket (the production path, a real HTTP POST from a thread, is covered by
-test_live_delivery.py against a running server)."""
+tests/checkout/test_live_delivery.py against a running server)."""
 
 import json
 from urllib.parse import urlsplit

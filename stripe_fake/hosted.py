@@ -12,8 +12,8 @@ Each function locks the session's row, so two clicks (or a click and an API call
 
 from django.db import transaction
 
-from checkout.fake_stripe import store
-from checkout.fake_stripe.events import emit
+from stripe_fake import store
+from stripe_fake.events import emit
 
 SESSION = "checkout.session"
 INTENT = "payment_intent"

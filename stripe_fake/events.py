@@ -1,25 +1,24 @@
 """Events as Stripe sends them: built when something happens, signed with the webhook secret at delivery time,
-and POSTed to the shop's webhook endpoint after the transaction that caused them commits."""
+and POSTed to the account's webhook endpoint (``settings.STRIPE_FAKE_WEBHOOK_URL``, what a real account has in
+Stripe's dashboard) after the transaction that caused them commits."""
 
 import copy
 import json
 import logging
 from functools import partial
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
-from django.urls import reverse
 from django.utils.module_loading import import_string
 from stripe import WebhookSignature
 from stripe._api_version import _ApiVersion
 
-from checkout.fake_stripe import store
-from checkout.models import FakeStripeObject
+from stripe_fake import store
+from stripe_fake.models import FakeStripeObject
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_DELIVERY = "checkout.fake_stripe.delivery.deliver_in_background"
+DEFAULT_DELIVERY = "stripe_fake.delivery.deliver_in_background"
 
 
 def public(obj: dict) -> dict:
@@ -27,18 +26,10 @@ def public(obj: dict) -> dict:
     return {key: value for key, value in obj.items() if not key.startswith("_")}
 
 
-def endpoint_for(session: dict) -> str | None:
-    """The fake account's webhook endpoint: the shop that created the session, at its webhook path. (A real
-    Stripe account has it configured in the dashboard; here it is wherever the shopper is browsing the shop.)"""
-    parts = urlsplit(session.get("success_url") or "")
-    if not parts.scheme or not parts.netloc:
-        return None
-    return f"{parts.scheme}://{parts.netloc}{reverse('webhooks:stripe')}"
-
-
 def emit(event_type: str, obj: dict, *, session: dict) -> dict:
-    """Record the event ``obj`` caused, for the account that owns ``session``; deliver it after commit."""
-    endpoint = endpoint_for(session)
+    """Record the event ``obj`` caused (listed with ``session`` on its hosted page); deliver it after commit to
+    the endpoint configured now, which the event keeps for a later resend."""
+    endpoint = getattr(settings, "STRIPE_FAKE_WEBHOOK_URL", "")
     event = {
         "id": store.new_id("evt_test_"),
         "object": "event",
@@ -63,7 +54,7 @@ def emit(event_type: str, obj: dict, *, session: dict) -> dict:
 def send(event: dict) -> None:
     payload = json.dumps(public(event))
     signature = WebhookSignature.generate_signature_header(payload, settings.STRIPE_WEBHOOK_SECRET)
-    deliver = import_string(getattr(settings, "STRIPE_DEMO_WEBHOOK_DELIVERY", "") or DEFAULT_DELIVERY)
+    deliver = import_string(getattr(settings, "STRIPE_FAKE_WEBHOOK_DELIVERY", "") or DEFAULT_DELIVERY)
     logger.info("Fake Stripe delivering %s %s to %s", event["type"], event["id"], event["_endpoint"])
     deliver(url=event["_endpoint"], payload=payload, signature=signature)
 

@@ -4,7 +4,7 @@ import secrets
 import string
 import time
 
-from checkout.models import FakeStripeObject
+from stripe_fake.models import FakeStripeObject
 
 _ALPHABET = string.ascii_letters + string.digits
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("checkout", "0004_session_refunds"),
+        ("checkout", "0005_fakestripeobject_moves_out"),
         ("wallet", "0003_pointspackage_moves_here"),
     ]
 

@@ -15,7 +15,7 @@ def describe_packages(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("checkout", "0005_package_link_points_at_wallet"),
+        ("checkout", "0006_package_link_points_at_wallet"),
         ("wallet", "0004_pointspurchase"),
     ]
 

@@ -1,4 +1,7 @@
-"""The demo "hosted checkout" page the fake Stripe sends shoppers to (demo mode only: 404 otherwise)."""
+"""The demo "hosted checkout" page the fake Stripe sends shoppers to.
+
+The app is installed only in demo mode; the 404 outside it also covers a settings module that lists the app
+while talking to the real Stripe."""
 
 from functools import wraps
 
@@ -8,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from checkout.fake_stripe import events, hosted
+from stripe_fake import events, hosted
 
 ACTIONS = {
     "pay": lambda session_id: hosted.pay(session_id),
@@ -47,7 +50,7 @@ def hosted_checkout(request, stripe_session_id):
         return redirect(session["cancel_url"] or "/")
     if action == "resend":
         events.resend(request.POST.get("event", ""))
-        return redirect(reverse("checkout:demo_stripe", args=[stripe_session_id]) + "?done=resend")
+        return redirect(reverse("stripe_fake:hosted", args=[stripe_session_id]) + "?done=resend")
     if action in ACTIONS:
         try:
             session = ACTIONS[action](stripe_session_id)
@@ -57,10 +60,10 @@ def hosted_checkout(request, stripe_session_id):
         else:
             if action in ("pay", "pay_later"):
                 return redirect(session["success_url"].replace("{CHECKOUT_SESSION_ID}", session["id"]))
-            return redirect(reverse("checkout:demo_stripe", args=[stripe_session_id]) + f"?done={action}")
+            return redirect(reverse("stripe_fake:hosted", args=[stripe_session_id]) + f"?done={action}")
     elif action:
         problem, status = "Unknown action.", 400
-    return render(request, "checkout/demo_stripe.html", {
+    return render(request, "stripe_fake/hosted.html", {
         "session": session, "line_items": session.get("_line_items", []), "notice": notice, "problem": problem,
         "events": events.events_for_session(stripe_session_id),
     }, status=status)

@@ -9,10 +9,10 @@ before), with the amount the payment intent received.
 
 from django.db import transaction
 
-from checkout.fake_stripe import store
-from checkout.fake_stripe.errors import invalid, missing
-from checkout.fake_stripe.events import emit, public
-from checkout.models import FakeStripeObject
+from stripe_fake import store
+from stripe_fake.errors import invalid, missing
+from stripe_fake.events import emit, public
+from stripe_fake.models import FakeStripeObject
 
 INTENT = "payment_intent"
 CHARGE = "charge"
@@ -96,7 +96,7 @@ def _amount(value, *, default: int) -> int:
 
 
 def _session_of(intent: dict) -> dict | None:
-    """The checkout session that made ``intent``: the account whose webhook endpoint hears about it."""
+    """The checkout session that made ``intent``, whose hosted page lists the refund's event."""
     if intent.get("_session"):
         return store.load(intent["_session"], kind=SESSION)
     row = FakeStripeObject.objects.filter(kind=SESSION, data__payment_intent=intent["id"]).first()
