@@ -1,6 +1,6 @@
 """Queueing Celery tasks so that a broker outage delays them instead of losing them.
 
-Every task of the shop's Celery app is a ``ReliableTask`` (shop/celery.py). Its ``apply_async`` (and so
+Every task of the shop's Celery app is a ``ReliableTask`` (config/celery.py). Its ``apply_async`` (and so
 ``delay``) publishes as usual; if the broker cannot be reached (Redis down, after kombu's own publish retries) the
 task is written to the ``OutboxMessage`` table instead, logged at ERROR, and ``shop.tasks.outbox_relay`` -- run
 by beat every 30 seconds -- publishes it once the broker answers again, oldest first, backing off between tries.
@@ -68,7 +68,7 @@ def outbox_keep(*, task: str, args: list, kwargs: dict, error: Exception) -> Non
 def outbox_relay(*, batch: int = RELAY_BATCH) -> dict:
     """Publish due outbox messages, oldest first; stop at the first broker failure (the rest wait with it).
     Rows are locked with SKIP LOCKED, so two relays never publish the same message at once."""
-    from shop.celery import app
+    from config.celery import app
     from shop.models import OutboxMessage
 
     sent = failed = 0

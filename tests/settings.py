@@ -21,14 +21,14 @@ os.environ.setdefault("MEDIA_ROOT", str(Path(tempfile.gettempdir()) / f"shop-tes
 # unless told that the test owns the consequences.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-from shop.settings import *  # noqa: E402,F403
-from shop.settings import DATABASES  # noqa: E402
+from config.settings import *  # noqa: E402,F403
+from config.settings import DATABASES  # noqa: E402
 
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME", "test_shop")}
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 # The manifest storage needs `collectstatic` to have run; tests render templates straight from the finders.
-# tests/shop/test_static.py runs collectstatic with the production storage to cover it.
+# tests/config/test_static.py runs collectstatic with the production storage to cover it.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

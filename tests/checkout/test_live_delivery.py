@@ -27,13 +27,13 @@ REPO = Path(__file__).resolve().parents[2]
 def one_worker_server(transactional_db, tmp_path):
     port = free_port()
     database = connection.settings_dict
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "shop.settings", "DEBUG": "true", "STRIPE_MODE": "demo",
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "true", "STRIPE_MODE": "demo",
            "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
            "VAR_DIR": str(tmp_path / "var")}
     log_path = tmp_path / "gunicorn.log"
     with open(log_path, "w") as log:
         server = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "shop.wsgi", "--bind", f"127.0.0.1:{port}",
+            [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}",
              "--workers", "1", "--worker-class", "sync", "--timeout", "30"],
             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"

@@ -6,9 +6,9 @@ import logging
 import pytest
 from django.urls import reverse
 
+from config.celery import app as celery_app
 from orders.models import Order
 from orders.services.cart import cart_add
-from shop.celery import app as celery_app
 from shop.models import OutboxMessage
 from shop.outbox import outbox_relay
 from tests.factories import ProductFactory

@@ -3,7 +3,7 @@ import json
 from django.urls import reverse
 from kombu import Connection
 
-from shop.celery import app as celery_app
+from config.celery import app as celery_app
 
 
 def test_healthz_is_ok_with_database_and_broker_up(client, db):

@@ -2,7 +2,7 @@ import os
 
 from celery import Celery
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 # ReliableTask: a task the broker cannot take is kept in the database and relayed later (shop/outbox.py).
 app = Celery("shop", task_cls="shop.outbox:ReliableTask")

@@ -8,7 +8,7 @@ from pathlib import Path
 import dj_database_url
 from csp.constants import NONE, SELF
 
-from shop.config import config_error, env_bool, env_int, env_list, env_str
+from config.env import config_error, env_bool, env_int, env_list, env_str
 from shop.logs import FORMATTERS
 
 # --- Core -----------------------------------------------------------------------------------------------------
@@ -33,8 +33,8 @@ if not ALLOWED_HOSTS:
     raise config_error("ALLOWED_HOSTS", "is required when DEBUG is off (comma-separated host names)")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
-ROOT_URLCONF = "shop.urls"
-WSGI_APPLICATION = "shop.wsgi.application"
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
     {
@@ -60,7 +60,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Apps and middleware --------------------------------------------------------------------------------------
 INSTALLED_APPS = [
     # Django's admin site, plus the staff dashboard at /admin/dashboard/ linked from its index.
-    "shop.admin_site.ShopAdminConfig",
+    "config.admin.ShopAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
