@@ -9,7 +9,7 @@ import dj_database_url
 from csp.constants import NONE, SELF
 
 from config.env import config_error, env_bool, env_int, env_list, env_str
-from shop.logs import FORMATTERS
+from ops.logs import FORMATTERS
 
 # --- Core -----------------------------------------------------------------------------------------------------
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "django_celery_beat",
+    "ops",
     "shop",
     "wallet",
     "checkout",
@@ -81,29 +82,29 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: every log line of a request (and of the Celery tasks it queues) carries its id, also sent back as
     # X-Request-ID, and one access line per request is logged (see Logging).
-    "shop.middleware.request_id",
+    "ops.middleware.request_id",
     "django.middleware.security.SecurityMiddleware",
-    "shop.middleware.ContentSecurityPolicy",
+    "ops.middleware.ContentSecurityPolicy",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Staff actions in the admin (adjustments, refunds, re-processing webhooks): one log line each, who and why.
-    "shop.middleware.staff_actions_log",
+    "ops.middleware.staff_actions_log",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "shop.middleware.htmx_login_redirect",
+    "ops.middleware.htmx_login_redirect",
     # After CSRF and authentication: a forged request is refused as such, a shopper is counted as themselves.
-    "shop.middleware.rate_limits",
+    "ops.middleware.rate_limits",
 ]
 
 # --- Database -------------------------------------------------------------------------------------------------
 # Without DATABASE_URL the shop runs on a SQLite file so that `make run` needs no services. IMMEDIATE
 # transactions take SQLite's write lock at BEGIN, so two writers queue up instead of failing with
 # "database is locked" half-way through a transaction that moves points.
-# A database error (PostgreSQL restarting, a failover) answers 503 with Retry-After (shop.errors, the URLconf's
+# A database error (PostgreSQL restarting, a failover) answers 503 with Retry-After (ops.errors, the URLconf's
 # handler500) instead of 500; CONN_HEALTH_CHECKS makes the next request reconnect.
 _database_url = env_str("DATABASE_URL")
 if _database_url:
@@ -132,7 +133,7 @@ if _database.get("ENGINE") == "django.db.backends.postgresql" and env_bool("DB_P
 DATABASES = {"default": _database}
 
 # --- Cache and sessions ---------------------------------------------------------------------------------------
-# A Redis outage degrades the cache instead of failing requests (shop.cache: misses, dropped writes, short socket
+# A Redis outage degrades the cache instead of failing requests (ops.cache: misses, dropped writes, short socket
 # timeouts): sessions fall back to their database copy and balances never came from the cache anyway.
 # With Redis, sessions are read from the cache and written through to the database: a signed-in request (the
 # balance badge refetches itself after every change) then costs no query for its session. Never with the
@@ -142,7 +143,7 @@ if REDIS_URL:
     if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
         raise config_error("REDIS_URL", "must start with redis://, rediss:// or unix://")
     _redis_timeout = env_int("REDIS_SOCKET_TIMEOUT_MS", 250, minimum=10) / 1000
-    CACHES = {"default": {"BACKEND": "shop.cache.ResilientRedisCache", "LOCATION": REDIS_URL,
+    CACHES = {"default": {"BACKEND": "ops.cache.ResilientRedisCache", "LOCATION": REDIS_URL,
                           "OPTIONS": {"socket_connect_timeout": _redis_timeout, "socket_timeout": _redis_timeout}}}
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
@@ -220,7 +221,7 @@ if env_bool("TRUST_X_FORWARDED_PROTO", False):
 
 # No inline scripts or styles anywhere in the shop's pages: htmx's indicator styles are off (base.html) and live
 # in shop.css. The admin (Django's own templates and our list columns) keeps a few style attributes, so
-# shop.middleware.ContentSecurityPolicy relaxes *styles only* under /admin/; its scripts stay 'self'.
+# ops.middleware.ContentSecurityPolicy relaxes *styles only* under /admin/; its scripts stay 'self'.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
@@ -238,16 +239,16 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # --- Rate limits ----------------------------------------------------------------------------------------------
-# shop.middleware.rate_limits applies these to the named views' POSTs (one table instead of decorators spread
+# ops.middleware.rate_limits applies these to the named views' POSTs (one table instead of decorators spread
 # over four apps); counters live in the default cache, i.e. Redis, shared by every web process. A refused
 # request gets templates/429.html (or its #message part for htmx) with Retry-After. RATELIMIT_ENABLE=false
-# turns them off (the test settings do; tests/shop/test_security_ratelimits.py turns them back on).
+# turns them off (the test settings do; tests/ops/test_security_ratelimits.py turns them back on).
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
 RATELIMIT_USE_CACHE = "default"
 # Behind N proxies that each append to X-Forwarded-For, the client is the N-th address from the right; 0 means
 # REMOTE_ADDR is the client (no proxy, or a proxy that rewrites REMOTE_ADDR).
 RATELIMIT_TRUSTED_PROXIES = env_int("RATELIMIT_TRUSTED_PROXIES", 0)
-RATELIMIT_IP_META_KEY = "shop.ratelimits.client_ip"
+RATELIMIT_IP_META_KEY = "ops.ratelimits.client_ip"
 RATE_LIMITS = {
     # view name: [(key, rate), ...]: every one of them must allow the request.
     "login": [("ip", env_str("RATE_LIMIT_LOGIN") or "20/m"), ("post:username", "10/m")],
@@ -270,8 +271,8 @@ if DEBUG and CACHES["default"]["BACKEND"].endswith("LocMemCache"):
     SILENCED_SYSTEM_CHECKS.append("django_ratelimit.E003")
 
 # --- Logging --------------------------------------------------------------------------------------------------
-# Every line carries the id of the request (or task) it was written for (shop.logs.RequestIdFilter, set by
-# shop.middleware.request_id); shop.requests logs one access line per request (gunicorn's own access log would
+# Every line carries the id of the request (or task) it was written for (ops.logs.RequestIdFilter, set by
+# ops.middleware.request_id); ops.requests logs one access line per request (gunicorn's own access log would
 # be a second line without the id, so the Procfile does not turn it on). LOG_FORMAT: plain | kv | json.
 LOG_FORMAT = env_str("LOG_FORMAT") or "plain"
 if LOG_FORMAT not in {"plain", "kv", "json"}:
@@ -279,7 +280,7 @@ if LOG_FORMAT not in {"plain", "kv", "json"}:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "shop.logs.RequestIdFilter"}},
+    "filters": {"request_id": {"()": "ops.logs.RequestIdFilter"}},
     "formatters": {"shop": FORMATTERS[LOG_FORMAT]},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "shop", "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL") or "INFO"},

@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.static import serve
 
-from shop import health
+from ops import health
 
 urlpatterns = [
     path("", include("shop.urls")),
@@ -19,5 +19,5 @@ urlpatterns = [
             name="preview"),
 ]
 
-# A database outage answers 503 rather than 500 (shop/errors.py).
-handler500 = "shop.errors.server_error"
+# A database outage answers 503 rather than 500 (ops/errors.py).
+handler500 = "ops.errors.server_error"

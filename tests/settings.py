@@ -14,7 +14,7 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
 os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/1")
 os.environ.setdefault("STRIPE_MODE", "demo")
 # Every test client comes from 127.0.0.1: shared counters would refuse unrelated tests. The rate-limit tests turn
-# them back on (tests/shop/test_security_ratelimits.py).
+# them back on (tests/ops/test_security_ratelimits.py).
 os.environ.setdefault("RATELIMIT_ENABLE", "false")
 os.environ.setdefault("MEDIA_ROOT", str(Path(tempfile.gettempdir()) / f"shop-test-media-{os.getuid()}"))
 # Playwright's sync API runs an event loop in the test thread; Django refuses ORM calls from such a thread

@@ -20,4 +20,4 @@ urlpatterns = [
     path("", include("config.urls")),
 ]
 
-handler500 = "shop.errors.server_error"
+handler500 = "ops.errors.server_error"
