@@ -50,7 +50,7 @@ def get(port, path, headers, timeout=10.0):
 
 def start_gunicorn(port, workers):
     env = {**os.environ, **bench_environment(database=DATABASE, redis_db=REDIS_DB, settings=SETTINGS)}
-    command = [sys.executable, "-m", "gunicorn", "shop.wsgi:application", "--bind", f"127.0.0.1:{port}",
+    command = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
                "--workers", str(workers), "--chdir", str(ROOT), "--log-level", "warning", "--timeout", "30"]
     server = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
     deadline = time.time() + 30

@@ -45,7 +45,7 @@ def admin(sql: str) -> None:
 def setup_django(*, migrate: bool = True) -> None:
     sys.path.insert(0, str(ROOT))
     os.environ.update({
-        "DJANGO_SETTINGS_MODULE": "shop.settings", "DEBUG": "true", "STRIPE_MODE": "demo", "LOG_LEVEL": "WARNING",
+        "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "true", "STRIPE_MODE": "demo", "LOG_LEVEL": "WARNING",
         "DATABASE_URL": f"postgres://{PG['user']}@{PG['host']}:{PG['port']}/{DATABASE}",
         "REDIS_URL": "redis://127.0.0.1:6379/11", "CELERY_BROKER_URL": "redis://127.0.0.1:6379/11",
         "VAR_DIR": "/tmp/bench-cleanup-var",

@@ -149,7 +149,7 @@ def main() -> int:
 
         connections.close_all()
         port = load.free_port()
-        server = load.start([str(ROOT / ".venv/bin/gunicorn"), "shop.wsgi", "--bind", f"127.0.0.1:{port}",
+        server = load.start([str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}",
                              "--workers", "2", "--graceful-timeout", "5"], env, cluster.folder / "gunicorn.log")
         load.wait_for_http(port, server, cluster.folder / "gunicorn.log")
         print(f"drill: cluster on port {cluster.port}, redis on {redis_port}, gunicorn on {port} "

@@ -266,9 +266,9 @@ def main() -> int:
               f"({time.monotonic() - began:.0f} s)")
 
         port = free_port()
-        server = start([str(ROOT / ".venv/bin/gunicorn"), "shop.wsgi", "--bind", f"127.0.0.1:{port}",
+        server = start([str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}",
                         "--workers", str(options.workers), "--graceful-timeout", "5"], env, logs / "gunicorn.log")
-        worker = start([str(ROOT / ".venv/bin/celery"), "-A", "shop", "worker", "--concurrency", "1",
+        worker = start([str(ROOT / ".venv/bin/celery"), "-A", "config", "worker", "--concurrency", "1",
                         "--loglevel", "WARNING"], env, logs / "worker.log")
         wait_for_http(port, server, logs / "gunicorn.log")
 

@@ -7,7 +7,7 @@ from django.db import connection  # noqa: E402
 from django.http import HttpResponse  # noqa: E402
 from django.urls import path  # noqa: E402
 
-from shop.urls import urlpatterns as shop_urlpatterns  # noqa: E402
+from config.urls import urlpatterns as shop_urlpatterns  # noqa: E402
 from wallet.models import Wallet  # noqa: E402
 
 

@@ -52,7 +52,7 @@ def admin(sql: str) -> None:
 
 def setup_django() -> None:
     sys.path.insert(0, str(ROOT))
-    os.environ.update(ENV, DJANGO_SETTINGS_MODULE="shop.settings")
+    os.environ.update(ENV, DJANGO_SETTINGS_MODULE="config.settings")
     import django
 
     django.setup()
@@ -163,7 +163,7 @@ def start_gunicorn(port: int, workers: int, log_path: Path) -> subprocess.Popen:
            "PYTHONPATH": os.pathsep.join([str(ROOT / "bench"), str(ROOT)])}
     with open(log_path, "w") as log:
         server = subprocess.Popen(
-            [str(ROOT / ".venv" / "bin" / "gunicorn"), "shop.wsgi", "--bind", f"127.0.0.1:{port}",
+            [str(ROOT / ".venv" / "bin" / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}",
              "--workers", str(workers), "--backlog", "2048"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 60

@@ -3,7 +3,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.html import format_html
 
-from shop.models import Heartbeat, Product, User
+from shop.models import Product, User
 from shop.templatetags.shop_tags import money
 from wallet.services import wallet_open
 
@@ -63,15 +63,3 @@ class ProductAdmin(admin.ModelAdmin):
     @admin.display(description="Price", ordering="price_cents")
     def price(self, product):
         return money(product.price_cents, product.currency)
-
-
-@admin.register(Heartbeat)
-class HeartbeatAdmin(admin.ModelAdmin):
-    list_display = ["name", "seen_at"]
-    readonly_fields = ["name", "seen_at"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

@@ -2,7 +2,6 @@ from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
-from django.utils import timezone
 
 from checkout.money import Currency
 
@@ -91,34 +90,3 @@ class Product(models.Model):
     @property
     def is_limited(self) -> bool:
         return self.stock is not None
-
-
-class Heartbeat(models.Model):
-    """Last time a scheduled task ran through beat and a worker: operators see in the admin that both are alive."""
-
-    name = models.CharField(max_length=50, primary_key=True)
-    seen_at = models.DateTimeField()
-
-    def __str__(self):
-        return f"{self.name} at {self.seen_at:%Y-%m-%d %H:%M:%S}"
-
-
-class OutboxMessage(models.Model):
-    """A Celery task the broker could not take when it was queued (Redis down or unreachable), kept until
-    ``shop.tasks.outbox_relay`` (beat, every 30 seconds) hands it over. At least once: the tasks are idempotent."""
-
-    task = models.CharField(max_length=200)
-    args = models.JSONField(default=list)
-    kwargs = models.JSONField(default=dict)
-    request_id = models.CharField(max_length=64, blank=True, help_text="The request that queued it (logs).")
-    attempts = models.PositiveIntegerField(default=1)
-    last_error = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["id"]
-        indexes = [models.Index(fields=["next_attempt_at"], name="outbox_due_idx")]
-
-    def __str__(self):
-        return f"{self.task} (queued {self.created_at:%Y-%m-%d %H:%M:%S}, {self.attempts} attempts)"

@@ -1,7 +1,6 @@
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
-from shop.models import Heartbeat, User
+from shop.models import User
 from wallet.services import wallet_open
 
 
@@ -21,7 +20,3 @@ def user_sign_up(*, email: str, password: str) -> User:
     except IntegrityError as error:
         raise EmailAlreadyRegistered(email) from error
     return user
-
-
-def heartbeat_record(*, name: str) -> None:
-    Heartbeat.objects.update_or_create(name=name, defaults={"seen_at": timezone.now()})

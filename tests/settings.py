@@ -17,21 +17,21 @@ os.environ.setdefault("STRIPE_MODE", "demo")
 # resolves nowhere, so a stray real POST never reaches a shop someone runs on this machine (subprocesses inherit it).
 os.environ.setdefault("STRIPE_FAKE_WEBHOOK_URL", "http://testserver/webhooks/stripe/")
 # Every test client comes from 127.0.0.1: shared counters would refuse unrelated tests. The rate-limit tests turn
-# them back on (tests/shop/test_security_ratelimits.py).
+# them back on (tests/ops/test_security_ratelimits.py).
 os.environ.setdefault("RATELIMIT_ENABLE", "false")
 os.environ.setdefault("MEDIA_ROOT", str(Path(tempfile.gettempdir()) / f"shop-test-media-{os.getuid()}"))
 # Playwright's sync API runs an event loop in the test thread; Django refuses ORM calls from such a thread
 # unless told that the test owns the consequences.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-from shop.settings import *  # noqa: E402,F403
-from shop.settings import DATABASES  # noqa: E402
+from config.settings import *  # noqa: E402,F403
+from config.settings import DATABASES  # noqa: E402
 
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME", "test_shop")}
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 # The manifest storage needs `collectstatic` to have run; tests render templates straight from the finders.
-# tests/shop/test_static.py runs collectstatic with the production storage to cover it.
+# tests/config/test_static.py runs collectstatic with the production storage to cover it.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

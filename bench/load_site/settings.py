@@ -3,10 +3,10 @@ access log lines included), with a URLconf that adds the bare baseline view. Not
 
 import os
 
-from shop.settings import *  # noqa: F403
-from shop.settings import CACHES
+from config.settings import *  # noqa: F403
+from config.settings import CACHES
 
-DEBUG = False  # demo Stripe mode needed DEBUG while shop.settings loaded; no debug pages or query log here
+DEBUG = False  # demo Stripe mode needed DEBUG while config.settings loaded; no debug pages or query log here
 ROOT_URLCONF = "load_site.urls"
 ALLOWED_HOSTS = ["127.0.0.1"]
 # Keys of this run only, in a Redis database others may share: nothing to flush afterwards but our own prefix.

@@ -17,7 +17,7 @@ def bare(request):
 
 urlpatterns = [
     path("bench/bare/", bare),
-    path("", include("shop.urls")),
+    path("", include("config.urls")),
 ]
 
-handler500 = "shop.errors.server_error"
+handler500 = "ops.errors.server_error"

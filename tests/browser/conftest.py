@@ -11,7 +11,7 @@ from celery import signals
 from celery.contrib.testing.worker import start_worker
 from playwright.sync_api import sync_playwright
 
-from shop.celery import app as celery_app
+from config.celery import app as celery_app
 from tests.browser import delivery
 
 CHROMIUM = "/usr/bin/chromium"

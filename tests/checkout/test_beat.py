@@ -11,7 +11,7 @@ from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from checkout.models import CheckoutSession
-from shop.celery import app as celery_app
+from config.celery import app as celery_app
 from tests.factories import CheckoutSessionFactory, PointsPackageFactory
 
 EXPECTED = {

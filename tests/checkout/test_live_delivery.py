@@ -30,7 +30,7 @@ def one_worker_server(transactional_db, tmp_path, settings):
     database = connection.settings_dict
     # The fake Stripe's webhooks go to this server, from its own process (SITE_URL gives the default endpoint,
     # as `make run` does) and from the test's (a test may act as Stripe directly).
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "shop.settings", "DEBUG": "true", "STRIPE_MODE": "demo",
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "true", "STRIPE_MODE": "demo",
            "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
            "VAR_DIR": str(tmp_path / "var"), "SITE_URL": base}
     env.pop("STRIPE_FAKE_WEBHOOK_URL", None)
@@ -38,7 +38,7 @@ def one_worker_server(transactional_db, tmp_path, settings):
     log_path = tmp_path / "gunicorn.log"
     with open(log_path, "w") as log:
         server = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "shop.wsgi", "--bind", f"127.0.0.1:{port}",
+            [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}",
              "--workers", "1", "--worker-class", "sync", "--timeout", "30"],
             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 

@@ -59,19 +59,19 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 class Gunicorn:
-    """gunicorn serving the shop (shop.settings) against the test database, on a free loopback port."""
+    """gunicorn serving the shop (config.settings) against the test database, on a free loopback port."""
 
     def __init__(self, tmp_path, workers: int = 1):
         database = connection.settings_dict
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp_path / "gunicorn.log"
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "shop.settings", "DEBUG": "true", "STRIPE_MODE": "demo",
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "true", "STRIPE_MODE": "demo",
                "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
                                f"{database['NAME']}", "VAR_DIR": str(tmp_path / "var"), "LOG_LEVEL": "WARNING"}
         with open(self.log_path, "w") as log:
             self.process = subprocess.Popen(
-                [str(Path(sys.executable).parent / "gunicorn"), "shop.wsgi", "--bind", f"127.0.0.1:{self.port}",
+                [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{self.port}",
                  "--workers", str(workers), "--timeout", "60", "--graceful-timeout", "2"],
                 cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         wait_for(self._up, timeout=60, what="gunicorn")

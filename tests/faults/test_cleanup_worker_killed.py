@@ -43,14 +43,14 @@ def make_sessions(*, user, package, count, status, age, replaced_by=None):
 @pytest.fixture
 def celery_worker(transactional_db, throwaway_redis, tmp_path):
     database = connection.settings_dict
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "shop.settings", "DEBUG": "true", "STRIPE_MODE": "demo",
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "true", "STRIPE_MODE": "demo",
            "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
            "CELERY_BROKER_URL": f"{throwaway_redis.url}/0", "REDIS_URL": f"{throwaway_redis.url}/1",
            "VAR_DIR": str(tmp_path / "var"), "LOG_LEVEL": "INFO"}
     log_path = tmp_path / "worker.log"
     with open(log_path, "w") as log:
         worker = subprocess.Popen(
-            [str(Path(sys.executable).parent / "celery"), "-A", "shop", "worker", "--pool", "prefork", "--concurrency",
+            [str(Path(sys.executable).parent / "celery"), "-A", "config", "worker", "--pool", "prefork", "--concurrency",
              "1", "--loglevel", "INFO", "--without-heartbeat", "--without-gossip", "--without-mingle"],
             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     wait_for(lambda: "ready" in log_path.read_text() or worker.poll() is not None, timeout=60, what="the worker")

@@ -1,16 +1,16 @@
 """Redis stopped: pages still render from PostgreSQL, the balance is right, sessions survive, and a task that
-cannot be queued is kept in the outbox and relayed once Redis is back (shop/cache.py, shop/outbox.py)."""
+cannot be queued is kept in the outbox and relayed once Redis is back (ops/cache.py, ops/outbox.py)."""
 
 import logging
 
 import pytest
 from django.urls import reverse
 
+from config.celery import app as celery_app
+from ops.models import OutboxMessage
+from ops.outbox import outbox_relay
 from orders.models import Order
 from orders.services.cart import cart_add
-from shop.celery import app as celery_app
-from shop.models import OutboxMessage
-from shop.outbox import outbox_relay
 from tests.factories import ProductFactory
 from tests.orders.conftest import give_points
 
@@ -20,7 +20,7 @@ HTMX = {"HX-Request": "true"}
 @pytest.fixture
 def shop_on_throwaway_redis(settings, throwaway_redis):
     """Cache, sessions and the Celery broker on a Redis of this test's own."""
-    settings.CACHES = {"default": {"BACKEND": "shop.cache.ResilientRedisCache", "LOCATION": f"{throwaway_redis.url}/0",
+    settings.CACHES = {"default": {"BACKEND": "ops.cache.ResilientRedisCache", "LOCATION": f"{throwaway_redis.url}/0",
                                    "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25}}}
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
     keys = ("broker_url", "broker_write_url", "broker_read_url")
@@ -78,7 +78,7 @@ def test_pages_sign_in_balance_and_payment_work_without_redis_and_the_email_task
 
 
 def test_beat_does_not_keep_its_own_periodic_sends(monkeypatch):
-    from shop import outbox
+    from ops import outbox
 
     monkeypatch.setattr(outbox, "_keep_failed_publishes", True)
     outbox._stop_keeping_failed_publishes()

@@ -13,7 +13,7 @@ from django.db import connection
 REPO = Path(__file__).resolve().parents[2]
 PRODUCT = ["checkout", "orders", "wallet", "shop", "templates", "static"]
 # The two places that install and route the fake, each only in demo mode.
-ALLOWED = {"shop/settings.py", "shop/urls.py"}
+ALLOWED = {"config/settings.py", "config/urls.py"}
 
 PROBE = """
 import json, sys
@@ -56,7 +56,7 @@ def production_env(tmp_path) -> dict:
     database = connection.settings_dict
     env = {key: value for key, value in os.environ.items() if not key.startswith(("STRIPE_", "DJANGO_"))}
     env.update({
-        "DJANGO_SETTINGS_MODULE": "shop.settings", "DEBUG": "false", "STRIPE_MODE": "stripe",
+        "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "false", "STRIPE_MODE": "stripe",
         "STRIPE_SECRET_KEY": f"sk_test_{secrets.token_hex(12)}",
         "STRIPE_WEBHOOK_SECRET": f"whsec_{secrets.token_hex(12)}",
         "SECRET_KEY": secrets.token_urlsafe(60), "ALLOWED_HOSTS": "shop.example.com",

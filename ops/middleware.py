@@ -10,8 +10,8 @@ from django.shortcuts import resolve_url
 from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
 
-from shop.logs import request_id_from, request_id_var
-from shop.ratelimits import refusal_for
+from ops.logs import request_id_from, request_id_var
+from ops.ratelimits import refusal_for
 
 
 def htmx_login_redirect(get_response):
@@ -66,7 +66,7 @@ def rate_limits(get_response):
 
 
 STAFF_LOGGED_FIELDS = ("action", "reason", "points", "amount")
-staff_logger = logging.getLogger("shop.staff")
+staff_logger = logging.getLogger("ops.staff")
 
 
 def staff_actions_log(get_response):
@@ -92,12 +92,12 @@ def staff_actions_log(get_response):
     return middleware
 
 
-request_logger = logging.getLogger("shop.requests")
+request_logger = logging.getLogger("ops.requests")
 
 
 def request_id(get_response):
     """Outermost middleware: the request's id (the client's or load balancer's ``X-Request-ID`` when it looks
-    like one, else a new one) goes into every log line of the request (shop.logs) and back in the response's
+    like one, else a new one) goes into every log line of the request (ops.logs) and back in the response's
     ``X-Request-ID``; one access line per request with its status, duration and user."""
 
     def middleware(request):

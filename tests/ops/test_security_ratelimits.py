@@ -6,7 +6,7 @@ import pytest
 from django.test import RequestFactory
 from django.urls import reverse
 
-from shop.ratelimits import client_ip
+from ops.ratelimits import client_ip
 
 SAMPLE_ARGS = {"points:pay": [uuid.uuid4()], "orders:cart_update": [1], "orders:cart_remove": [1]}
 

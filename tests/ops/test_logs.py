@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from shop.logs import JsonFormatter, KeyValueFormatter, RequestIdFilter, request_id_var
+from ops.logs import JsonFormatter, KeyValueFormatter, RequestIdFilter, request_id_var
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -20,7 +20,7 @@ def test_a_request_gets_an_id_in_the_response_and_in_its_log_lines(client, db, c
 
     request_id = response["X-Request-ID"]
     assert len(request_id) == 32
-    access = [record for record in caplog.records if record.name == "shop.requests"]
+    access = [record for record in caplog.records if record.name == "ops.requests"]
     assert len(access) == 1
     assert "method=GET path=/ status=200" in access[0].getMessage()
     assert RequestIdFilter().filter(access[0]) and access[0].request_id == "-"  # the context ended with the request
@@ -42,7 +42,7 @@ def test_the_id_is_the_same_in_every_line_logged_while_the_request_runs(client, 
     finally:
         logging.getLogger().removeHandler(handler)
 
-    assert ("shop.requests", "lb-4f1c2a9e-0001") in seen
+    assert ("ops.requests", "lb-4f1c2a9e-0001") in seen
     assert {request_id for _, request_id in seen} == {"lb-4f1c2a9e-0001"}
 
 
@@ -82,7 +82,7 @@ def test_key_value_lines_quote_what_needs_quoting():
 @pytest.mark.parametrize("log_format", ["plain", "kv", "json"])
 def test_log_format_is_chosen_by_the_environment(log_format):
     code = ("import logging, django; django.setup(); "
-            "from shop.logs import request_id_var; request_id_var.set('probe-0001'); "
+            "from ops.logs import request_id_var; request_id_var.set('probe-0001'); "
             "logging.getLogger('probe').warning('hello')")
     env = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "tests.settings", "LOG_FORMAT": log_format}
 
@@ -111,7 +111,7 @@ def test_an_unknown_log_format_stops_start_up():
 def test_a_task_logs_with_the_id_of_the_request_that_queued_it():
     from celery import current_app
 
-    from shop.logs import HEADER
+    from ops.logs import HEADER
 
     captured = {}
 

@@ -17,7 +17,7 @@ SETTINGS_VARIABLES = ["DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "C
 def production_env(**overrides):
     env = {key: value for key, value in os.environ.items() if key not in SETTINGS_VARIABLES}
     env.update({
-        "DJANGO_SETTINGS_MODULE": "shop.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
         "DEBUG": "false",
         "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "shop.example.com",

@@ -1,6 +1,6 @@
 """Structured logs with a request id.
 
-``request_id`` (shop.middleware) sets the id of the request being served in a context variable; the
+``request_id`` (ops.middleware) sets the id of the request being served in a context variable; the
 ``RequestIdFilter`` on the console handler copies it onto every record logged while the request runs (Django's,
 the services', the database driver's). Celery tasks carry the id of the request that queued them (a message
 header), so a webhook's log lines and the confirmation email's can be found with one search. Outside a request

@@ -4,16 +4,16 @@ from django.urls import path
 
 
 class ShopAdminSite(admin.AdminSite):
-    """Django's admin with the staff dashboard (shop.dashboard) at /admin/dashboard/, linked from the index."""
+    """Django's admin with the staff dashboard (config.dashboard) at /admin/dashboard/, linked from the index."""
 
     index_template = "admin/shop_index.html"
 
     def get_urls(self):
-        from shop.dashboard import dashboard_view
+        from config.dashboard import dashboard_view
 
         dashboard = self.admin_view(lambda request: dashboard_view(request, self))
         return [path("dashboard/", dashboard, name="dashboard"), *super().get_urls()]
 
 
 class ShopAdminConfig(AdminConfig):
-    default_site = "shop.admin_site.ShopAdminSite"
+    default_site = "config.admin.ShopAdminSite"

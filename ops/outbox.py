@@ -1,8 +1,8 @@
 """Queueing Celery tasks so that a broker outage delays them instead of losing them.
 
-Every task of the shop's Celery app is a ``ReliableTask`` (shop/celery.py). Its ``apply_async`` (and so
+Every task of the shop's Celery app is a ``ReliableTask`` (config/celery.py). Its ``apply_async`` (and so
 ``delay``) publishes as usual; if the broker cannot be reached (Redis down, after kombu's own publish retries) the
-task is written to the ``OutboxMessage`` table instead, logged at ERROR, and ``shop.tasks.outbox_relay`` -- run
+task is written to the ``OutboxMessage`` table instead, logged at ERROR, and ``ops.tasks.outbox_relay`` -- run
 by beat every 30 seconds -- publishes it once the broker answers again, oldest first, backing off between tries.
 
 Why not a full transactional outbox (every task written to the table inside the business transaction and only
@@ -20,7 +20,7 @@ shop's tasks are idempotent. Beat's own periodic sends are not kept (the next ti
 import logging
 from datetime import timedelta
 
-from celery import Task
+from celery import Task, current_app
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnavailable
@@ -51,8 +51,8 @@ class ReliableTask(Task):
 
 
 def outbox_keep(*, task: str, args: list, kwargs: dict, error: Exception) -> None:
-    from shop.logs import request_id_var
-    from shop.models import OutboxMessage
+    from ops.logs import request_id_var
+    from ops.models import OutboxMessage
 
     try:
         message = OutboxMessage.objects.create(task=task, args=args, kwargs=kwargs, request_id=request_id_var.get(),
@@ -68,8 +68,7 @@ def outbox_keep(*, task: str, args: list, kwargs: dict, error: Exception) -> Non
 def outbox_relay(*, batch: int = RELAY_BATCH) -> dict:
     """Publish due outbox messages, oldest first; stop at the first broker failure (the rest wait with it).
     Rows are locked with SKIP LOCKED, so two relays never publish the same message at once."""
-    from shop.celery import app
-    from shop.models import OutboxMessage
+    from ops.models import OutboxMessage
 
     sent = failed = 0
     now = timezone.now()
@@ -78,8 +77,8 @@ def outbox_relay(*, batch: int = RELAY_BATCH) -> dict:
                    .filter(next_attempt_at__lte=now).order_by("id")[:batch])
         for message in due:
             try:
-                app.send_task(message.task, args=message.args, kwargs=message.kwargs,
-                              headers={"shop_request_id": message.request_id} if message.request_id else None)
+                current_app.send_task(message.task, args=message.args, kwargs=message.kwargs,
+                                      headers={"shop_request_id": message.request_id} if message.request_id else None)
             except PUBLISH_ERRORS as error:
                 failed = len(due) - sent
                 _postpone(message, error, now)

@@ -1,7 +1,7 @@
 """The staff dashboard (/admin/dashboard/): today's money and points, what is waiting, what failed.
 
 Every figure is one aggregate over an indexed column set, so the page costs the same handful of queries
-however many orders, ledger entries or sessions there are (tests/shop/test_dashboard.py counts them).
+however many orders, ledger entries or sessions there are (tests/config/test_dashboard.py counts them).
 "Today" is the current day in TIME_ZONE. Amounts are integer cents of the shop's currency and integer points.
 """
 

@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("checkout", "0006_package_link_points_at_wallet"),
-        ("shop", "0005_outbox_relay_schedule"),
+        ("shop", "0006_heartbeat_outbox_to_ops"),
     ]
 
     operations = [

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from shop.services import heartbeat_record
+from ops.services import heartbeat_record
 
 
 @shared_task(ignore_result=True)
@@ -10,6 +10,6 @@ def heartbeat():
 
 @shared_task(ignore_result=True)
 def outbox_relay() -> dict:
-    from shop.outbox import outbox_relay as relay
+    from ops.outbox import outbox_relay as relay
 
     return relay()

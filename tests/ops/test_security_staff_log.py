@@ -11,12 +11,12 @@ from wallet.models import LedgerEntry
 
 
 def staff_lines(caplog):
-    return [record.getMessage() for record in caplog.records if record.name == "shop.staff"]
+    return [record.getMessage() for record in caplog.records if record.name == "ops.staff"]
 
 
 def test_an_adjustment_is_logged_with_the_staff_member_the_points_and_the_reason(staff_client, staff, shopper,
                                                                                    caplog):
-    caplog.set_level(logging.INFO, logger="shop.staff")
+    caplog.set_level(logging.INFO, logger="ops.staff")
     url = reverse("admin:wallet_wallet_adjust", args=[shopper.wallet.pk])
 
     staff_client.post(url, {"points": "250", "reason": "Goodwill: late delivery", "request_id": uuid.uuid4().hex})
@@ -29,7 +29,7 @@ def test_an_adjustment_is_logged_with_the_staff_member_the_points_and_the_reason
 
 
 def test_an_admin_action_is_logged_with_the_rows_it_was_applied_to(staff_client, staff, caplog):
-    caplog.set_level(logging.INFO, logger="shop.staff")
+    caplog.set_level(logging.INFO, logger="ops.staff")
     event = WebhookEvent.objects.create(event_id="evt_x", type="checkout.session.completed", payload={},
                                         status=WebhookEvent.Status.PROCESSED)
 
@@ -41,7 +41,7 @@ def test_an_admin_action_is_logged_with_the_rows_it_was_applied_to(staff_client,
 
 
 def test_other_form_fields_are_never_logged(staff_client, shopper, caplog):
-    caplog.set_level(logging.INFO, logger="shop.staff")
+    caplog.set_level(logging.INFO, logger="ops.staff")
 
     staff_client.post(reverse("admin:auth_user_password_change", args=[shopper.pk]),
                       {"password1": "a-secret-Passw0rd!", "password2": "a-secret-Passw0rd!", "usable_password": "true"})
@@ -51,7 +51,7 @@ def test_other_form_fields_are_never_logged(staff_client, shopper, caplog):
 
 
 def test_shoppers_and_reads_are_not_logged(shopper, staff, caplog):
-    caplog.set_level(logging.INFO, logger="shop.staff")
+    caplog.set_level(logging.INFO, logger="ops.staff")
     anonymous, as_shopper, as_staff = Client(), Client(), Client()
     as_shopper.force_login(shopper)
     as_staff.force_login(staff)

@@ -3,7 +3,7 @@ import json
 from django.urls import reverse
 from kombu import Connection
 
-from shop.celery import app as celery_app
+from config.celery import app as celery_app
 
 
 def test_healthz_is_ok_with_database_and_broker_up(client, db):
@@ -29,7 +29,7 @@ def test_healthz_names_the_broker_when_it_is_down_but_stays_in_rotation(client, 
 
 
 def test_healthz_is_unavailable_without_the_database(client, db, monkeypatch):
-    from shop import health
+    from ops import health
 
     monkeypatch.setattr(health, "_database_problem", lambda: "unreachable: OperationalError")
 

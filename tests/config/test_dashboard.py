@@ -6,10 +6,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from checkout.models import WebhookEvent
+from config.dashboard import dashboard_figures
 from orders.models import Order
 from orders.services.cart import cart_add
 from orders.services.placement import order_pay_with_points
-from shop.dashboard import dashboard_figures
 from tests.factories import CheckoutSessionFactory, ProductFactory, UserFactory
 from tests.orders.conftest import give_points
 

@@ -1,0 +1,341 @@
+"""Settings for the shop, read from the environment (see README.md and .env.example).
+
+Each setting is defined once, in its final form, in the section of its concern."""
+
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+from csp.constants import NONE, SELF
+
+from config.env import config_error, env_bool, env_int, env_list, env_str
+from ops.logs import FORMATTERS
+
+# --- Core -----------------------------------------------------------------------------------------------------
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("VAR_DIR") or BASE_DIR / "var")
+
+DEBUG = env_bool("DEBUG", False)
+
+# A fixed key is acceptable only on a developer's machine; anywhere else a leaked default key would let anyone
+# forge sessions and signed download links.
+_DEV_SECRET_KEY = "django-insecure-dev-only-key-never-use-in-production-0123456789abcdef"
+SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise config_error("SECRET_KEY", "is required when DEBUG is off (50+ random characters)")
+    SECRET_KEY = _DEV_SECRET_KEY
+elif not DEBUG and (SECRET_KEY == _DEV_SECRET_KEY or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5):
+    raise config_error("SECRET_KEY", "must be a random value of at least 50 characters when DEBUG is off")
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
+if not ALLOWED_HOSTS:
+    raise config_error("ALLOWED_HOSTS", "is required when DEBUG is off (comma-separated host names)")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Stripe ---------------------------------------------------------------------------------------------------
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
+STRIPE_MODE = env_str("STRIPE_MODE") or ("stripe" if STRIPE_SECRET_KEY else "demo")
+if STRIPE_MODE not in {"demo", "stripe"}:
+    raise config_error("STRIPE_MODE", f"must be 'demo' or 'stripe', got {STRIPE_MODE!r}")
+if STRIPE_MODE == "demo":
+    # Demo payments complete without money changing hands: never on a public server, never next to a live key.
+    if not DEBUG:
+        raise config_error("STRIPE_MODE", "'demo' is refused when DEBUG is off: set STRIPE_MODE=stripe and keys")
+    if STRIPE_SECRET_KEY.startswith(("sk_live_", "rk_live_")):
+        raise config_error("STRIPE_MODE", "'demo' is refused while STRIPE_SECRET_KEY is a live key")
+    STRIPE_SECRET_KEY = STRIPE_SECRET_KEY or "sk_test_demo_shop_0000000000000000"
+    STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET") or "whsec_demo_shop_0000000000000000"
+    STRIPE_HTTP_CLIENT = "stripe_fake.transport.FakeStripeHTTPClient"
+else:
+    STRIPE_HTTP_CLIENT = ""  # stripe-python's own RequestsClient (checkout/gateway.py)
+    if not STRIPE_SECRET_KEY.startswith(("sk_test_", "sk_live_", "rk_test_", "rk_live_")):
+        raise config_error("STRIPE_SECRET_KEY", "is required with STRIPE_MODE=stripe (sk_test_... or sk_live_...)")
+    STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
+    if not STRIPE_WEBHOOK_SECRET.startswith("whsec_"):
+        raise config_error("STRIPE_WEBHOOK_SECRET", "is required with STRIPE_MODE=stripe (whsec_...)")
+# stripe-python retries network errors and 5xx itself, always with our idempotency keys (checkout/gateway.py).
+STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2)
+STRIPE_TIMEOUT_SECONDS = env_int("STRIPE_TIMEOUT_SECONDS", 20, minimum=1)
+
+# --- Apps and middleware --------------------------------------------------------------------------------------
+INSTALLED_APPS = [
+    # Django's admin site, plus the staff dashboard at /admin/dashboard/ linked from its index.
+    "config.admin.ShopAdminConfig",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "template_partials",
+    "django_celery_beat",
+    "ops",
+    "shop",
+    "wallet",
+    "checkout",
+    "orders",
+    "csp",
+    # The fake Stripe is an app of its own, installed only in demo mode: with the real Stripe its code is never
+    # imported and its table never created.
+    *(["stripe_fake"] if STRIPE_MODE == "demo" else []),
+]
+
+MIDDLEWARE = [
+    # First: every log line of a request (and of the Celery tasks it queues) carries its id, also sent back as
+    # X-Request-ID, and one access line per request is logged (see Logging).
+    "ops.middleware.request_id",
+    "django.middleware.security.SecurityMiddleware",
+    "ops.middleware.ContentSecurityPolicy",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Staff actions in the admin (adjustments, refunds, re-processing webhooks): one log line each, who and why.
+    "ops.middleware.staff_actions_log",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "ops.middleware.htmx_login_redirect",
+    # After CSRF and authentication: a forged request is refused as such, a shopper is counted as themselves.
+    "ops.middleware.rate_limits",
+]
+
+# --- Database -------------------------------------------------------------------------------------------------
+# Without DATABASE_URL the shop runs on a SQLite file so that `make run` needs no services. IMMEDIATE
+# transactions take SQLite's write lock at BEGIN, so two writers queue up instead of failing with
+# "database is locked" half-way through a transaction that moves points.
+# A database error (PostgreSQL restarting, a failover) answers 503 with Retry-After (ops.errors, the URLconf's
+# handler500) instead of 500; CONN_HEALTH_CHECKS makes the next request reconnect.
+_database_url = env_str("DATABASE_URL")
+if _database_url:
+    try:
+        _database = dj_database_url.parse(_database_url, conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
+                                          conn_health_checks=True)
+    except Exception as error:  # dj-database-url raises several types for a malformed URL
+        raise config_error("DATABASE_URL", f"is not a valid database URL ({error})") from None
+    if _database.get("ENGINE") not in {"django.db.backends.postgresql", "django.db.backends.sqlite3"}:
+        raise config_error("DATABASE_URL", "must be a postgres:// or sqlite:// URL")
+else:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    _database = {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": VAR_DIR / "db.sqlite3",
+        "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20,
+                    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"},
+    }
+# Prepared statements: Django binds the ORM's parameters on the client, so its queries are never prepared
+# whatever this says. The ledger's one statement (wallet/services/ledger.py) binds on the server, and with this
+# psycopg prepares it after a few runs on a connection instead of PostgreSQL parsing and planning it on every
+# spend (bench/wallet_spend.py). Behind PgBouncer in transaction mode, use PgBouncer >= 1.21 with
+# max_prepared_statements, or set DB_PREPARE=off.
+if _database.get("ENGINE") == "django.db.backends.postgresql" and env_bool("DB_PREPARE", True):
+    _database.setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
+DATABASES = {"default": _database}
+
+# --- Cache and sessions ---------------------------------------------------------------------------------------
+# A Redis outage degrades the cache instead of failing requests (ops.cache: misses, dropped writes, short socket
+# timeouts): sessions fall back to their database copy and balances never came from the cache anyway.
+# With Redis, sessions are read from the cache and written through to the database: a signed-in request (the
+# balance badge refetches itself after every change) then costs no query for its session. Never with the
+# per-process local-memory cache: a log-out in one web worker would not reach the others' copies.
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+        raise config_error("REDIS_URL", "must start with redis://, rediss:// or unix://")
+    _redis_timeout = env_int("REDIS_SOCKET_TIMEOUT_MS", 250, minimum=10) / 1000
+    CACHES = {"default": {"BACKEND": "ops.cache.ResilientRedisCache", "LOCATION": REDIS_URL,
+                          "OPTIONS": {"socket_connect_timeout": _redis_timeout, "socket_timeout": _redis_timeout}}}
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Celery ---------------------------------------------------------------------------------------------------
+# Without CELERY_BROKER_URL, Celery's filesystem transport keeps the queue in files under var/, so `make run`
+# has a real worker and beat with no broker to install. Production uses Redis.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "filesystem://"
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _queue_dir = VAR_DIR / "celery" / "queue"
+    _processed_dir = VAR_DIR / "celery" / "processed"
+    _control_dir = VAR_DIR / "celery" / "control"
+    for _folder in (_queue_dir, _processed_dir, _control_dir):
+        _folder.mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_queue_dir),
+        "data_folder_out": str(_queue_dir),
+        "processed_folder": str(_processed_dir),
+        "control_folder": str(_control_dir),
+        "store_processed": False,
+    }
+elif not CELERY_BROKER_URL.startswith(("redis://", "rediss://", "amqp://", "memory://")):
+    raise config_error("CELERY_BROKER_URL", "must be a redis://, amqp:// or filesystem:// URL")
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TIMEZONE = TIME_ZONE
+# The worker and beat log through the same handler and format as the web processes instead of Celery's own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- Security and CSP -----------------------------------------------------------------------------------------
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
+if not DEBUG:
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # The load balancer's health check speaks plain HTTP on the private network.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+if env_bool("TRUST_X_FORWARDED_PROTO", False):
+    # Only behind a proxy that overwrites X-Forwarded-Proto; otherwise a client could claim HTTPS.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# No inline scripts or styles anywhere in the shop's pages: htmx's indicator styles are off (base.html) and live
+# in shop.css. The admin (Django's own templates and our list columns) keeps a few style attributes, so
+# ops.middleware.ContentSecurityPolicy relaxes *styles only* under /admin/; its scripts stay 'self'.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        # A non-htmx "Pay" form is answered with a redirect to Stripe's hosted page: form-action covers it.
+        "form-action": [SELF] + (["https://checkout.stripe.com"] if STRIPE_MODE == "stripe" else []),
+    },
+}
+
+# --- Rate limits ----------------------------------------------------------------------------------------------
+# ops.middleware.rate_limits applies these to the named views' POSTs (one table instead of decorators spread
+# over four apps); counters live in the default cache, i.e. Redis, shared by every web process. A refused
+# request gets templates/429.html (or its #message part for htmx) with Retry-After. RATELIMIT_ENABLE=false
+# turns them off (the test settings do; tests/ops/test_security_ratelimits.py turns them back on).
+RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
+RATELIMIT_USE_CACHE = "default"
+# Behind N proxies that each append to X-Forwarded-For, the client is the N-th address from the right; 0 means
+# REMOTE_ADDR is the client (no proxy, or a proxy that rewrites REMOTE_ADDR).
+RATELIMIT_TRUSTED_PROXIES = env_int("RATELIMIT_TRUSTED_PROXIES", 0)
+RATELIMIT_IP_META_KEY = "ops.ratelimits.client_ip"
+RATE_LIMITS = {
+    # view name: [(key, rate), ...]: every one of them must allow the request.
+    "login": [("ip", env_str("RATE_LIMIT_LOGIN") or "20/m"), ("post:username", "10/m")],
+    "signup": [("ip", env_str("RATE_LIMIT_SIGNUP") or "10/m")],
+    "points:start": [("user_or_ip", env_str("RATE_LIMIT_CHECKOUT") or "20/m")],
+    "points:pay": [("user_or_ip", env_str("RATE_LIMIT_CHECKOUT") or "20/m")],
+    "orders:cart_add": [("user_or_ip", env_str("RATE_LIMIT_CART") or "120/m")],
+    "orders:cart_update": [("user_or_ip", env_str("RATE_LIMIT_CART") or "120/m")],
+    "orders:cart_remove": [("user_or_ip", env_str("RATE_LIMIT_CART") or "120/m")],
+    "orders:pay_with_points": [("user_or_ip", env_str("RATE_LIMIT_PAY_POINTS") or "20/m")],
+    "orders:pay_by_card": [("user_or_ip", env_str("RATE_LIMIT_CHECKOUT") or "20/m")],
+    "webhooks:stripe": [("ip", env_str("RATE_LIMIT_WEBHOOK") or "1200/m")],
+}
+# django-ratelimit's checks: W001 only says Django's own RedisCache is not on its list (it increments with
+# Redis INCR, which is atomic); E003 refuses a per-process cache, which would count per gunicorn worker. `make
+# run` (DEBUG, no REDIS_URL) is a single developer: there the limits are per process and the error is silenced.
+# With DEBUG off and no REDIS_URL, E003 stays and `migrate` (the release step) refuses to run.
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
+if DEBUG and CACHES["default"]["BACKEND"].endswith("LocMemCache"):
+    SILENCED_SYSTEM_CHECKS.append("django_ratelimit.E003")
+
+# --- Logging --------------------------------------------------------------------------------------------------
+# Every line carries the id of the request (or task) it was written for (ops.logs.RequestIdFilter, set by
+# ops.middleware.request_id); ops.requests logs one access line per request (gunicorn's own access log would
+# be a second line without the id, so the Procfile does not turn it on). LOG_FORMAT: plain | kv | json.
+LOG_FORMAT = env_str("LOG_FORMAT") or "plain"
+if LOG_FORMAT not in {"plain", "kv", "json"}:
+    raise config_error("LOG_FORMAT", f"must be plain, kv or json, got {LOG_FORMAT!r}")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "ops.logs.RequestIdFilter"}},
+    "formatters": {"shop": FORMATTERS[LOG_FORMAT]},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "shop", "filters": ["request_id"]}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL") or "INFO"},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# --- Email ----------------------------------------------------------------------------------------------------
+# Mail goes to the console (the worker's log) unless an SMTP server is configured.
+EMAIL_HOST = env_str("EMAIL_HOST")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = env_int("EMAIL_PORT", 587)
+    EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+    EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or "shop@localhost"
+
+# --- Static and media -----------------------------------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or VAR_DIR / "media")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+# --- Accounts -------------------------------------------------------------------------------------------------
+AUTH_USER_MODEL = "shop.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "shop:catalog"
+LOGOUT_REDIRECT_URL = "shop:catalog"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# --- Shop -----------------------------------------------------------------------------------------------------
+# The shop's public address, for links in emails (requests build their own from the Host header).
+SITE_URL = (env_str("SITE_URL") or "http://127.0.0.1:8000").rstrip("/")
+if not SITE_URL.startswith(("http://", "https://")):
+    raise config_error("SITE_URL", "must start with http:// or https://")
+# Where the fake Stripe (demo mode) POSTs its events, as a real account's dashboard would say.
+STRIPE_FAKE_WEBHOOK_URL = env_str("STRIPE_FAKE_WEBHOOK_URL") or f"{SITE_URL}/webhooks/stripe/"
+# How long a download link from an order page stays valid.
+DOWNLOAD_LINK_TTL = timedelta(seconds=env_int("DOWNLOAD_LINK_TTL", 60 * 60, minimum=60))
+SHOP_CURRENCY = "usd"
+CHECKOUT_SESSION_TTL = timedelta(seconds=env_int("CHECKOUT_SESSION_TTL", 24 * 60 * 60, minimum=60))

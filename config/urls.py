@@ -1,0 +1,28 @@
+from django.apps import apps
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.static import serve
+
+from ops import health
+
+urlpatterns = [
+    path("", include("shop.urls")),
+    path("accounts/", include("shop.account_urls")),
+    path("wallet/", include("wallet.urls")),
+    path("checkout/", include("wallet.purchase_urls")),
+    path("webhooks/", include("checkout.webhook_urls")),
+    path("", include("orders.urls")),
+    path("admin/", admin.site.urls),
+    path("healthz", health.healthz, name="healthz"),
+    # Catalog previews are public; the full images under MEDIA_ROOT/products/ are only ever served to buyers.
+    re_path(r"^media/previews/(?P<path>.+)$", serve, {"document_root": settings.MEDIA_ROOT / "previews"},
+            name="preview"),
+]
+
+# The fake Stripe's hosted checkout page, where its sessions send shoppers; installed only in demo mode.
+if apps.is_installed("stripe_fake"):
+    urlpatterns.append(path("demo-stripe/", include("stripe_fake.urls")))
+
+# A database outage answers 503 rather than 500 (ops/errors.py).
+handler500 = "ops.errors.server_error"
