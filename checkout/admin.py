@@ -5,8 +5,9 @@ from django.utils.html import format_html
 
 from checkout.gateway import PaymentProviderError
 from checkout.kinds import UnknownSessionKind, handler_for
-from checkout.models import CheckoutSession, WebhookEvent
+from checkout.models import CheckoutSession, CheckoutSessionStatusChange, Refund, RefundStatusChange, WebhookEvent
 from checkout.money import format_money
+from checkout.selectors import checkout_session_refunds, refund_description
 from checkout.services import checkout_session_reconcile, webhook_events_reprocess
 
 
@@ -23,6 +24,33 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class StatusHistoryInline(ReadOnlyInline):
+    model = CheckoutSessionStatusChange
+    fields = ["created_at", "from_status", "to_status", "note"]
+    readonly_fields = fields
+    verbose_name_plural = "Status history"
+    show_change_link = False
+
+
+class RefundInline(ReadOnlyInline):
+    model = Refund
+    fields = ["created_at", "amount_cents", "status", "reason", "requested_by", "stripe_refund_id",
+              "failure_message"]
+    readonly_fields = fields
+
+
 @admin.register(CheckoutSession)
 class CheckoutSessionAdmin(ReadOnlyAdmin):
     list_display = ["id", "user", "title", "price", "kind", "status", "stripe_status", "stripe_payment_status",
@@ -33,6 +61,7 @@ class CheckoutSessionAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     readonly_fields = [*(field.name for field in CheckoutSession._meta.fields), "refund_link"]
     actions = ["reconcile_with_stripe"]
+    inlines = [RefundInline, StatusHistoryInline]
     show_full_result_count = False  # a COUNT(*) over a big table on every page would be the slowest query
 
     @admin.display(description="Price", ordering="amount_cents")
@@ -59,9 +88,9 @@ class CheckoutSessionAdmin(ReadOnlyAdmin):
     def refund_link(self, session):
         """Refunds are made where what the session sold is managed (the order, the points purchase): its kind
         says where."""
-        if session.refunded_cents:
-            confirmed = "confirmed by Stripe" if session.refund_confirmed_at else "awaiting Stripe's confirmation"
-            return f"Refunded {format_money(session.refunded_cents, session.currency)} ({confirmed})."
+        refunds = checkout_session_refunds(session=session)
+        if refunds:
+            return " ".join(refund_description(refund) for refund in refunds)
         try:
             url = handler_for(session.kind).refund_url(session)
         except UnknownSessionKind:
@@ -69,6 +98,31 @@ class CheckoutSessionAdmin(ReadOnlyAdmin):
         if session.status != CheckoutSession.Status.COMPLETED or url is None:
             return "Only paid sessions are refunded, from what they sold."
         return format_html('<a class="button" href="{}">Refund…</a>', url)
+
+
+class RefundHistoryInline(ReadOnlyInline):
+    model = RefundStatusChange
+    fields = ["created_at", "from_status", "to_status", "note"]
+    readonly_fields = fields
+    verbose_name_plural = "Status history"
+    show_change_link = False
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdmin):
+    """Refunds are made from what was sold (an order, a points purchase) and sent to Stripe by the services."""
+
+    list_display = ["created_at", "session", "price", "status", "requested_by", "stripe_refund_id", "attempts"]
+    list_filter = ["status", "created_at"]
+    search_fields = ["=id", "=session__id", "=stripe_refund_id", "=idempotency_key", "session__user__email"]
+    list_select_related = ["session", "requested_by"]
+    readonly_fields = [field.name for field in Refund._meta.fields]
+    inlines = [RefundHistoryInline]
+    show_full_result_count = False
+
+    @admin.display(description="Amount", ordering="amount_cents")
+    def price(self, refund):
+        return format_money(refund.amount_cents, refund.currency)
 
 
 @admin.register(WebhookEvent)

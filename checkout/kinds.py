@@ -9,6 +9,7 @@ seller's own rows move together with the payment or not at all:
 * ``on_refund_requested``  staff refund the whole payment (``checkout_session_refund``): take back what was
                        sold, or raise ``RefundRefused`` and nothing happens; kinds refunded elsewhere (an order's
                        own refund page) say where in ``refund_elsewhere``;
+* ``on_refund_failed``  Stripe refused a refund of the session's payment: give back what was taken back;
 * ``on_refunded``      Stripe's ``charge.refunded`` for the session's payment (``RefundProgress``);
 * ``sweep``            periodic, after the set-based cleanup ended or deleted sessions without calling
                        ``on_ended_unpaid`` row by row.
@@ -33,12 +34,13 @@ class Payment:
 @dataclass(frozen=True)
 class RefundProgress:
     """What a ``charge.refunded`` told checkout about a session's payment: ``refunded_cents`` in all so far (never
-    less than Stripe said before), whether that ``increased`` now, and whether it ``confirms_staff_refund``
-    (the refund made through ``checkout_session_refund`` is now all confirmed)."""
+    less than Stripe said before), whether that ``increased`` now, and ``requested_cents``: what the shop's own
+    refunds of it add up to (failed ones not counted). More refunded than requested was refunded outside the
+    shop (Stripe's dashboard)."""
 
     refunded_cents: int
     increased: bool = False
-    confirms_staff_refund: bool = False
+    requested_cents: int = 0
 
 
 class SessionKind:
@@ -56,10 +58,14 @@ class SessionKind:
     def on_ended_unpaid(self, *, session, now: datetime) -> None:
         pass
 
-    def on_refund_requested(self, *, session, staff_user, reason: str, idempotency_key: str, now: datetime) -> str:
-        """Take back what ``session`` sold before its payment is refunded (same transaction: rolled back if Stripe
-        refuses). Returns a few words for the log."""
+    def on_refund_requested(self, *, session, refund, staff_user, now: datetime) -> str:
+        """Take back what ``session`` sold, in the transaction that records ``refund`` (before Stripe is asked).
+        Raise ``RefundRefused`` to refuse: nothing is recorded then. Returns a few words for the log."""
         raise NotImplementedError
+
+    def on_refund_failed(self, *, session, refund, now: datetime) -> str:
+        """Stripe refused ``refund``: nothing was refunded. Returns a few words for the log."""
+        return "nothing to give back"
 
     def on_refunded(self, *, session, progress: RefundProgress, now: datetime) -> str:
         return "refund noted"

@@ -5,6 +5,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from ops.state_machine import Transitions
+
 
 class CheckoutSession(models.Model):
     """One attempt by a shopper to pay for something, with the amount frozen when it started. What is sold is the
@@ -21,12 +23,12 @@ class CheckoutSession(models.Model):
 
     # A session that was expired or invalidated can still complete: the shopper may have paid on Stripe's page
     # just before we gave up on it, and money that arrived is always honoured.
-    TRANSITIONS = {
-        Status.ACTIVE: frozenset({Status.COMPLETED, Status.EXPIRED, Status.INVALIDATED}),
-        Status.EXPIRED: frozenset({Status.COMPLETED}),
-        Status.INVALIDATED: frozenset({Status.COMPLETED}),
-        Status.COMPLETED: frozenset(),
-    }
+    TRANSITIONS = Transitions({
+        Status.ACTIVE: {Status.COMPLETED, Status.EXPIRED, Status.INVALIDATED},
+        Status.EXPIRED: {Status.COMPLETED},
+        Status.INVALIDATED: {Status.COMPLETED},
+        Status.COMPLETED: set(),
+    })
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="checkout_sessions")
@@ -56,22 +58,12 @@ class CheckoutSession(models.Model):
     reconciled_at = models.DateTimeField(null=True, blank=True)
     failure_message = models.CharField(max_length=255, blank=True,
                                        help_text="Why the last payment attempt failed, as the shopper sees it.")
-    # A refund of the payment made by staff (``checkout.services.refunds``). The refund is ours once Stripe
-    # accepted it; ``charge.refunded`` then confirms it.
-    refunded_cents = models.PositiveBigIntegerField(default=0)
-    refunded_at = models.DateTimeField(null=True, blank=True)
-    refunded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                    related_name="+", help_text="The staff member who refunded the purchase.")
-    refund_reason = models.CharField(max_length=300, blank=True)
-    stripe_refund_id = models.CharField(max_length=255, blank=True)
     stripe_refunded_cents = models.PositiveBigIntegerField(
         default=0, help_text="What Stripe last said was refunded of the payment (charge.refunded; never backwards).")
-    refund_confirmed_at = models.DateTimeField(null=True, blank=True,
-                                               help_text="When Stripe's charge.refunded confirmed the refund.")
 
     class Meta:
         ordering = ["-created_at"]
-        permissions = [("refund_checkoutsession", "Can refund a points package purchase")]
+        permissions = [("refund_checkoutsession", "Can refund a checkout session's payment")]
         indexes = [
             models.Index(fields=["status", "expires_at"], name="checkout_status_expires_idx"),
             models.Index(fields=["user", "status"], name="checkout_user_status_idx"),
@@ -95,29 +87,101 @@ class CheckoutSession(models.Model):
                 name="checkout_completed_at_iff_completed"),
             models.CheckConstraint(condition=Q(expires_at__gt=F("created_at")), name="checkout_expires_after_created"),
             models.CheckConstraint(condition=~Q(replaced_by=F("id")), name="checkout_not_replaced_by_itself"),
-            models.CheckConstraint(condition=Q(refunded_cents__lte=F("amount_cents")),
-                                   name="checkout_refund_within_amount"),
-            models.CheckConstraint(
-                condition=Q(refunded_cents=0, refunded_at__isnull=True, refund_confirmed_at__isnull=True)
-                | Q(refunded_cents__gt=0, refunded_at__isnull=False, status="completed"),
-                name="checkout_refunded_only_when_completed"),
         ]
 
     def __str__(self):
         return f"{self.title} ({self.status})"
 
-    @classmethod
-    def can_move(cls, source: str, target: str) -> bool:
-        return target in cls.TRANSITIONS[source]
-
-    @classmethod
-    def sources_of(cls, target: str) -> list[str]:
-        """The statuses a set-based update may move to ``target`` (the same table as ``can_move``)."""
-        return sorted(source for source, targets in cls.TRANSITIONS.items() if target in targets)
-
     @property
     def is_final(self) -> bool:
-        return self.status == self.Status.COMPLETED
+        return self.TRANSITIONS.is_final(self.status)
+
+
+class CheckoutSessionStatusChange(models.Model):
+    """Every status change of a checkout session, with when and why: its history for staff."""
+
+    session = models.ForeignKey(CheckoutSession, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16)
+    note = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["session", "created_at"], name="checkout_history_session_idx")]
+
+    def __str__(self):
+        return f"{self.from_status or 'new'} -> {self.to_status}"
+
+
+class Refund(models.Model):
+    """A refund of (part of) a session's payment, made in two phases so that Stripe is never called while a row
+    lock is held: recorded (``requested``) in the transaction that decided it, sent to Stripe after commit with
+    ``idempotency_key`` (a retry cannot refund twice), and the answer recorded: ``pending`` or ``succeeded``
+    when Stripe accepted it, ``failed`` when Stripe refused it for good. ``charge.refunded`` confirms it."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Requested (not yet accepted by Stripe)"
+        PENDING = "pending", "Pending at Stripe"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    # A refund Stripe reported succeeded can still fail later (the customer's bank returns it).
+    TRANSITIONS = Transitions({
+        Status.REQUESTED: {Status.PENDING, Status.SUCCEEDED, Status.FAILED},
+        Status.PENDING: {Status.SUCCEEDED, Status.FAILED},
+        Status.SUCCEEDED: {Status.FAILED},
+        Status.FAILED: set(),
+    })
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    session = models.ForeignKey(CheckoutSession, on_delete=models.PROTECT, related_name="refunds")
+    amount_cents = models.PositiveBigIntegerField()
+    currency = models.CharField(max_length=3)
+    idempotency_key = models.CharField(max_length=255, unique=True,
+                                       help_text="Sent to Stripe with the refund: the same refund asked twice is one.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.REQUESTED)
+    reason = models.CharField(max_length=300)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                     related_name="+", help_text="The staff member who asked for it (none: the shop).")
+    stripe_refund_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    failure_message = models.CharField(max_length=500, blank=True)
+    attempts = models.PositiveIntegerField(default=0, help_text="How often it was sent to Stripe.")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["updated_at"], condition=Q(status="requested"), name="refund_unsent_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_cents__gt=0), name="refund_amount_positive"),
+            models.CheckConstraint(condition=Q(status__in=["requested", "pending", "succeeded", "failed"]),
+                                   name="refund_status_known"),
+        ]
+
+    def __str__(self):
+        return f"Refund of {self.amount_cents} {self.currency} ({self.status})"
+
+    @property
+    def counts(self) -> bool:
+        """Money that left, or is leaving, the shop (everything but a failed refund)."""
+        return self.status != self.Status.FAILED
+
+
+class RefundStatusChange(models.Model):
+    refund = models.ForeignKey(Refund, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16)
+    note = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"{self.from_status or 'new'} -> {self.to_status}"
 
 
 class WebhookEvent(models.Model):

@@ -4,7 +4,8 @@ from enum import StrEnum
 
 from django.utils import timezone
 
-from checkout.models import CheckoutSession
+from checkout.models import CheckoutSession, Refund
+from checkout.money import format_money
 
 MAX_CHAIN = 50
 
@@ -80,3 +81,17 @@ def checkout_session_payment_state(session: CheckoutSession) -> PaymentState:
     if session.awaiting_stripe:
         return PaymentState.PENDING
     return PaymentState.UNPAID
+
+
+def checkout_session_refunds(*, session: CheckoutSession) -> list[Refund]:
+    """The session's refunds, newest first, with who asked for them."""
+    return list(session.refunds.select_related("requested_by").order_by("-created_at"))
+
+
+def refund_description(refund: Refund) -> str:
+    """A refund in a few words, for staff pages."""
+    state = {Refund.Status.REQUESTED: "recorded, not yet accepted by Stripe",
+             Refund.Status.PENDING: "awaiting Stripe's confirmation",
+             Refund.Status.SUCCEEDED: "confirmed by Stripe",
+             Refund.Status.FAILED: f"refused by Stripe: {refund.failure_message}"}[refund.status]
+    return f"Refunded {format_money(refund.amount_cents, refund.currency)} ({state})."

@@ -1,5 +1,5 @@
-"""Beat's checkout jobs (schedules: migration 0002, editable in admin under Periodic tasks). Thin: the work and
-its safety (batches, SKIP LOCKED, idempotency) live in the services."""
+"""Beat's checkout jobs (schedules: migrations 0002 and 0008, editable in admin under Periodic tasks). Thin: the
+work and its safety (batches, SKIP LOCKED, idempotency keys) live in the services."""
 
 from celery import shared_task
 
@@ -9,6 +9,7 @@ from checkout.services import (
     checkout_sessions_reconcile_awaiting,
     checkout_sessions_sweep_kinds,
 )
+from checkout.services.refunds import refund_submit, refunds_submit_unsent
 
 
 @shared_task(ignore_result=True)
@@ -29,3 +30,15 @@ def checkout_sessions_purge() -> int:
 def checkout_sessions_reconcile() -> dict:
     # Failures with single sessions are counted and retried on the next run (every few minutes) by design.
     return dict(checkout_sessions_reconcile_awaiting())
+
+
+@shared_task(ignore_result=True)
+def submit_refund(refund_id: str) -> str:
+    """A refund recorded by a service, sent to Stripe after its transaction committed. If Stripe cannot be
+    reached it stays requested, and ``refunds_send_unsent`` sends it again."""
+    return refund_submit(refund_id=refund_id).status
+
+
+@shared_task(ignore_result=True)
+def refunds_send_unsent() -> int:
+    return refunds_submit_unsent()

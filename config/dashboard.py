@@ -19,7 +19,7 @@ from wallet.models import POINTS_PACKAGE, LedgerEntry
 
 RECENT_FAILURES = 10
 PAID = [OrderStatus.COMPLETED, OrderStatus.REFUNDED]
-WAITING = [OrderStatus.PENDING, OrderStatus.PROCESSING]
+WAITING = [OrderStatus.PENDING]
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from orders.services.card import (
     order_reservation_release,
     orders_release_ended_reservations,
 )
-from orders.services.refunds import order_refund_confirm
+from orders.services.refunds import order_refund_confirm, order_refund_failed
 
 
 class CartKind(SessionKind):
@@ -29,6 +29,9 @@ class CartKind(SessionKind):
 
     def on_refunded(self, *, session, progress: RefundProgress, now: datetime) -> str:
         return order_refund_confirm(checkout_session=session, refunded_cents=progress.refunded_cents)
+
+    def on_refund_failed(self, *, session, refund, now: datetime) -> str:
+        return order_refund_failed(checkout_session=session, refund=refund)
 
     def sweep(self, *, now: datetime) -> int:
         return orders_release_ended_reservations()

@@ -1,3 +1,6 @@
+from ops import state_machine
+
+
 class CartError(Exception):
     """A cart change that was refused; the message is written for the shopper."""
 
@@ -22,8 +25,8 @@ class EmptyCart(CartError):
     pass
 
 
-class IllegalTransition(Exception):
-    """An order status change that the table of legal moves does not allow."""
+# An order status change that ``Order.TRANSITIONS`` does not allow (one exception for every state machine).
+IllegalTransition = state_machine.IllegalTransition
 
 
 class RefundRefused(Exception):

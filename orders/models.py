@@ -3,6 +3,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from ops.state_machine import Transitions
+
 
 class CartItem(models.Model):
     """One product in a shopper's cart. The cart is these rows; totals are computed from current prices."""
@@ -35,7 +37,6 @@ class PaymentMethod(models.TextChoices):
 
 class OrderStatus(models.TextChoices):
     PENDING = "pending", "Pending payment"
-    PROCESSING = "processing", "Processing"
     COMPLETED = "completed", "Completed"
     FAILED = "failed", "Payment failed"
     CANCELLED = "cancelled", "Cancelled"
@@ -43,6 +44,16 @@ class OrderStatus(models.TextChoices):
 
 
 class Order(models.Model):
+    # A card payment Stripe accepted just before we gave up on its checkout is honoured (completed), or refunded
+    # when its copies were sold meanwhile: money that arrived is never ignored.
+    TRANSITIONS = Transitions({
+        OrderStatus.PENDING: {OrderStatus.COMPLETED, OrderStatus.FAILED, OrderStatus.CANCELLED},
+        OrderStatus.COMPLETED: {OrderStatus.REFUNDED},
+        OrderStatus.FAILED: {OrderStatus.COMPLETED, OrderStatus.REFUNDED},
+        OrderStatus.CANCELLED: {OrderStatus.COMPLETED, OrderStatus.REFUNDED},
+        OrderStatus.REFUNDED: set(),
+    })
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
     payment_method = models.CharField(max_length=10, choices=PaymentMethod.choices)
@@ -88,16 +99,14 @@ class Order(models.Model):
 
     @property
     def is_final(self) -> bool:
-        return self.status in FINAL_STATUSES
+        """Nothing more happens to it without staff or Stripe (a pending order is still waiting for its payment)."""
+        return self.status != OrderStatus.PENDING
 
     @property
     def is_partially_refunded(self) -> bool:
         if self.status != OrderStatus.COMPLETED:
             return False
         return self.refunded_cents > 0 or self.refunded_points > 0
-
-
-FINAL_STATUSES = {OrderStatus.COMPLETED, OrderStatus.FAILED, OrderStatus.CANCELLED, OrderStatus.REFUNDED}
 
 
 class OrderItem(models.Model):

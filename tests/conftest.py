@@ -1,7 +1,7 @@
 import pytest
 
 from stripe_fake.transport import FakeStripeHTTPClient
-from tests.factories import TEST_PASSWORD, StaffFactory, UserFactory
+from tests.factories import TEST_PASSWORD, PointsPackageFactory, StaffFactory, UserFactory
 from tests.stripe_fake import delivery
 
 
@@ -25,6 +25,16 @@ def shopper_client(client, shopper):
 def staff_client(client, staff):
     client.force_login(staff)
     return client
+
+
+@pytest.fixture
+def package(db):
+    return PointsPackageFactory(name="Premium", points=550, price_cents=3999)
+
+
+@pytest.fixture
+def other_package(db):
+    return PointsPackageFactory(name="Basic", points=100, price_cents=999)
 
 
 @pytest.fixture

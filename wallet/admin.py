@@ -7,6 +7,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from checkout.money import format_money
+from checkout.selectors import checkout_session_refunds, refund_description
 from checkout.services import RefundRefused, checkout_session_refund
 from wallet.forms import AdjustBalanceForm
 from wallet.models import LedgerEntry, PointsPackage, PointsPurchase, Wallet
@@ -154,9 +155,9 @@ class PointsPurchaseAdmin(ReadOnlyAdmin):
     @admin.display(description="Refund")
     def refund_link(self, purchase):
         session = purchase.checkout_session
-        if session.refunded_cents:
-            confirmed = "confirmed by Stripe" if session.refund_confirmed_at else "awaiting Stripe's confirmation"
-            return f"Refunded {format_money(session.refunded_cents, session.currency)} ({confirmed})."
+        refunds = checkout_session_refunds(session=session)
+        if any(refund.counts for refund in refunds):
+            return " ".join(refund_description(refund) for refund in refunds)
         if purchase.credit_id is None:
             return "Only paid and credited purchases are refunded."
         return format_html('<a class="button" href="{}">Refund this purchase…</a>',
@@ -185,21 +186,25 @@ class PointsPurchaseAdmin(ReadOnlyAdmin):
         if not self.has_refund_permission(request):
             raise PermissionDenied
         purchase = get_object_or_404(
-            PointsPurchase.objects.select_related("checkout_session__user", "checkout_session__refunded_by"),
+            PointsPurchase.objects.select_related("checkout_session__user"),
             pk=session_id)
         session = purchase.checkout_session
         form = PackageRefundForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                checkout_session_refund(session_id=session.pk, staff_user=request.user,
-                                        reason=form.cleaned_data["reason"])
+                refund = checkout_session_refund(session_id=session.pk, staff_user=request.user,
+                                                 reason=form.cleaned_data["reason"])
             except RefundRefused as refusal:
                 form.add_error(None, str(refusal))
             else:
+                sent = ("the payment refunded through Stripe" if refund.status != refund.Status.REQUESTED else
+                        "the refund recorded: Stripe could not be reached, so it is sent again automatically")
                 messages.success(request, f"Refunded {session.title}: {purchase.points:,} points taken back from "
-                                          f"{session.user}, and the payment refunded through Stripe.")
+                                          f"{session.user}, and {sent}.")
                 return redirect("admin:wallet_pointspurchase_change", session.pk)
+        refunds = checkout_session_refunds(session=session)
         context = {**self.admin_site.each_context(request), "session": session, "purchase": purchase, "form": form,
+                   "refunds": refunds, "refunded": any(refund.counts for refund in refunds),
                    "opts": self.model._meta, "title": f"Refund {session.title} bought by {session.user}",
                    "balance": wallet_balance(user=session.user).current}
         return TemplateResponse(request, "admin/wallet/pointspurchase/refund.html", context)

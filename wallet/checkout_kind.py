@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from checkout.errors import RefundRefused
 from checkout.kinds import Payment, RefundProgress, SessionKind
-from wallet.models import POINTS_PACKAGE, PointsPurchase
+from wallet.models import POINTS_PACKAGE, LedgerEntry, PointsPurchase
 from wallet.services import InsufficientPoints, InvalidLedgerRequest, wallet_credit, wallet_reverse
 
 logger = logging.getLogger(__name__)
@@ -34,17 +34,18 @@ class PointsPackageKind(SessionKind):
         purchase.save(update_fields=["credit"])
         return f"credited {purchase.points} points to user {session.user_id}"
 
-    def on_refund_requested(self, *, session, staff_user, reason: str, idempotency_key: str, now: datetime) -> str:
-        """Take the package's points back before its payment is refunded; refused when the shopper has spent
-        them (then nothing is refunded)."""
+    def on_refund_requested(self, *, session, refund, staff_user, now: datetime) -> str:
+        """Take the package's points back before its payment is refunded (keyed by the refund, so a replay takes
+        nothing twice); refused when the shopper has spent them, and then nothing is refunded."""
         purchase = PointsPurchase.objects.select_related("credit").filter(checkout_session=session).first()
         if purchase is None or purchase.credit is None:
             raise RefundRefused(f"Only a paid and credited purchase can be refunded; this one is {session.status}.")
         try:
-            wallet_reverse(entry=purchase.credit, idempotency_key=idempotency_key,
-                           reason=f"{session.title} refunded: {reason}",
+            wallet_reverse(entry=purchase.credit, idempotency_key=refund.idempotency_key,
+                           reason=f"{session.title} refunded: {refund.reason}",
                            stripe_object_id=session.stripe_payment_intent_id,
-                           metadata={"checkout_session_id": str(session.pk), "refunded_by": staff_user.pk})
+                           metadata={"checkout_session_id": str(session.pk), "refund_id": str(refund.pk),
+                                     "refunded_by": staff_user.pk})
         except InsufficientPoints as short:
             raise RefundRefused(
                 f"{session.user} has already spent points from this purchase: they have {short.balance:,} points "
@@ -54,19 +55,31 @@ class PointsPackageKind(SessionKind):
             raise RefundRefused(f"The points cannot be taken back: {refusal} Nothing was refunded.") from refusal
         return f"{purchase.credit.amount} points taken back"
 
+    def on_refund_failed(self, *, session, refund, now: datetime) -> str:
+        """Stripe refused the refund: the points taken back for it are the shopper's again (a credit of its own;
+        the ledger never changes an entry)."""
+        reversal = LedgerEntry.objects.filter(idempotency_key=refund.idempotency_key).first()
+        if reversal is None:
+            return "no points had been taken back"
+        wallet_credit(user=session.user, points=-reversal.amount, kind="adjustment",
+                      idempotency_key=f"{refund.idempotency_key}:failed",
+                      description=f"{session.title}: the refund failed at Stripe, so its points are back",
+                      created_by=refund.requested_by,
+                      metadata={"checkout_session_id": str(session.pk), "refund_id": str(refund.pk),
+                                "reason": f"refund failed: {refund.failure_message}"})
+        return f"{-reversal.amount} points given back"
+
     def on_refunded(self, *, session, progress: RefundProgress, now: datetime) -> str:
-        if not session.refunded_cents:
+        if not progress.requested_cents:
             if progress.increased:
                 logger.warning("Checkout session %s: Stripe refunded %s cents of its payment %s, but not through the "
                                "shop, so its points were not taken back", session.pk, progress.refunded_cents,
                                session.stripe_payment_intent_id)
                 return "package refunded outside the shop: its points were not taken back"
             return "refund already recorded"
-        if progress.confirms_staff_refund:
-            return "package refund confirmed"
-        if session.refund_confirmed_at is None:
+        if progress.refunded_cents < progress.requested_cents:
             return "package refund partly confirmed"
-        return "refund already recorded"
+        return "package refund confirmed" if progress.increased else "refund already recorded"
 
     def refund_url(self, session) -> str | None:
         return reverse("admin:wallet_pointspurchase_refund", args=[session.pk])

@@ -4,7 +4,8 @@ Each batch is one transaction over at most ``batch_size`` rows picked with ``FOR
 PostgreSQL: a checkout holding its session's row lock is skipped (the next run gets it), never waited for, and
 two cleanups running at once share the work instead of queueing. Killed midway, a run loses at most the batch
 in flight (rolled back); running again carries on. Which statuses may become ``expired`` comes from
-``CheckoutSession.TRANSITIONS``, the same table the row-by-row services obey.
+``CheckoutSession.TRANSITIONS``, the same table the row-by-row services obey, and the expiry writes each
+session's history row as they do.
 """
 
 import logging
@@ -15,7 +16,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from checkout.kinds import registered
-from checkout.models import CheckoutSession
+from checkout.models import CheckoutSession, CheckoutSessionStatusChange
 
 logger = logging.getLogger(__name__)
 
@@ -23,29 +24,44 @@ BATCH_SIZE = 1000
 PURGE_AFTER = timedelta(days=7)
 
 _TABLE = CheckoutSession._meta.db_table
+_HISTORY = CheckoutSessionStatusChange._meta.db_table
+EXPIRY_NOTE = "overdue (cleanup)"
 
 
 def checkout_sessions_expire_due(*, now: datetime | None = None, batch_size: int = BATCH_SIZE,
                                  max_batches: int | None = None) -> int:
-    """Mark ``active`` sessions whose ``expires_at`` has passed as ``expired``. Returns how many."""
+    """Mark ``active`` sessions whose ``expires_at`` has passed as ``expired``, each with its history row.
+    Returns how many."""
     now = now or timezone.now()
-    sources = CheckoutSession.sources_of(CheckoutSession.Status.EXPIRED)
-    marks = ", ".join(["%s"] * len(sources))
+    expired = CheckoutSession.Status.EXPIRED
+    sources = CheckoutSession.TRANSITIONS.sources_of(expired)
+    # Only active sessions may expire (the table says so), which is what the history rows record as the source.
+    (source,) = sources
     # Oldest first along the (status, expires_at) index, so no batch re-reads what earlier ones finished.
-    pick = (f"SELECT id FROM {_TABLE} WHERE status IN ({marks}) AND expires_at <= %s "
+    pick = (f"SELECT id FROM {_TABLE} WHERE status = %s AND expires_at <= %s "
             f"ORDER BY expires_at LIMIT %s{_skip_locked()}")
     moment = _db_datetime(now)
-    pick_params = [*sources, moment, batch_size]
+    pick_params = [source, moment, batch_size]
+    history = (f"INSERT INTO {_HISTORY} (session_id, from_status, to_status, note, created_at) ")
     if connection.vendor == "postgresql":
         # ARRAY(...) makes the picked ids a constant for the UPDATE, which then finds them through the primary
         # key; with "id IN (subquery)" PostgreSQL may hash-join against a scan of the whole table, every batch.
-        sql = (f"UPDATE {_TABLE} SET status = %s, updated_at = %s "
-               f"WHERE id = ANY(ARRAY({pick})) AND status IN ({marks})")
-        params = [CheckoutSession.Status.EXPIRED, moment, *pick_params, *sources]
-    else:
-        sql = f"UPDATE {_TABLE} SET status = %s, updated_at = %s WHERE id IN ({pick})"
-        params = [CheckoutSession.Status.EXPIRED, moment, *pick_params]
-    return _in_batches("expired", lambda cursor: _execute(cursor, sql, params), batch_size, max_batches)
+        # The history rows are written by the same statement: one round trip per batch.
+        sql = (f"WITH moved AS (UPDATE {_TABLE} SET status = %s, updated_at = %s "
+               f"WHERE id = ANY(ARRAY({pick})) AND status = %s RETURNING id) "
+               f"{history}SELECT id, %s, %s, %s, %s FROM moved")
+        params = [expired, moment, *pick_params, source, source, expired, EXPIRY_NOTE, moment]
+        return _in_batches("expired", lambda cursor: _execute(cursor, sql, params), batch_size, max_batches)
+
+    def expire_batch(cursor) -> int:
+        cursor.execute(f"UPDATE {_TABLE} SET status = %s, updated_at = %s WHERE id IN ({pick}) RETURNING id",
+                       [expired, moment, *pick_params])
+        moved = [row[0] for row in cursor.fetchall()]
+        cursor.executemany(f"{history}VALUES (%s, %s, %s, %s, %s)",
+                           [(session_id, source, expired, EXPIRY_NOTE, moment) for session_id in moved])
+        return len(moved)
+
+    return _in_batches("expired", expire_batch, batch_size, max_batches)
 
 
 def checkout_sessions_purge_stale(*, now: datetime | None = None, older_than: timedelta = PURGE_AFTER,
@@ -96,14 +112,14 @@ def checkout_sessions_sweep_kinds(*, now: datetime | None = None) -> dict[str, i
 
 
 def _outside_links() -> list[tuple[str, str]]:
-    """Columns of other apps' tables that point at sessions with on_delete=SET_NULL (a card order's link to the
-    session that paid it): the raw DELETE must clear them itself, as the ORM would have."""
+    """Columns of other tables that point at sessions with on_delete=SET_NULL (a card order's link to the session
+    that paid it): the raw DELETE must clear them itself, as the ORM would have."""
     return _links_from_other_apps(models.SET_NULL)
 
 
 def _outside_dependents() -> list[tuple[str, str]]:
-    """Rows of other apps that live and die with their session (on_delete=CASCADE: a points purchase's snapshot):
-    the raw DELETE removes them first, as the ORM would have."""
+    """Rows of other tables that live and die with their session (on_delete=CASCADE: its history, a points
+    purchase's snapshot): the raw DELETE removes them first, as the ORM would have."""
     return _links_from_other_apps(models.CASCADE)
 
 

@@ -57,7 +57,8 @@ def checkout_session_sync(*, stripe_session: StripeCheckoutSession, now: datetim
             return Outcome.ALREADY_COMPLETED
         if stripe_session.status == "expired":
             if session.status == Status.ACTIVE:
-                checkout_session_move(session, Status.EXPIRED, now=now, awaiting_stripe=False, save_also=mirrored)
+                checkout_session_move(session, Status.EXPIRED, now=now, awaiting_stripe=False, save_also=mirrored,
+                                      note="Stripe expired its session")
             else:
                 session.awaiting_stripe = False
                 _save(session, [*mirrored, "awaiting_stripe"], now=now)
@@ -82,7 +83,8 @@ def checkout_session_async_payment_failed(*, stripe_session: StripeCheckoutSessi
         session.awaiting_stripe, session.failure_message = False, ASYNC_FAILURE_MESSAGE
         changed = [*mirrored, "awaiting_stripe", "failure_message"]
         if session.status == Status.ACTIVE:
-            checkout_session_move(session, Status.INVALIDATED, now=now, save_also=changed)
+            checkout_session_move(session, Status.INVALIDATED, now=now, save_also=changed,
+                                  note="the bank debit failed")
         else:
             _save(session, changed, now=now)
         return Outcome.FAILED
@@ -154,7 +156,7 @@ def _complete(session: CheckoutSession, stripe_session: StripeCheckoutSession, *
                       amount_cents=stripe_session.amount_total, currency=stripe_session.currency)
     fulfilled = handler_for(session.kind).on_paid(session=session, payment=payment, now=now)
     checkout_session_move(session, Status.COMPLETED, now=now, awaiting_stripe=False, failure_message="",
-                          save_also=save_also)
+                          save_also=save_also, note=f"paid (Stripe {stripe_session.id}): {fulfilled}")
     logger.info("Checkout session %s paid (Stripe %s): %s", session.pk, stripe_session.id, fulfilled)
     return Outcome.CREDITED
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from checkout import gateway
 from checkout.gateway import STRIPE_MIN_LIFETIME, PaymentProviderError
-from checkout.models import CheckoutSession
+from checkout.models import CheckoutSession, CheckoutSessionStatusChange
 from checkout.selectors import Follow, checkout_session_whereabouts
 from checkout.services.transitions import checkout_session_move
 
@@ -94,12 +94,14 @@ def _start(*, user, offer: Offer, reuse, continues: CheckoutSession | None, now:
         if current is not None:
             # The link can point at the row inserted next: foreign keys are checked at commit.
             checkout_session_move(current, Status.EXPIRED if current.expires_at <= now else Status.INVALIDATED,
-                                  now=now, replaced_by_id=new_id)
+                                  now=now, replaced_by_id=new_id, note=f"replaced by {offer.title} ({new_id})")
         session = CheckoutSession.objects.create(
             id=new_id, user=user, kind=offer.kind, title=offer.title, description=offer.description,
             amount_cents=offer.amount_cents, currency=offer.currency,
             created_at=now, updated_at=now, expires_at=now + settings.CHECKOUT_SESSION_TTL,
         )
+        CheckoutSessionStatusChange.objects.create(session=session, from_status="", to_status=Status.ACTIVE,
+                                                   note="started", created_at=now)
         _link_successor(continues, session)
     logger.info("Checkout session %s started for user %s (%s)%s", session.pk, user.pk, offer.title,
                 f", replacing {current.pk}" if current else "")
@@ -121,7 +123,8 @@ def checkout_session_end_active(*, user, now: datetime | None = None) -> Checkou
     current = CheckoutSession.objects.select_for_update().filter(user=user, status=Status.ACTIVE).first()
     if current is None:
         return None
-    checkout_session_move(current, Status.EXPIRED if current.expires_at <= now else Status.INVALIDATED, now=now)
+    checkout_session_move(current, Status.EXPIRED if current.expires_at <= now else Status.INVALIDATED, now=now,
+                          note="ended for the shopper's next checkout")
     if current.awaiting_stripe:
         transaction.on_commit(partial(_expire_stripe_session_quietly, current.pk), robust=True)
     return current
@@ -136,7 +139,7 @@ def checkout_session_cancel(*, session_id, user, now: datetime | None = None) ->
         session = CheckoutSession.objects.select_for_update().get(pk=session_id, user=user)
         if session.status != Status.ACTIVE:
             return session
-        checkout_session_move(session, Status.INVALIDATED, now=now)
+        checkout_session_move(session, Status.INVALIDATED, now=now, note="cancelled by the shopper")
         if session.awaiting_stripe:
             transaction.on_commit(partial(_expire_stripe_session_quietly, session.pk), robust=True)
     return session
@@ -151,7 +154,7 @@ def checkout_session_follow(*, session_id, user, now: datetime | None = None) ->
         _lock_shopper(user)
         session = CheckoutSession.objects.select_for_update(of=("self",)).get(pk=session_id, user=user)
         if session.status == Status.ACTIVE and session.expires_at <= now:
-            checkout_session_move(session, Status.EXPIRED, now=now)
+            checkout_session_move(session, Status.EXPIRED, now=now, note="overdue")
         return checkout_session_whereabouts(session=session, now=now)
 
 
@@ -180,7 +183,8 @@ def checkout_session_pay(*, session_id, user, success_url: str, cancel_url: str,
     if session.stripe_status == "complete":
         raise SessionNotPayable(session)  # paid, or a bank debit in progress: its page shows which
     if session.expires_at - now < PAYABLE_MARGIN <= settings.CHECKOUT_SESSION_TTL:
-        _end_early(session, now=now)  # too little time left for a Stripe session: continue in a fresh copy
+        # Too little time left for a Stripe session: continue in a fresh copy.
+        _end_early(session, now=now, note="too little time left to pay at Stripe")
         raise SessionNotPayable(session)
 
     try:
@@ -189,7 +193,7 @@ def checkout_session_pay(*, session_id, user, success_url: str, cancel_url: str,
     except PaymentProviderError as error:
         if error.session_unusable:
             # Stripe refuses this session's key or parameters for good: recovery makes a fresh one.
-            _end_early(session, now=now)
+            _end_early(session, now=now, note=f"Stripe refused its session: {error.provider_message}")
         raise
 
     with transaction.atomic():
@@ -213,11 +217,11 @@ def checkout_session_pay(*, session_id, user, success_url: str, cancel_url: str,
     return stripe_session.url
 
 
-def _end_early(session: CheckoutSession, *, now: datetime) -> None:
+def _end_early(session: CheckoutSession, *, now: datetime, note: str) -> None:
     with transaction.atomic():
         locked = CheckoutSession.objects.select_for_update().get(pk=session.pk)
         if locked.status == Status.ACTIVE:
-            checkout_session_move(locked, Status.INVALIDATED, now=now)
+            checkout_session_move(locked, Status.INVALIDATED, now=now, note=note)
     session.status = locked.status
 
 

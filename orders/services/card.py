@@ -15,16 +15,16 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from checkout import gateway
 from checkout.models import CheckoutSession
 from checkout.services import Offer, checkout_session_end_active, checkout_session_start
+from checkout.services.refunds import refund_request, refund_submit
+from checkout.tasks import submit_refund
 from orders.errors import NotEnoughStock
-from orders.models import CART, Order, OrderStatus, PaymentMethod
+from orders.models import CART, Order, OrderStatus, OrderStatusChange, PaymentMethod
 from orders.services.cart import cart_clear
 from orders.services.placement import order_create_from_cart, order_queue_confirmation
 from orders.services.status import order_transition
 from orders.services.stock import stock_return, stock_take
-from orders.tasks import refund_unfulfillable_order
 
 logger = logging.getLogger(__name__)
 
@@ -104,8 +104,9 @@ def order_complete_from_checkout(*, checkout_session: CheckoutSession, payment_i
     """The session is paid: complete its order once (inside the caller's transaction, under the session's lock).
 
     Money that arrives after the reservation ended (Stripe accepted a payment just before the session was
-    given up) is honoured when the copies can still be taken; when they are sold out the order is marked for an
-    automatic full refund instead, so limited stock is never oversold."""
+    given up) is honoured when the copies can still be taken; when they are sold out the order stays cancelled
+    and its payment is refunded in full instead (recorded now, sent to Stripe after commit; the order is marked
+    refunded when Stripe confirms it), so limited stock is never oversold."""
     now = now or timezone.now()
     order = Order.objects.select_for_update().filter(checkout_session=checkout_session).first()
     if order is None:
@@ -120,9 +121,8 @@ def order_complete_from_checkout(*, checkout_session: CheckoutSession, payment_i
                 stock_take(quantities=_quantities(order))
         except NotEnoughStock as sold_out:
             logger.error("Order %s was paid after its reservation ended and is sold out: refunding", order.pk)
-            order_transition(order=order, to=OrderStatus.REFUNDED, stripe_payment_intent_id=order.stripe_payment_intent_id,
-                             reason=f"Paid after the reservation ended, but {sold_out} Refunding in full.")
-            _queue_refund(order)
+            _refund_unfulfillable(order, checkout_session, reason=f"Paid after the reservation ended, but "
+                                                                  f"{sold_out} Refunding in full.", now=now)
             return order
     order_transition(order=order, to=OrderStatus.COMPLETED, fulfilled_at=now,
                      stripe_payment_intent_id=order.stripe_payment_intent_id,
@@ -132,16 +132,24 @@ def order_complete_from_checkout(*, checkout_session: CheckoutSession, payment_i
     return order
 
 
-def _queue_refund(order: Order) -> None:
-    order_id = str(order.pk)
-    transaction.on_commit(lambda: refund_unfulfillable_order.delay(order_id))
+def _refund_unfulfillable(order: Order, checkout_session: CheckoutSession, *, reason: str, now: datetime) -> None:
+    order.save(update_fields=["stripe_payment_intent_id", "updated_at"])
+    OrderStatusChange.objects.create(order=order, from_status=order.status, to_status=order.status, reason=reason)
+    refund, _created = refund_request(session=checkout_session, amount_cents=checkout_session.amount_cents,
+                                      idempotency_key=f"order:{order.pk}:unfulfillable", reason=reason, now=now)
+    refund_id = str(refund.pk)
+    transaction.on_commit(lambda: submit_refund.delay(refund_id))
 
 
 def order_refund_unfulfillable(*, order_id) -> None:
-    """Refund a late payment for copies that were sold out meanwhile (after commit, from a task: Stripe is never
-    called under a lock). The idempotency key makes a retried task one refund."""
-    order = Order.objects.filter(pk=order_id, status=OrderStatus.REFUNDED).exclude(stripe_payment_intent_id="").first()
-    if order is None:
-        return
-    gateway.refund_create(payment_intent_id=order.stripe_payment_intent_id, idempotency_key=f"order:{order.pk}:unfulfillable",
-                          metadata={"order_id": str(order.pk), "reason": "sold out after the reservation ended"})
+    """Refund in full a card order paid after its reservation ended and not fulfilled: record the refund if it is
+    missing (an order refunded before refunds had records of their own), then send it."""
+    with transaction.atomic():
+        order = Order.objects.filter(pk=order_id).exclude(stripe_payment_intent_id="").first()
+        if order is None or order.status == OrderStatus.COMPLETED or order.checkout_session_id is None:
+            return
+        session = CheckoutSession.objects.select_for_update().get(pk=order.checkout_session_id)
+        refund, _created = refund_request(session=session, amount_cents=session.amount_cents,
+                                          idempotency_key=f"order:{order.pk}:unfulfillable",
+                                          reason="Paid after the reservation ended, but sold out.")
+    refund_submit(refund_id=refund.pk)

@@ -1,13 +1,15 @@
-"""Refunds, started by staff. Points orders are refunded through the ledger at once; card orders through Stripe,
-and marked refunded when Stripe's ``charge.refunded`` event confirms it (see checkout's webhook handling)."""
+"""Refunds, started by staff. Points orders are refunded through the ledger at once; card orders through
+checkout's refunds (recorded, then sent to Stripe after commit), and marked refunded when Stripe's
+``charge.refunded`` event confirms it (``orders.checkout_kind``)."""
 
 import logging
 from enum import StrEnum
 
 from django.db import transaction
 
-from checkout import gateway
-from checkout.gateway import PaymentProviderError
+from checkout.errors import RefundRefused as CheckoutRefundRefused
+from checkout.models import CheckoutSession, Refund
+from checkout.services.refunds import refund_request, refund_submit, refundable_cents
 from orders.errors import RefundRefused
 from orders.models import Order, OrderStatus, OrderStatusChange, PaymentMethod
 from orders.services.status import order_transition
@@ -17,10 +19,6 @@ from wallet.services import wallet_credit
 logger = logging.getLogger(__name__)
 
 HISTORY_LIMIT = OrderStatusChange._meta.get_field("reason").max_length
-STRIPE_METADATA_LIMIT = 500  # Stripe refuses longer metadata values
-# Stripe's refusals that mean "less is left to refund than asked": usually a refund requested earlier whose
-# charge.refunded has not arrived yet.
-NOTHING_LEFT_CODES = frozenset({"amount_too_large", "charge_already_refunded"})
 
 
 class RefundConfirmation(StrEnum):
@@ -74,45 +72,54 @@ def order_refund_points(*, order_id, staff_user, reason: str, points: int | None
     return order
 
 
-@transaction.atomic
 def order_refund_stripe(*, order_id, staff_user, reason: str, cents: int | None = None) -> Order:
-    """Ask Stripe to refund a card order: all that is left to refund, or ``cents`` of it. The order stays
-    completed and gets a history entry; ``charge.refunded`` later marks it (partially) refunded.
+    """Refund a card order through Stripe: all that is left to refund, or ``cents`` of it. The refund is recorded
+    with the order's history (and the payment's session locked, so two staff members refund one after the other),
+    then sent to Stripe after commit; ``charge.refunded`` later marks the order (partially) refunded.
 
-    The idempotency key is the order, what Stripe had confirmed as refunded before, and the amount asked: a
-    retried or double click before Stripe's confirmation gets the first refund back from Stripe (and records
-    nothing more), never a second one. The order row stays locked while Stripe is asked, so a double click waits
-    for the first and the confirming webhook lands after the request in the history. Refused with
-    ``RefundRefused``, nothing recorded, for bad requests and when Stripe refuses or fails."""
+    The refund's key is the order, what Stripe had confirmed as refunded before, and the amount asked: a retried
+    or double click before Stripe's confirmation finds the first refund (and records nothing more), never makes
+    a second one. Refused with ``RefundRefused``, nothing recorded, for bad requests; when Stripe refuses, the
+    refund is recorded as failed and the order's history says so."""
     reason = _reason(reason)
-    order = Order.objects.select_for_update().get(pk=order_id)
-    if order.payment_method != PaymentMethod.STRIPE:
-        raise RefundRefused("This order was paid with points: refund the points instead.")
-    if order.status != OrderStatus.COMPLETED:
-        raise RefundRefused(f"Only completed orders can be refunded; this one is {order.get_status_display().lower()}.")
-    if not order.stripe_payment_intent_id:
-        raise RefundRefused("Stripe's payment for this order is not known, so it cannot be refunded through Stripe.")
-    cents = _checked_cents(cents, order)
-    try:
-        refund = gateway.refund_create(
-            payment_intent_id=order.stripe_payment_intent_id, amount_cents=cents,
-            idempotency_key=f"order:{order.pk}:refund:{order.refunded_cents}+{cents}",
-            metadata={"order_id": str(order.pk), "reason": reason[:STRIPE_METADATA_LIMIT]})
-    except PaymentProviderError as error:
-        raise RefundRefused(_stripe_refusal(error)) from error
-    marker = f"(Stripe {refund.id})"
-    if order.status_changes.filter(reason__contains=marker).exists():
-        return order  # a repeated click: Stripe answered with the refund the first one made
-    OrderStatusChange.objects.create(
-        order=order, from_status=order.status, to_status=order.status, changed_by=staff_user,
-        reason=f"Refund of {money(cents, order.currency)} requested by staff {marker}: {reason}"[:HISTORY_LIMIT])
-    logger.info("Order %s: refund of %s cents requested from Stripe (%s) by staff %s", order.pk, cents, refund.id,
-                getattr(staff_user, "pk", None))
+    with transaction.atomic():
+        session_id = Order.objects.filter(pk=order_id).values_list("checkout_session_id", flat=True).first()
+        # The session first, then the order: the order in which charge.refunded locks them.
+        session = CheckoutSession.objects.select_for_update().filter(pk=session_id).first() if session_id else None
+        order = Order.objects.select_for_update().get(pk=order_id)
+        if order.payment_method != PaymentMethod.STRIPE:
+            raise RefundRefused("This order was paid with points: refund the points instead.")
+        if order.status != OrderStatus.COMPLETED:
+            raise RefundRefused(f"Only completed orders can be refunded; this one is "
+                                f"{order.get_status_display().lower()}.")
+        if session is None or not order.stripe_payment_intent_id:
+            raise RefundRefused("Stripe's payment for this order is not known, so it cannot be refunded through "
+                                "Stripe.")
+        cents = _checked_cents(cents, order, left=refundable_cents(session))
+        try:
+            refund, created = refund_request(
+                session=session, amount_cents=cents, reason=reason, requested_by=staff_user,
+                idempotency_key=f"order:{order.pk}:refund:{order.refunded_cents}+{cents}")
+        except CheckoutRefundRefused as refusal:
+            raise RefundRefused(str(refusal)) from refusal
+        if created:
+            OrderStatusChange.objects.create(
+                order=order, from_status=order.status, to_status=order.status, changed_by=staff_user,
+                reason=f"Refund of {money(cents, order.currency)} requested by staff: {reason}"[:HISTORY_LIMIT])
+    refund = refund_submit(refund_id=refund.pk)
+    if refund.status == Refund.Status.FAILED:
+        raise RefundRefused(_stripe_refusal(refund))
+    logger.info("Order %s: refund %s of %s cents %s (Stripe %s), asked by staff %s", order.pk, refund.pk, cents,
+                refund.status, refund.stripe_refund_id, getattr(staff_user, "pk", None))
     return order
 
 
-def _checked_cents(cents, order: Order) -> int:
-    remaining = order.total_cents - order.refunded_cents
+def _checked_cents(cents, order: Order, *, left: int) -> int:
+    """``left``: what the payment's refunds leave, counting those Stripe has not confirmed yet."""
+    remaining = min(order.total_cents - order.refunded_cents, left)
+    if remaining < 1:
+        raise RefundRefused("Everything paid for this order has been refunded, or is being refunded (see the "
+                            "order's history). Nothing more was refunded.")
     if cents is None:
         return remaining
     if isinstance(cents, bool) or not isinstance(cents, int) or cents < 1:
@@ -123,11 +130,24 @@ def _checked_cents(cents, order: Order) -> int:
     return cents
 
 
-def _stripe_refusal(error: PaymentProviderError) -> str:
-    if error.code in NOTHING_LEFT_CODES:
-        return (f"Stripe refused: {error.provider_message.rstrip('.')}. A refund requested earlier may still be "
-                f"waiting for Stripe's confirmation (see the order's history). Nothing was refunded.")
-    return f"{error.user_message} (Stripe: {error.provider_message or 'no answer'})"
+def _stripe_refusal(refund: Refund) -> str:
+    return (f"Stripe refused the refund: {refund.failure_message.rstrip('.')}. Nothing was refunded; the order's "
+            f"history says so. Check the payment in Stripe's dashboard before trying again.")
+
+
+def order_refund_failed(*, checkout_session, refund: Refund) -> str:
+    """Stripe refused a refund of the order's payment: its history says so (inside the caller's transaction)."""
+    order = Order.objects.select_for_update().filter(checkout_session=checkout_session).first()
+    if order is None:
+        return "no order"
+    OrderStatusChange.objects.create(
+        order=order, from_status=order.status, to_status=order.status,
+        reason=(f"Stripe refused the refund of {money(refund.amount_cents, refund.currency)}: "
+                f"{refund.failure_message}")[:HISTORY_LIMIT])
+    if order.status != OrderStatus.COMPLETED:
+        logger.error("Order %s was paid but not fulfilled, and Stripe refused to refund it: %s", order.pk,
+                     refund.failure_message)
+    return f"order {order.short_id}: refusal recorded"
 
 
 def order_refund_confirm(*, checkout_session, refunded_cents: int) -> RefundConfirmation:
@@ -149,7 +169,8 @@ def order_refund_confirm(*, checkout_session, refunded_cents: int) -> RefundConf
     added, order.refunded_cents = confirmed - order.refunded_cents, confirmed
     note = (f"Stripe confirmed a refund of {money(added, order.currency)}: {money(confirmed, order.currency)} of "
             f"{money(order.total_cents, order.currency)} refunded")
-    if confirmed == order.total_cents and order.status == OrderStatus.COMPLETED:
+    if confirmed == order.total_cents and order.status != OrderStatus.REFUNDED:
+        # A completed order, or one paid after its reservation ended that could not be fulfilled.
         order_transition(order=order, to=OrderStatus.REFUNDED, reason=f"{note}, all of it.", refunded_cents=confirmed)
         return RefundConfirmation.REFUNDED
     order.save(update_fields=["refunded_cents", "updated_at"])

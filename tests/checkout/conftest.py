@@ -1,26 +1,14 @@
 import json
 import threading
 
-import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from stripe import WebhookSignature
 
-from tests.factories import PointsPackageFactory
 
 WEBHOOK_URL = "/webhooks/stripe/"
-
-
-@pytest.fixture
-def package(db):
-    return PointsPackageFactory(name="Premium", points=550, price_cents=3999)
-
-
-@pytest.fixture
-def other_package(db):
-    return PointsPackageFactory(name="Basic", points=100, price_cents=999)
 
 
 def sign(payload: str, *, secret: str | None = None, timestamp: int | None = None) -> str:

@@ -14,11 +14,13 @@ from checkout.models import CheckoutSession
 from config.celery import app as celery_app
 from tests.factories import CheckoutSessionFactory, PointsPackageFactory
 
-EXPECTED = {
+SESSION_JOBS = {  # checkout 0002
     "checkout.tasks.checkout_sessions_mark_expired": (15, "minutes"),
     "checkout.tasks.checkout_sessions_purge": (1, "hours"),
     "checkout.tasks.checkout_sessions_reconcile": (5, "minutes"),
 }
+REFUND_JOBS = {"checkout.tasks.refunds_send_unsent": (5, "minutes")}  # checkout 0009
+EXPECTED = {**SESSION_JOBS, **REFUND_JOBS}
 schedule_migration = importlib.import_module("checkout.migrations.0002_beat_schedule")
 
 
@@ -41,13 +43,13 @@ def test_the_schedule_migration_is_idempotent_and_keeps_staff_edits(db):
     schedule_migration.schedule(apps, None)
     schedule_migration.schedule(apps, None)
 
-    assert PeriodicTask.objects.filter(task__startswith="checkout.").count() == 3
+    assert PeriodicTask.objects.filter(task__startswith="checkout.").count() == len(EXPECTED)
     assert _scheduled()["checkout.tasks.checkout_sessions_purge"] == (6, "hours")
 
 
 def test_unscheduling_and_scheduling_again_restores_the_tasks(db):
     schedule_migration.unschedule(apps, None)
-    assert _scheduled() == {}
+    assert _scheduled() == REFUND_JOBS
 
     schedule_migration.schedule(apps, None)
 

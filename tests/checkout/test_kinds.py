@@ -8,9 +8,16 @@ import pytest
 from django.conf import settings
 from django.db import transaction
 
-from checkout import kinds
+from checkout import gateway, kinds
 from checkout.models import CheckoutSession
-from checkout.services import Offer, checkout_session_pay, checkout_session_refund, checkout_session_start
+from checkout.models import Refund
+from checkout.services import (
+    Offer,
+    RefundRefused,
+    checkout_session_pay,
+    checkout_session_refund,
+    checkout_session_start,
+)
 from stripe_fake import hosted
 
 CHECKOUT = Path(settings.BASE_DIR) / "checkout"
@@ -60,12 +67,17 @@ class GiftCards(kinds.SessionKind):
     def on_ended_unpaid(self, *, session, now):
         self.calls.append(("ended", session.pk, session.status))
 
-    def on_refund_requested(self, *, session, staff_user, reason, idempotency_key, now):
-        self.calls.append(("refund requested", session.pk, reason))
+    def on_refund_requested(self, *, session, refund, staff_user, now):
+        self.calls.append(("refund requested", session.pk, refund.reason))
         return "gift card cancelled"
 
+    def on_refund_failed(self, *, session, refund, now):
+        self.calls.append(("refund failed", session.pk, refund.failure_message))
+        return "gift card restored"
+
     def on_refunded(self, *, session, progress, now):
-        self.calls.append(("refunded", session.pk, progress.refunded_cents, progress.confirms_staff_refund))
+        self.calls.append(("refunded", session.pk, progress.refunded_cents, progress.requested_cents,
+                           progress.increased))
         return "gift card refund confirmed"
 
 
@@ -108,8 +120,29 @@ def test_a_new_kind_is_paid_ended_and_refunded_through_its_own_handler(
         checkout_session_refund(session_id=session.pk, staff_user=staff, reason="Wrong name on the card")
 
     assert gift_cards.calls[2:] == [("refund requested", session.pk, "Wrong name on the card"),
-                                    ("refunded", session.pk, 2500, True)]
+                                    ("refunded", session.pk, 2500, 2500, True)]
     assert ("charge.refunded", 200) in webhooks
+
+
+def test_a_refund_stripe_refuses_is_handed_back_to_the_kind(gift_cards, shopper, staff, held_webhooks):
+    session = _start(shopper)
+    _pay(session, shopper)
+    session.refresh_from_db()
+    intent = hosted.pay(session.stripe_session_id)["payment_intent"]
+    CheckoutSession.objects.filter(pk=session.pk).update(status="completed", completed_at=session.created_at,
+                                                         stripe_payment_intent_id=intent)
+    # Stripe will refuse the refund for good: someone refunded the charge in Stripe's dashboard first
+    gateway.refund_create(payment_intent_id=intent, idempotency_key="refunded-in-the-dashboard")
+
+    with pytest.raises(RefundRefused, match="Stripe refused the refund"):
+        checkout_session_refund(session_id=session.pk, staff_user=staff, reason="Wrong name on the card")
+
+    refund = Refund.objects.get(session=session)
+    assert refund.status == "failed" and refund.attempts == 1
+    assert [call[0] for call in gift_cards.calls if call[0].startswith("refund")] == [
+        "refund requested", "refund failed"]
+    assert list(refund.status_changes.values_list("from_status", "to_status")) == [
+        ("", "requested"), ("requested", "failed")]
 
 
 def test_a_session_of_a_kind_nobody_handles_fails_loudly(shopper):

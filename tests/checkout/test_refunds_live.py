@@ -52,6 +52,6 @@ def test_a_refund_from_the_admin_is_confirmed_by_a_real_signed_webhook(one_worke
     # then: refunded at once, and confirmed by Stripe's webhook into the same single worker
     assert done.status_code == 302, done.text[-2000:]
     assert wallet_balance(user=shopper).current == 0
-    wait_for(status_is({"refund_confirmed_at__isnull": False}), timeout=20,
+    wait_for(status_is({"stripe_refunded_cents": 3999}), timeout=20,
               what=f"charge.refunded; server log:\n{log_path.read_text()[-3000:]}")
     assert WebhookEvent.objects.get(type="charge.refunded").error == "package refund confirmed"

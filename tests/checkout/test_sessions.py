@@ -314,4 +314,4 @@ def test_any_unfinished_session_can_complete_because_money_that_arrived_counts(p
 
     session.refresh_from_db()
     assert session.status == "completed" and session.completed_at is not None
-    assert CheckoutSession.sources_of("expired") == ["active"]
+    assert CheckoutSession.TRANSITIONS.sources_of("expired") == ["active"]

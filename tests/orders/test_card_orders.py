@@ -7,8 +7,8 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
-from checkout.models import CheckoutSession
-from checkout.tasks import checkout_sessions_mark_expired, checkout_sessions_purge
+from checkout.models import CheckoutSession, Refund
+from checkout.tasks import checkout_sessions_mark_expired, checkout_sessions_purge, submit_refund
 from orders.models import CartItem, Order, OrderStatus
 from orders.services.card import order_checkout_start, order_refund_unfulfillable
 from shop.models import Product
@@ -207,16 +207,26 @@ def test_a_late_payment_for_sold_out_copies_is_refunded_not_oversold(press,
         for event in held_webhooks:
             post_event(client, event)
 
+    # then: the order stays cancelled, its copies unsold, and a full refund is recorded, not yet sent
     order = Order.objects.get()
-    assert order.status == OrderStatus.REFUNDED
+    assert order.status == OrderStatus.CANCELLED
     assert stock_of(two_pictures[1]) == 0
     assert "Refunding in full" in order.status_changes.last().reason
-    assert len(queued) == 1  # the refund task, queued after commit (Stripe is never called under a lock)
-    order_refund_unfulfillable(order_id=order.pk)  # what the task runs
-    order_refund_unfulfillable(order_id=order.pk)  # a retried task: the same idempotency key, one refund
-    refunds = [path for method, path in FakeStripeHTTPClient.requests_seen if path == "/v1/refunds"]
-    assert len(refunds) == 2
+    [refund] = Refund.objects.filter(session=session)
+    assert (refund.status, refund.amount_cents, refund.idempotency_key) == (
+        "requested", session.amount_cents, f"order:{order.pk}:unfulfillable")
+    assert len(queued) == 1  # the task that sends it, queued after commit (Stripe is never called under a lock)
+    with django_capture_on_commit_callbacks(execute=True):
+        submit_refund(str(refund.pk))  # what the task runs
+    submit_refund(str(refund.pk))  # a task delivered twice: the refund is no longer "requested", nothing is sent
+    order_refund_unfulfillable(order_id=order.pk)  # a task queued by an older version: the same refund, once
+    assert [path for _, path in FakeStripeHTTPClient.requests_seen].count("/v1/refunds") == 1
     assert len(FakeStripeObject.objects.filter(kind="refund")) == 1
+
+    # and: Stripe's charge.refunded marks the order refunded
+    [refunded] = [event for event in held_webhooks if event["type"] == "charge.refunded"]
+    post_event(client, refunded)
+    assert Order.objects.get().status == OrderStatus.REFUNDED
 
 
 def test_stripe_down_when_paying_leaves_a_clear_message_and_a_retry(shopper_client, filled_cart, two_pictures):

@@ -5,7 +5,6 @@ import pytest
 from checkout.gateway import PaymentProviderError
 from checkout.models import CheckoutSession
 from stripe_fake.models import FakeStripeObject
-from tests.checkout.conftest import package  # noqa: F401 (a fixture)
 from tests.checkout.test_gateway import _create, session  # noqa: F401 (session is a fixture)
 
 

@@ -1,11 +1,17 @@
-"""Refunding a points package purchase: the points taken back and the payment refunded together, or neither."""
+"""Refunding a points package purchase: its points taken back and a refund recorded in one transaction, the refund
+sent to Stripe after commit; a refusal before anything moves, a Stripe refusal gives the points back."""
+
+from datetime import timedelta
 
 import pytest
+import time_machine
 from django.urls import reverse
+from django.utils import timezone
 
 from checkout import gateway
-from checkout.models import CheckoutSession, WebhookEvent
+from checkout.models import CheckoutSession, Refund, WebhookEvent
 from checkout.services import RefundRefused, checkout_session_refund
+from checkout.services.refunds import refunds_submit_unsent
 from stripe_fake import hosted
 from stripe_fake.events import public
 from stripe_fake.models import FakeStripeObject
@@ -51,8 +57,7 @@ def _reversals():
 
 
 def _unchanged(session, shopper):
-    session.refresh_from_db()
-    assert (session.refunded_cents, session.refunded_at, session.stripe_refund_id) == (0, None, "")
+    assert not Refund.objects.filter(session=session).exists()
     assert wallet_balance(user=shopper).current == 550 - LedgerEntry.objects.filter(kind="spend").count() * 100
     assert not _reversals().exists() and not _stripe_refunds() and not _sent("charge.refunded")
 
@@ -62,10 +67,12 @@ def test_a_refund_takes_the_points_back_and_refunds_the_payment_then_stripe_conf
     with django_capture_on_commit_callbacks(execute=True):
         refunded = checkout_session_refund(session_id=purchase.pk, staff_user=staff, reason="Bought by mistake")
 
-        # then: both moved in the same transaction, recorded on the session
-        assert (refunded.refunded_cents, refunded.refunded_by, refunded.refund_reason) == (
-            3999, staff, "Bought by mistake")
-        assert refunded.refund_confirmed_at is None
+        # then: the refund is recorded with who and why, and Stripe accepted it under the refund's own key
+        assert (refunded.session, refunded.amount_cents, refunded.requested_by, refunded.reason) == (
+            purchase, 3999, staff, "Bought by mistake")
+        assert (refunded.status, refunded.idempotency_key, refunded.attempts) == (
+            "succeeded", f"checkout:{purchase.pk}:refund", 1)
+        assert list(refunded.status_changes.values_list("to_status", flat=True)) == ["requested", "succeeded"]
         [refund] = _stripe_refunds()
         assert (refund["id"], refund["amount"], refund["payment_intent"]) == (
             refunded.stripe_refund_id, 3999, purchase.stripe_payment_intent_id)
@@ -78,7 +85,7 @@ def test_a_refund_takes_the_points_back_and_refunds_the_payment_then_stripe_conf
     # and: Stripe's signed charge.refunded only confirms it
     assert webhooks == [("charge.refunded", 200)]
     purchase.refresh_from_db()
-    assert purchase.refund_confirmed_at is not None and purchase.stripe_refunded_cents == 3999
+    assert purchase.stripe_refunded_cents == 3999 and Refund.objects.get().status == "succeeded"
     assert WebhookEvent.objects.get(type="charge.refunded").error == "package refund confirmed"
     assert wallet_balance(user=shopper).current == 0 and _reversals().count() == 1
 
@@ -88,7 +95,7 @@ def test_charge_refunded_replayed_changes_nothing(purchase, shopper, staff, clie
     [event] = _sent("charge.refunded")
     assert post_event(client, event).json()["status"] == "processed"
     purchase.refresh_from_db()
-    confirmed = (purchase.refund_confirmed_at, purchase.updated_at)
+    confirmed = (purchase.stripe_refunded_cents, purchase.updated_at)
 
     replayed = [post_event(client, event) for _ in range(3)]
     again = post_event(client, {**event, "id": event["id"] + "_resent"})  # the same news in another event
@@ -97,7 +104,8 @@ def test_charge_refunded_replayed_changes_nothing(purchase, shopper, staff, clie
     assert again.json()["status"] == "processed"
     assert WebhookEvent.objects.get(event_id=event["id"] + "_resent").error == "refund already recorded"
     purchase.refresh_from_db()
-    assert (purchase.refund_confirmed_at, purchase.updated_at) == confirmed
+    assert (purchase.stripe_refunded_cents, purchase.updated_at) == confirmed
+    assert Refund.objects.get().status_changes.count() == 2
     assert wallet_balance(user=shopper).current == 0 and _reversals().count() == 1
 
 
@@ -114,24 +122,40 @@ def test_refused_when_the_shopper_already_spent_the_points_and_nothing_changes(p
 
 
 @pytest.mark.parametrize("fault", ["server_error", "connection"])
-def test_stripe_failing_rolls_the_reversal_back(purchase, shopper, staff, fake_stripe, fault):
+def test_stripe_unreachable_keeps_the_refund_and_beat_sends_it_again(purchase, shopper, staff, fake_stripe, fault):
     fake_stripe.fail(fault, path="/v1/refunds", times=10)
 
-    with pytest.raises(RefundRefused, match="so nothing was taken back. Try again in a moment"):
-        checkout_session_refund(session_id=purchase.pk, staff_user=staff, reason="Bought by mistake")
+    refund = checkout_session_refund(session_id=purchase.pk, staff_user=staff, reason="Bought by mistake")
 
-    _unchanged(purchase, shopper)
+    # then: recorded with its points taken back, not yet at Stripe, and why
+    assert (refund.status, refund.attempts) == ("requested", 1) and refund.failure_message
+    assert wallet_balance(user=shopper).current == 0 and not _stripe_refunds()
+
+    # when: Stripe is back and beat's job runs a while later
+    fake_stripe.reset()
+    with time_machine.travel(timezone.now() + timedelta(minutes=2)):
+        assert refunds_submit_unsent() == 1
+
+    refund.refresh_from_db()
+    assert (refund.status, refund.attempts) == ("succeeded", 2)
+    assert [stripe_refund["id"] for stripe_refund in _stripe_refunds()] == [refund.stripe_refund_id]
+    assert _reversals().count() == 1 and wallet_balance(user=shopper).current == 0
 
 
-def test_stripe_refusing_rolls_the_reversal_back(purchase, shopper, staff):
+def test_stripe_refusing_fails_the_refund_and_gives_the_points_back(purchase, shopper, staff):
     # given: the payment was refunded in Stripe's dashboard, outside the shop
     gateway.refund_create(payment_intent_id=purchase.stripe_payment_intent_id, idempotency_key="dashboard")
 
-    with pytest.raises(RefundRefused, match="has already been refunded"):
+    with pytest.raises(RefundRefused, match="Stripe refused the refund .*has already been refunded"):
         checkout_session_refund(session_id=purchase.pk, staff_user=staff, reason="Bought by mistake")
 
-    purchase.refresh_from_db()
-    assert purchase.refunded_cents == 0 and not _reversals().exists()
+    refund = Refund.objects.get(session=purchase)
+    assert refund.status == "failed" and "already been refunded" in refund.failure_message
+    # the ledger keeps both moves: taken back for the refund, given back when Stripe refused it
+    [reversal] = _reversals()
+    given_back = LedgerEntry.objects.get(idempotency_key=f"{refund.idempotency_key}:failed")
+    assert (reversal.amount, given_back.amount, given_back.kind, given_back.created_by) == (
+        -550, 550, "adjustment", staff)
     assert wallet_balance(user=shopper).current == 550
 
 
@@ -144,7 +168,7 @@ def test_a_refund_made_outside_the_shop_is_recorded_but_takes_no_points(purchase
     assert WebhookEvent.objects.get(type="charge.refunded").error.startswith("package refunded outside the shop")
     assert "not through the shop" in caplog.text
     purchase.refresh_from_db()
-    assert (purchase.stripe_refunded_cents, purchase.refunded_cents, purchase.refund_confirmed_at) == (3999, 0, None)
+    assert purchase.stripe_refunded_cents == 3999 and not Refund.objects.exists()
     assert wallet_balance(user=shopper).current == 550
 
 
@@ -188,7 +212,7 @@ def test_a_shopper_is_not_staff(purchase, shopper):
 @pytest.mark.parametrize("attributes, message", [
     ({"status": "active"}, "Only a paid and credited purchase"),
     ({"status": "expired"}, "Only a paid and credited purchase"),
-    ({"kind": "cart", "package": None, "title": "Order", "amount_cents": 999, "currency": "usd", "points": 0},
+    ({"kind": "cart", "package": None, "title": "Order", "amount_cents": 999, "currency": "usd"},
      "refund the order instead"),
 ])
 def test_only_credited_package_purchases_are_refunded_here(db, staff, attributes, message):
@@ -226,10 +250,9 @@ def test_staff_refund_a_purchase_from_its_admin_page(purchase, shopper, staff_cl
     assert _refund_url(purchase).encode() in change.content
     assert page.status_code == 200 and b"550 pts" in page.content and b"$39.99" in page.content
     assert no_reason.status_code == 200 and b"This field is required" in no_reason.content
-    assert b"550 points taken back" in done.content and b"awaiting Stripe" in done.content
-    purchase.refresh_from_db()
-    assert (purchase.refunded_cents, purchase.refunded_by, purchase.refund_reason) == (
-        3999, staff, "Bought by mistake")
+    assert b"550 points taken back" in done.content and b"Refunded $39.99 (confirmed by Stripe)" in done.content
+    refund = Refund.objects.get(session=purchase)
+    assert (refund.amount_cents, refund.requested_by, refund.reason) == (3999, staff, "Bought by mistake")
     assert wallet_balance(user=shopper).current == 0
     assert b"Already refunded" in staff_client.get(_refund_url(purchase)).content
 
