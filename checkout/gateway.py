@@ -1,7 +1,8 @@
 """The shop's only door to Stripe: a few calls over stripe-python's ``StripeClient``.
 
 The client's HTTP transport is ``settings.STRIPE_HTTP_CLIENT`` when set (the fake Stripe's, in demo mode and in
-the tests), stripe-python's own ``RequestsClient`` otherwise; everything above the wire -- parameters, idempotency keys, retries with backoff, response parsing, typed errors -- is stripe-python's.
+the tests), stripe-python's own ``RequestsClient`` otherwise; everything above the wire -- parameters, idempotency
+keys, retries with backoff, response parsing, typed errors -- is stripe-python's.
 Callers get plain frozen values back (``StripeCheckoutSession``), never stripe objects, so the webhook path
 (JSON from an event) and the reconcile path (an API answer) feed the same code. Every Stripe failure becomes
 ``PaymentProviderError`` with a message fit for the shopper.

@@ -68,8 +68,8 @@ def review(request, session_id):
     session = found.session
     if found.outcome == RecoveryOutcome.CHANGED:
         return redirect("points:changed", session_id=session.pk)
-    if found.outcome == RecoveryOutcome.COMPLETED or (
-            found.outcome == RecoveryOutcome.CURRENT and session.stripe_status == "complete"):
+    paid_or_on_its_way = (PaymentState.COMPLETED, PaymentState.PROCESSING)
+    if found.outcome == RecoveryOutcome.COMPLETED or checkout_session_payment_state(session) in paid_or_on_its_way:
         return redirect("points:result", session_id=session.pk)
     if found.outcome == RecoveryOutcome.MOVED:
         messages.info(request, MOVED_NOTICE)

@@ -20,6 +20,7 @@ from checkout.services import (
 
 from orders.downloads import DownloadLinkBroken, DownloadLinkExpired, download_item, download_token
 from orders.errors import CartError
+from orders.models import OrderStatus
 from orders.selectors import order_for_shopper, orders_for_shopper
 from orders.services.card import order_checkout_start
 from orders.services.placement import order_pay_with_points
@@ -93,7 +94,7 @@ def download(request, token):
 
 
 def _downloads(order, user):
-    if order.status != "completed":
+    if order.status != OrderStatus.COMPLETED:
         return []
     return [(item, download_token(item=item, user_id=user.pk)) for item in order.items.all()]
 
@@ -144,7 +145,7 @@ def cancel_card_order(request, order_id):
     order = order_for_shopper(user=request.user, order_id=order_id)
     if order is None:
         raise Http404("No such order.")
-    if order.checkout_session_id and order.status == "pending":
+    if order.checkout_session_id and order.status == OrderStatus.PENDING:
         checkout_session_cancel(session_id=order.checkout_session_id, user=request.user)
         messages.info(request, "The order was cancelled; the items are still in your cart.")
     return redirect("orders:detail", order_id=order.pk)
