@@ -37,11 +37,16 @@ class ReadOnlyInline(admin.TabularInline):
 
 
 class StatusHistoryInline(ReadOnlyInline):
-    model = CheckoutSessionStatusChange
+    """A model's history rows (``ops.state_machine``): the session's, a refund's."""
+
     fields = ["created_at", "from_status", "to_status", "note"]
     readonly_fields = fields
     verbose_name_plural = "Status history"
     show_change_link = False
+
+
+class SessionHistoryInline(StatusHistoryInline):
+    model = CheckoutSessionStatusChange
 
 
 class RefundInline(ReadOnlyInline):
@@ -61,7 +66,7 @@ class CheckoutSessionAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     readonly_fields = [*(field.name for field in CheckoutSession._meta.fields), "refund_link"]
     actions = ["reconcile_with_stripe"]
-    inlines = [RefundInline, StatusHistoryInline]
+    inlines = [RefundInline, SessionHistoryInline]
     show_full_result_count = False  # a COUNT(*) over a big table on every page would be the slowest query
 
     @admin.display(description="Price", ordering="amount_cents")
@@ -100,12 +105,8 @@ class CheckoutSessionAdmin(ReadOnlyAdmin):
         return format_html('<a class="button" href="{}">Refund…</a>', url)
 
 
-class RefundHistoryInline(ReadOnlyInline):
+class RefundHistoryInline(StatusHistoryInline):
     model = RefundStatusChange
-    fields = ["created_at", "from_status", "to_status", "note"]
-    readonly_fields = fields
-    verbose_name_plural = "Status history"
-    show_change_link = False
 
 
 @admin.register(Refund)

@@ -97,21 +97,29 @@ class CheckoutSession(models.Model):
         return self.TRANSITIONS.is_final(self.status)
 
 
-class CheckoutSessionStatusChange(models.Model):
-    """Every status change of a checkout session, with when and why: its history for staff."""
+class StatusChange(models.Model):
+    """A history row: one status change, with when and why."""
 
-    session = models.ForeignKey(CheckoutSession, on_delete=models.CASCADE, related_name="status_changes")
     from_status = models.CharField(max_length=16, blank=True)
     to_status = models.CharField(max_length=16)
-    note = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        abstract = True
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["session", "created_at"], name="checkout_history_session_idx")]
 
     def __str__(self):
         return f"{self.from_status or 'new'} -> {self.to_status}"
+
+
+class CheckoutSessionStatusChange(StatusChange):
+    """Every status change of a checkout session: its history for staff."""
+
+    session = models.ForeignKey(CheckoutSession, on_delete=models.CASCADE, related_name="status_changes")
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta(StatusChange.Meta):
+        indexes = [models.Index(fields=["session", "created_at"], name="checkout_history_session_idx")]
 
 
 class Refund(models.Model):
@@ -170,18 +178,12 @@ class Refund(models.Model):
         return self.status != self.Status.FAILED
 
 
-class RefundStatusChange(models.Model):
+class RefundStatusChange(StatusChange):
     refund = models.ForeignKey(Refund, on_delete=models.CASCADE, related_name="status_changes")
-    from_status = models.CharField(max_length=16, blank=True)
-    to_status = models.CharField(max_length=16)
     note = models.CharField(max_length=500, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
 
-    class Meta:
-        ordering = ["created_at", "id"]
-
-    def __str__(self):
-        return f"{self.from_status or 'new'} -> {self.to_status}"
+    class Meta(StatusChange.Meta):
+        pass
 
 
 class WebhookEvent(models.Model):

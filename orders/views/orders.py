@@ -42,9 +42,7 @@ def order_list(request):
 @login_required
 @require_GET
 def order_detail(request, order_id):
-    order = order_for_shopper(user=request.user, order_id=order_id)
-    if order is None:
-        raise Http404("No such order.")
+    order = _order_or_404(request, order_id)
     context = {"order": order, "downloads": _downloads(order, request.user)}
     if not request.htmx:
         return render(request, "orders/detail.html", context)
@@ -142,9 +140,7 @@ def pay_by_card(request):
 @login_required
 @require_POST
 def cancel_card_order(request, order_id):
-    order = order_for_shopper(user=request.user, order_id=order_id)
-    if order is None:
-        raise Http404("No such order.")
+    order = _order_or_404(request, order_id)
     if order.checkout_session_id and order.status == OrderStatus.PENDING:
         checkout_session_cancel(session_id=order.checkout_session_id, user=request.user)
         messages.info(request, "The order was cancelled; the items are still in your cart.")
@@ -155,15 +151,21 @@ def cancel_card_order(request, order_id):
 @require_POST
 def check_card_payment(request, order_id):
     """ "Check again" on a pending card order: ask Stripe now instead of waiting for the webhook."""
-    order = order_for_shopper(user=request.user, order_id=order_id)
-    if order is None:
-        raise Http404("No such order.")
+    order = _order_or_404(request, order_id)
     if order.checkout_session is not None:
         try:
             checkout_session_reconcile(session=order.checkout_session)
         except PaymentProviderError as error:
             messages.error(request, error.user_message)
     return redirect("orders:detail", order_id=order.pk)
+
+
+def _order_or_404(request, order_id):
+    """The shopper's own order (another shopper's is simply not found)."""
+    order = order_for_shopper(user=request.user, order_id=order_id)
+    if order is None:
+        raise Http404("No such order.")
+    return order
 
 
 def _go(request, url: str):
