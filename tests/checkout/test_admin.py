@@ -5,8 +5,8 @@ from django.urls import reverse
 
 from checkout.models import WebhookEvent
 from stripe_fake import hosted
-from tests.checkout.conftest import post_event, stripe_event
 from tests.payments import pay_points_checkout
+from tests.stripe_events import post_event, stripe_event
 from wallet.models import PointsPurchase
 from wallet.selectors import wallet_balance
 from wallet.services import points_purchase_start

@@ -10,7 +10,7 @@ from django.utils import timezone
 from checkout import gateway
 from checkout.gateway import PaymentProviderError
 from stripe_fake.models import FakeStripeObject
-from tests.checkout.conftest import sign
+from tests.stripe_events import sign
 from wallet.services import points_purchase_start
 
 SUCCESS, CANCEL = "http://shop.test/checkout/x/result/", "http://shop.test/checkout/x/?cancelled=1"

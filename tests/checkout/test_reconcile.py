@@ -7,8 +7,8 @@ from checkout.models import CheckoutSession
 from checkout.tasks import checkout_sessions_reconcile
 from stripe_fake import hosted
 from stripe_fake.models import FakeStripeObject
-from tests.checkout.conftest import post_event
 from tests.payments import pay_points_checkout
+from tests.stripe_events import post_event
 from wallet.models import LedgerEntry
 from wallet.selectors import wallet_balance
 from wallet.services import points_purchase_start

@@ -11,9 +11,9 @@ from checkout.models import CheckoutSession, WebhookEvent
 from stripe_fake import hosted
 from stripe_fake.events import public
 from stripe_fake.models import FakeStripeObject
-from tests.checkout.conftest import WEBHOOK_URL, deliver_concurrently, post_event, sign, stripe_event
 from tests.factories import PointsPackageFactory, UserFactory
 from tests.payments import pay_points_checkout
+from tests.stripe_events import WEBHOOK_URL, deliver_concurrently, post_event, sign, stripe_event
 from wallet.models import LedgerEntry, PointsPurchase
 from wallet.selectors import wallet_balance
 from wallet.services import points_purchase_start
