@@ -1,8 +1,9 @@
 import pytest
 
 from stripe_fake.transport import FakeStripeHTTPClient
-from tests.factories import TEST_PASSWORD, StaffFactory, UserFactory
+from tests.factories import TEST_PASSWORD, PointsPackageFactory, StaffFactory, UserFactory
 from tests.stripe_fake import delivery
+from wallet.services import points_purchase_start
 
 
 @pytest.fixture
@@ -30,6 +31,23 @@ def staff_client(client, staff):
 @pytest.fixture
 def password():
     return TEST_PASSWORD
+
+
+@pytest.fixture
+def package(db):
+    return PointsPackageFactory(name="Premium", points=550, price_cents=3999)
+
+
+@pytest.fixture
+def other_package(db):
+    return PointsPackageFactory(name="Basic", points=100, price_cents=999)
+
+
+@pytest.fixture
+def session(shopper, package):
+    """The shopper's checkout session for ``package``, started as the points pages start it: active, no Stripe
+    session yet."""
+    return points_purchase_start(user=shopper, package=package).session
 
 
 # --- the fake Stripe (stripe_fake/), for every app's tests ----------------------------------------------------

@@ -4,8 +4,8 @@ import pytest
 from django.urls import reverse
 
 from checkout.models import CheckoutSession, WebhookEvent
-from tests.checkout.conftest import start_url
 from tests.factories import UserFactory
+from tests.payments import start_url
 from wallet.models import LedgerEntry
 from wallet.selectors import wallet_balance
 

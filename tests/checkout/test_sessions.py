@@ -17,8 +17,8 @@ from checkout.services import (
     checkout_sessions_expire_due,
 )
 from stripe_fake.models import FakeStripeObject
-from tests.checkout.conftest import start_url
 from tests.factories import CheckoutSessionFactory, PointsPackageFactory, UserFactory
+from tests.payments import start_url
 from wallet.services import points_purchase_recover, points_purchase_start
 
 

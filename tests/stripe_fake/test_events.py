@@ -6,7 +6,6 @@ import json
 import pytest
 
 from stripe_fake import hosted
-from tests.checkout.conftest import package  # noqa: F401 (a fixture)
 from tests.payments import pay_points_checkout
 from wallet.services import points_purchase_start
 

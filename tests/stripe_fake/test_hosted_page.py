@@ -4,7 +4,6 @@ import pytest
 from django.urls import reverse
 
 from checkout.models import CheckoutSession, WebhookEvent
-from tests.checkout.conftest import package  # noqa: F401 (a fixture)
 from tests.payments import pay_points_checkout
 from wallet.models import LedgerEntry
 from wallet.services import points_purchase_start
