@@ -62,7 +62,8 @@ def fake_stripe():
 
 @pytest.fixture
 def webhooks(settings):
-    """Deliver the fake Stripe's events through the test client; yields [(event type, HTTP status), ...]."""
+    """The fake Stripe's events, delivered at once through the test client as signed POSTs to the webhook endpoint;
+    yields what was delivered, [(event type, HTTP status), ...]."""
     settings.STRIPE_FAKE_WEBHOOK_DELIVERY = "tests.stripe_fake.delivery.deliver_through_test_client"
     delivery.DELIVERED.clear()
     yield delivery.DELIVERED
@@ -71,7 +72,13 @@ def webhooks(settings):
 
 @pytest.fixture
 def held_webhooks(settings):
-    """The fake Stripe's events are kept, not delivered (a lost webhook, or one the test delivers itself)."""
+    """The fake Stripe's events, kept instead of delivered: a lost webhook, or one the test delivers itself when it
+    wants. Yields the held events, oldest first (``HeldEvents`` in tests/stripe_fake/delivery.py): each one is the
+    Stripe event (``event["type"]``), to POST signed anew with ``tests.stripe_events.post_event``, and keeps where
+    and how the fake signed it, for ``held_webhooks.post(held_webhooks.take(event_type))``: as Stripe sends it,
+    over HTTP (to a live server: the browser tests send the fake's events to theirs).
+
+    The one fixture for every test that holds the fake's events; ``webhooks`` is the one that delivers them."""
     settings.STRIPE_FAKE_WEBHOOK_DELIVERY = "tests.stripe_fake.delivery.hold"
     delivery.HELD.clear()
     yield delivery.HELD

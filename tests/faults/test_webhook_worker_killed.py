@@ -30,8 +30,7 @@ def signed_post(base: str, payload: str):
                          headers={"Content-Type": "application/json", "Stripe-Signature": signature})
 
 
-def paid_event(settings_fixture) -> tuple[CheckoutSession, str]:
-    settings_fixture.STRIPE_FAKE_WEBHOOK_DELIVERY = "tests.stripe_fake.delivery.hold"  # we deliver it ourselves
+def paid_event() -> tuple[CheckoutSession, str]:
     user, package = UserFactory(), PointsPackageFactory(points=550, price_cents=3999)
     session = points_purchase_start(user=user, package=package).session
     pay_points_checkout(session_id=session.pk, user=user, base_url="http://testserver")
@@ -47,8 +46,8 @@ def blocked_backends(conn) -> list[int]:
     return [pid for (pid,) in rows]
 
 
-def test_a_worker_killed_mid_webhook_leaves_nothing_and_the_redelivery_credits_once(gunicorn, settings):
-    session, payload = paid_event(settings)
+def test_a_worker_killed_mid_webhook_leaves_nothing_and_the_redelivery_credits_once(gunicorn, held_webhooks):
+    session, payload = paid_event()  # its webhook held: the test delivers it itself
     database = connection.settings_dict
     connect = {"dbname": database["NAME"], "user": database["USER"], "host": database["HOST"],
                "port": database["PORT"]}
