@@ -1,4 +1,4 @@
-"""Issue 6, browser test 6: a failing request (a 5xx, or no answer at all) shows an error with a Retry, and the
+"""A failing request (a 5xx, or no answer at all) shows an error with a Retry, and the
 retry works."""
 
 import pytest

@@ -1,4 +1,4 @@
-"""Issue 6, browser test 3: tabs of one browser. Spending in one updates the others -- header badge, wallet balance
+"""Tabs of one browser. Spending in one updates the others -- header badge, wallet balance
 and history, a paid checkout's balance, the orders list -- over BroadcastChannel; and a tab brought to the front
 fetches its fragments again (visibilitychange). Each mechanism is shown on its own."""
 
