@@ -1,4 +1,5 @@
-"""Buying points through checkout as the shop's pages do, for tests that start at the service layer."""
+"""Buying points as the points checkout pages do: their URLs and Pay button, and, for tests that start at the
+service layer, the same calls into checkout."""
 
 from django.urls import reverse
 from django.utils import timezone
