@@ -3,6 +3,7 @@ import pytest
 from stripe_fake.transport import FakeStripeHTTPClient
 from tests.factories import TEST_PASSWORD, PointsPackageFactory, StaffFactory, UserFactory
 from tests.stripe_fake import delivery
+from wallet.services import points_purchase_start
 
 
 @pytest.fixture
@@ -28,6 +29,11 @@ def staff_client(client, staff):
 
 
 @pytest.fixture
+def password():
+    return TEST_PASSWORD
+
+
+@pytest.fixture
 def package(db):
     return PointsPackageFactory(name="Premium", points=550, price_cents=3999)
 
@@ -38,8 +44,10 @@ def other_package(db):
 
 
 @pytest.fixture
-def password():
-    return TEST_PASSWORD
+def session(shopper, package):
+    """The shopper's checkout session for ``package``, started as the points pages start it: active, no Stripe
+    session yet."""
+    return points_purchase_start(user=shopper, package=package).session
 
 
 # --- the fake Stripe (stripe_fake/), for every app's tests ----------------------------------------------------
@@ -54,7 +62,8 @@ def fake_stripe():
 
 @pytest.fixture
 def webhooks(settings):
-    """Deliver the fake Stripe's events through the test client; yields [(event type, HTTP status), ...]."""
+    """The fake Stripe's events, delivered at once through the test client as signed POSTs to the webhook endpoint;
+    yields what was delivered, [(event type, HTTP status), ...]."""
     settings.STRIPE_FAKE_WEBHOOK_DELIVERY = "tests.stripe_fake.delivery.deliver_through_test_client"
     delivery.DELIVERED.clear()
     yield delivery.DELIVERED
@@ -63,7 +72,13 @@ def webhooks(settings):
 
 @pytest.fixture
 def held_webhooks(settings):
-    """The fake Stripe's events are kept, not delivered (a lost webhook, or one the test delivers itself)."""
+    """The fake Stripe's events, kept instead of delivered: a lost webhook, or one the test delivers itself when it
+    wants. Yields the held events, oldest first (``HeldEvents`` in tests/stripe_fake/delivery.py): each one is the
+    Stripe event (``event["type"]``), to POST signed anew with ``tests.stripe_events.post_event``, and keeps where
+    and how the fake signed it, for ``held_webhooks.post(held_webhooks.take(event_type))``: as Stripe sends it,
+    over HTTP (to a live server: the browser tests send the fake's events to theirs).
+
+    The one fixture for every test that holds the fake's events; ``webhooks`` is the one that delivers them."""
     settings.STRIPE_FAKE_WEBHOOK_DELIVERY = "tests.stripe_fake.delivery.hold"
     delivery.HELD.clear()
     yield delivery.HELD

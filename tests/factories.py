@@ -1,3 +1,5 @@
+import uuid
+
 import factory
 from django.conf import settings
 from django.utils import timezone
@@ -5,7 +7,7 @@ from factory.django import DjangoModelFactory
 
 from shop.models import Product, User
 from wallet.models import PointsPackage
-from wallet.services import wallet_open
+from wallet.services import wallet_credit, wallet_open
 
 TEST_PASSWORD = "correct-horse-battery-staple"
 
@@ -23,6 +25,23 @@ class UserFactory(DjangoModelFactory):
         if create:
             user.save()
             wallet_open(user=user)
+
+
+def give_points(user, points: int, *, description: str = "Test grant"):
+    """Points for ``user`` as staff would give them: an adjustment through ``wallet_credit``, under a key of its
+    own. For tests that need a shopper with points (tests of crediting call the service themselves)."""
+    return wallet_credit(user=user, points=points, kind="adjustment", idempotency_key=f"test-grant:{uuid.uuid4()}",
+                         description=description)
+
+
+class ShopperFactory(UserFactory):
+    """A shopper with points in the wallet: ``ShopperFactory(points=1000)``, given by ``give_points``
+    (``points__description=...`` names the ledger entry). Without ``points`` the wallet is empty."""
+
+    @factory.post_generation
+    def points(user, create, extracted, **kwargs):
+        if create and extracted:
+            give_points(user, extracted, **kwargs)
 
 
 class StaffFactory(UserFactory):

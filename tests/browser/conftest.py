@@ -12,7 +12,6 @@ from celery.contrib.testing.worker import start_worker
 from playwright.sync_api import sync_playwright
 
 from config.celery import app as celery_app
-from tests.browser import delivery
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -64,17 +63,9 @@ def page(chromium, live_server, request, context_options):
 
 @pytest.fixture(autouse=True)
 def fake_stripe_webhooks_to_live_server(live_server, settings):
-    """The fake Stripe's account sends its webhooks to the live server the browser is using."""
+    """The fake Stripe's account sends its webhooks to the live server the browser is using (held ones too, for
+    ``held_webhooks.post``)."""
     settings.STRIPE_FAKE_WEBHOOK_URL = f"{live_server.url}/webhooks/stripe/"
-
-
-@pytest.fixture
-def held_webhooks(settings):
-    """The fake Stripe keeps its events instead of sending them; the test delivers them (tests/browser/delivery.py)."""
-    settings.STRIPE_FAKE_WEBHOOK_DELIVERY = "tests.browser.delivery.hold"
-    delivery.HELD.clear()
-    yield delivery
-    delivery.HELD.clear()
 
 
 @pytest.fixture

@@ -1,13 +1,11 @@
 import re
 import time
-import uuid
 
 from django.conf import settings
 from django.test import Client
 from playwright.sync_api import expect
 
 from tests.factories import TEST_PASSWORD
-from wallet.services import wallet_credit
 
 
 def log_in(page, user):
@@ -46,12 +44,6 @@ def pay_demo_checkout(page, package):
     expect(page.get_by_role("heading", name="Pay Pixel Shop")).to_be_visible()
     page.get_by_role("button", name=f"Pay {price}").click()
     page.wait_for_url("**/checkout/*/result/")
-
-
-def grant_points(user, points: int, description: str = "Welcome points"):
-    """Points added on the server alone (staff, another device): no browser hears of it."""
-    wallet_credit(user=user, points=points, kind="adjustment", idempotency_key=f"grant:{uuid.uuid4()}",
-                  description=description)
 
 
 def record_balance_events(page):

@@ -1,4 +1,4 @@
-"""Issue 6, browser test 1: buying a points package through the demo checkout changes the header balance without
+"""Buying a points package through the demo checkout changes the header balance without
 a reload, to exactly the figure the server holds."""
 
 import pytest

@@ -1,4 +1,4 @@
-"""Issue 6, browser test 4: changing the package on the review step invalidates the old checkout (its Stripe page
+"""Changing the package on the review step invalidates the old checkout (its Stripe page
 can no longer be paid) and paying the new one credits the new package's points."""
 
 import pytest

@@ -1,4 +1,4 @@
-"""Issue 6, browser test 6: a failing request (a 5xx, or no answer at all) shows an error with a Retry, and the
+"""A failing request (a 5xx, or no answer at all) shows an error with a Retry, and the
 retry works."""
 
 import pytest
@@ -6,14 +6,8 @@ from playwright.sync_api import expect
 
 from orders.models import Order
 from orders.services.cart import cart_add
-from tests.browser.helpers import (
-    expect_badge_shows,
-    grant_points,
-    mark_page,
-    same_document,
-    sign_in,
-)
-from tests.factories import ProductFactory, UserFactory
+from tests.browser.helpers import expect_badge_shows, mark_page, same_document, sign_in
+from tests.factories import ProductFactory, ShopperFactory, give_points
 from wallet.selectors import wallet_balance
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -35,8 +29,7 @@ def fail_first(page, url_glob: str, fail):
 
 
 def test_a_server_error_on_pay_shows_the_error_and_retry_places_the_order_once(page, live_server):
-    shopper = UserFactory()
-    grant_points(shopper, 1000)
+    shopper = ShopperFactory(points=1000)
     cart_add(user=shopper, product_id=ProductFactory(title="Harbour Lights", price_points=450).pk)
     sign_in(page.context, shopper, base_url=live_server.url)
     failed = fail_first(page, "**/cart/pay/points/", lambda route: route.fulfill(
@@ -68,8 +61,7 @@ def test_a_server_error_on_pay_shows_the_error_and_retry_places_the_order_once(p
 
 
 def test_a_fragment_that_cannot_be_reached_shows_the_error_and_retry_fetches_it(page, live_server):
-    shopper = UserFactory()
-    grant_points(shopper, 300)
+    shopper = ShopperFactory(points=300)
     sign_in(page.context, shopper, base_url=live_server.url)
     page.goto("/wallet/")
     expect_badge_shows(page, 300)
@@ -77,7 +69,7 @@ def test_a_fragment_that_cannot_be_reached_shows_the_error_and_retry_fetches_it(
     failed = fail_first(page, "**/wallet/balance/", lambda route: route.abort("connectionfailed"))
 
     # when: points arrive while the tab is in the background, and the network drops as the shopper comes back
-    grant_points(shopper, 200, description="Goodwill")
+    give_points(shopper, 200, description="Goodwill")
     page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
 
     # then: the badge keeps its last figure and the shopper is told the shop could not be reached; the other

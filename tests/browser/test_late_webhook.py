@@ -1,4 +1,4 @@
-"""Issue 6, browser test 5: a payment still pending when the shopper comes back becomes completed while the result
+"""A payment still pending when the shopper comes back becomes completed while the result
 page is open (Stripe's webhook arrives late): the page polls, updates by itself, and then stops polling."""
 
 import pytest

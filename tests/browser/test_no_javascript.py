@@ -8,8 +8,8 @@ from playwright.sync_api import expect
 
 from checkout.models import CheckoutSession
 from orders.models import Order
-from tests.browser.helpers import expect_badge_shows, grant_points, sign_in
-from tests.factories import PointsPackageFactory, ProductFactory, UserFactory
+from tests.browser.helpers import expect_badge_shows, sign_in
+from tests.factories import PointsPackageFactory, ProductFactory, ShopperFactory, UserFactory, give_points
 from wallet.selectors import HISTORY_PAGE_SIZE, wallet_balance
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -21,8 +21,7 @@ def context_options():
 
 
 def test_add_to_cart_and_pay_with_points_without_javascript(page, live_server):
-    shopper = UserFactory()
-    grant_points(shopper, 1000)
+    shopper = ShopperFactory(points=1000)
     product = ProductFactory(title="Harbour Lights", price_points=450)
     sign_in(page.context, shopper, base_url=live_server.url)
     page.goto(product.get_absolute_url())
@@ -70,7 +69,7 @@ def test_buy_a_points_package_through_the_demo_checkout_without_javascript(page,
 def test_the_wallet_history_pages_with_links_without_javascript(page, live_server):
     shopper = UserFactory()
     for number in range(HISTORY_PAGE_SIZE + 1):
-        grant_points(shopper, 10, description=f"Grant {number}")
+        give_points(shopper, 10, description=f"Grant {number}")
     sign_in(page.context, shopper, base_url=live_server.url)
     page.goto("/wallet/")
     expect(page.locator(".ledger-entry")).to_have_count(HISTORY_PAGE_SIZE)

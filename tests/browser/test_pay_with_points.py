@@ -1,22 +1,17 @@
-import uuid
-
 import pytest
 from playwright.sync_api import expect
 
 from orders.models import Order
 from tests.browser.helpers import assert_nothing_in_client_storage, eventually, log_in, mark_page, same_document
-from tests.factories import ProductFactory, UserFactory
+from tests.factories import ProductFactory, ShopperFactory
 from wallet.selectors import wallet_balance
-from wallet.services import wallet_credit
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_buying_a_product_with_points_updates_balance_and_cart_badges_without_a_reload(page, celery_worker,
                                                                                        mailoutbox):
-    shopper = UserFactory()
-    wallet_credit(user=shopper, points=1000, kind="adjustment", idempotency_key=f"grant:{uuid.uuid4()}",
-                  description="Welcome points")
+    shopper = ShopperFactory(points=1000)
     product = ProductFactory(title="Harbour Lights", price_points=450)
     log_in(page, shopper)
     expect(page.locator("#balance-badge")).to_have_text("1000 points")

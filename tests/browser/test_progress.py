@@ -4,8 +4,8 @@ says something is happening. Observed from inside the request, while the server 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.helpers import buy_package_on_the_demo_page, grant_points, sign_in
-from tests.factories import PointsPackageFactory, ProductFactory, UserFactory
+from tests.browser.helpers import buy_package_on_the_demo_page, sign_in
+from tests.factories import PointsPackageFactory, ProductFactory, ShopperFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -37,8 +37,7 @@ def while_in_flight(page, url_glob: str, form_selector: str) -> list[dict]:
 
 
 def test_add_to_cart_and_pay_disable_their_button_and_show_progress_while_in_flight(page, live_server):
-    shopper = UserFactory()
-    grant_points(shopper, 1000)
+    shopper = ShopperFactory(points=1000)
     product = ProductFactory(title="Harbour Lights", price_points=450)
     sign_in(page.context, shopper, base_url=live_server.url)
 

@@ -10,8 +10,8 @@ from playwright.sync_api import expect
 
 from orders.models import CartItem
 from orders.services.cart import cart_add
-from tests.browser.helpers import expect_badge_shows, grant_points, sign_in, submit_log_in
-from tests.factories import ProductFactory, UserFactory
+from tests.browser.helpers import expect_badge_shows, sign_in, submit_log_in
+from tests.factories import ProductFactory, ShopperFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -39,8 +39,7 @@ def test_an_action_after_the_session_ended_goes_to_log_in_and_back(page, live_se
 
 
 def test_a_fragment_refresh_after_the_session_ended_goes_to_log_in_and_back(page, live_server):
-    shopper = UserFactory()
-    grant_points(shopper, 300)
+    shopper = ShopperFactory(points=300)
     sign_in(page.context, shopper, base_url=live_server.url)
     page.goto("/wallet/")
     end_session(page)

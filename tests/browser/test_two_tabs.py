@@ -1,4 +1,4 @@
-"""Issue 6, browser test 3: tabs of one browser. Spending in one updates the others -- header badge, wallet balance
+"""Tabs of one browser. Spending in one updates the others -- header badge, wallet balance
 and history, a paid checkout's balance, the orders list -- over BroadcastChannel; and a tab brought to the front
 fetches its fragments again (visibilitychange). Each mechanism is shown on its own."""
 
@@ -10,13 +10,12 @@ from tests.browser.helpers import (
     assert_nothing_in_client_storage,
     balance_events,
     expect_badge_shows,
-    grant_points,
     mark_page,
     record_balance_events,
     same_document,
     sign_in,
 )
-from tests.factories import CheckoutSessionFactory, ProductFactory, UserFactory
+from tests.factories import CheckoutSessionFactory, ProductFactory, ShopperFactory, give_points
 from wallet.selectors import wallet_balance
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -31,8 +30,7 @@ def show_tab(page):
 
 
 def test_spending_in_one_tab_updates_the_others_and_a_tab_catches_up_when_shown(page, live_server):
-    shopper = UserFactory()
-    grant_points(shopper, 1000)
+    shopper = ShopperFactory(points=1000)
     product = ProductFactory(title="Harbour Lights", price_points=450)
     cart_add(user=shopper, product_id=product.pk)
     sign_in(page.context, shopper, base_url=live_server.url)
@@ -70,7 +68,7 @@ def test_spending_in_one_tab_updates_the_others_and_a_tab_catches_up_when_shown(
 
     # when: points arrive where no tab hears of it (staff credit them, or another device), and the cart tab is in
     # front...
-    grant_points(shopper, 200, description="Goodwill")
+    give_points(shopper, 200, description="Goodwill")
     expect_badge_shows(cart_tab, 550)
     # ... and the shopper switches to the wallet tab
     show_tab(wallet_tab)

@@ -1,53 +1,47 @@
-import json
-import threading
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
-from django.conf import settings as django_settings
+import pytest
+import requests
 from django.db import connection
-from django.test import Client
-from django.urls import reverse
-from stripe import WebhookSignature
+
+from tests.processes import REPO, free_port, wait_for
 
 
-WEBHOOK_URL = "/webhooks/stripe/"
+@pytest.fixture
+def one_worker_server(transactional_db, tmp_path, settings):
+    """gunicorn with ONE sync worker serving the shop (config.settings) on the test database, and the fake
+    Stripe's webhooks sent to it; yields its base URL and the path of its log."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    database = connection.settings_dict
+    # The fake Stripe's webhooks go to this server, from its own process (SITE_URL gives the default endpoint,
+    # as `make run` does) and from the test's (a test may act as Stripe directly).
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "true", "STRIPE_MODE": "demo",
+           "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
+           "VAR_DIR": str(tmp_path / "var"), "SITE_URL": base}
+    env.pop("STRIPE_FAKE_WEBHOOK_URL", None)
+    settings.STRIPE_FAKE_WEBHOOK_URL = f"{base}/webhooks/stripe/"
+    log_path = tmp_path / "gunicorn.log"
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}",
+             "--workers", "1", "--worker-class", "sync", "--timeout", "30"],
+            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
+    def up():
+        try:
+            return requests.get(f"{base}/checkout/points/", timeout=2, allow_redirects=False).status_code
+        except requests.ConnectionError:
+            assert server.poll() is None, log_path.read_text()[-3000:]
+            return None
 
-def sign(payload: str, *, secret: str | None = None, timestamp: int | None = None) -> str:
-    return WebhookSignature.generate_signature_header(payload, secret or django_settings.STRIPE_WEBHOOK_SECRET,
-                                                      timestamp=timestamp)
-
-
-def post_event(client, event: dict, **signing):
-    payload = json.dumps(event)
-    return client.post(WEBHOOK_URL, data=payload, content_type="application/json",
-                       headers={"Stripe-Signature": sign(payload, **signing)})
-
-
-def deliver_concurrently(deliveries: list[dict]) -> list[int]:
-    """POST every event at once from its own thread (Stripe retrying in parallel); returns the HTTP statuses."""
-    barrier, statuses = threading.Barrier(len(deliveries)), []
-
-    def stripe_delivers(event):
-        barrier.wait(10)
-        statuses.append(post_event(Client(), event).status_code)
-        connection.close()
-
-    threads = [threading.Thread(target=stripe_delivers, args=(event,)) for event in deliveries]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    return statuses
-
-
-def start_url():
-    return reverse("points:start")
-
-
-def stripe_event(event_type: str, obj: dict) -> dict:
-    """An event as Stripe builds it, for states the fake's buttons do not produce on their own."""
-    import secrets
-    import time
-
-    return {"id": f"evt_test_{secrets.token_hex(12)}", "object": "event", "api_version": "2026-10-28.endive",
-            "created": int(time.time()), "data": {"object": obj}, "livemode": False, "pending_webhooks": 1,
-            "request": {"id": None, "idempotency_key": None}, "type": event_type}
+    try:
+        wait_for(up, timeout=60, what="gunicorn")
+        yield base, log_path
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(20)

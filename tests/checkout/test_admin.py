@@ -5,11 +5,10 @@ from django.urls import reverse
 
 from checkout.models import WebhookEvent
 from stripe_fake import hosted
-from tests.checkout.conftest import post_event, stripe_event
-from tests.payments import pay_points_checkout
+from tests.payments import paying_session
+from tests.stripe_events import post_event, stripe_event
 from wallet.models import PointsPurchase
 from wallet.selectors import wallet_balance
-from wallet.services import points_purchase_start
 
 SESSIONS = "admin:checkout_checkoutsession_changelist"
 EVENTS = "admin:checkout_webhookevent_changelist"
@@ -17,10 +16,7 @@ EVENTS = "admin:checkout_webhookevent_changelist"
 
 @pytest.fixture
 def paying(shopper, package):
-    session = points_purchase_start(user=shopper, package=package).session
-    pay_points_checkout(session_id=session.pk, user=shopper, base_url="http://testserver")
-    session.refresh_from_db()
-    return session
+    return paying_session(shopper, package)
 
 
 @pytest.mark.parametrize("query", [{}, {"status__exact": "active"}, {"kind__exact": "points_package"},

@@ -10,25 +10,13 @@ from django.utils import timezone
 from checkout import gateway
 from checkout.gateway import PaymentProviderError
 from stripe_fake.models import FakeStripeObject
-from tests.checkout.conftest import sign
-from wallet.services import points_purchase_start
-
-SUCCESS, CANCEL = "http://shop.test/checkout/x/result/", "http://shop.test/checkout/x/?cancelled=1"
-
-
-@pytest.fixture
-def session(shopper, package):
-    return points_purchase_start(user=shopper, package=package).session
-
-
-def _create(session, **kwargs):
-    return gateway.checkout_session_create(session=session, success_url=SUCCESS, cancel_url=CANCEL,
-                                           now=kwargs.get("now") or timezone.now())
+from tests.payments import stripe_session_create
+from tests.stripe_events import sign
 
 
 def test_create_sends_a_stripe_shaped_request_and_returns_the_session(session):
     with time_machine.travel(timezone.now() + timedelta(minutes=10)):  # the shopper read the review page first
-        created = _create(session)
+        created = stripe_session_create(session)
 
     assert created.id.startswith("cs_test_") and created.status == "open" and created.payment_status == "unpaid"
     assert created.url == f"http://shop.test/demo-stripe/{created.id}/"
@@ -44,8 +32,8 @@ def test_create_sends_a_stripe_shaped_request_and_returns_the_session(session):
 
 
 def test_create_is_idempotent_on_our_session_id(session, fake_stripe):
-    first = _create(session)
-    second = _create(session)
+    first = stripe_session_create(session)
+    second = stripe_session_create(session)
 
     assert first.id == second.id
     assert FakeStripeObject.objects.filter(kind="checkout.session").count() == 1
@@ -53,11 +41,11 @@ def test_create_is_idempotent_on_our_session_id(session, fake_stripe):
 
 
 def test_the_same_key_with_other_parameters_is_refused_like_stripe_does(session):
-    _create(session)
+    stripe_session_create(session)
     session.amount_cents = 1
 
     with pytest.raises(PaymentProviderError) as refused:
-        _create(session)
+        stripe_session_create(session)
 
     assert isinstance(refused.value.__cause__, stripe.IdempotencyError)
     assert refused.value.session_unusable
@@ -72,13 +60,13 @@ def test_expires_at_is_clamped_into_stripes_window(session, ttl, expected):
     session.expires_at = now + ttl
 
     assert gateway.stripe_expires_at(expires_at=session.expires_at, now=now) == int((now + expected).timestamp())
-    assert _create(session, now=now).status == "open"  # and the (fake) Stripe accepts it
+    assert stripe_session_create(session, now=now).status == "open"  # and the (fake) Stripe accepts it
 
 
 def test_a_lost_response_is_retried_with_the_same_key_and_creates_one_session(session, fake_stripe):
     fake_stripe.fail("lost_response", method="post", path="/v1/checkout/sessions")
 
-    created = _create(session)
+    created = stripe_session_create(session)
 
     assert FakeStripeObject.objects.filter(kind="checkout.session").get().pk == created.id
     assert len(fake_stripe.requests_seen) == 2
@@ -89,7 +77,7 @@ def test_persistent_failures_become_a_message_after_stripes_own_retries(session,
     fake_stripe.fail(fault, times=10)
 
     with pytest.raises(PaymentProviderError) as failed:
-        _create(session)
+        stripe_session_create(session)
 
     assert isinstance(failed.value.__cause__, cause)
     assert "Nothing was charged" in failed.value.user_message and failed.value.retryable
@@ -98,7 +86,7 @@ def test_persistent_failures_become_a_message_after_stripes_own_retries(session,
 
 
 def test_retrieve_and_expire(session):
-    created = _create(session)
+    created = stripe_session_create(session)
 
     assert gateway.checkout_session_retrieve(stripe_session_id=created.id).status == "open"
     expired = gateway.checkout_session_expire(stripe_session_id=created.id)
@@ -115,7 +103,7 @@ def test_retrieve_of_an_unknown_session_is_a_provider_error(db):
 
 
 def test_a_session_past_its_expiry_is_expired_when_next_seen(session):
-    created = _create(session)
+    created = stripe_session_create(session)
 
     with time_machine.travel(session.expires_at + timedelta(seconds=1), tick=False):
         seen = gateway.checkout_session_retrieve(stripe_session_id=created.id)
@@ -127,7 +115,7 @@ def test_a_session_past_its_expiry_is_expired_when_next_seen(session):
 def test_refunds_up_to_what_was_paid(session):
     from stripe_fake import hosted
 
-    created = _create(session)
+    created = stripe_session_create(session)
     intent = hosted.pay(created.id)["payment_intent"]
 
     partial = gateway.refund_create(payment_intent_id=intent, amount_cents=1000, idempotency_key="refund-1")

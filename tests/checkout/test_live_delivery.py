@@ -2,59 +2,16 @@
 page's Pay delivers the signed webhook with a real POST from a background thread, back into that same worker.
 A synchronous self-request would deadlock here; this proves it does not."""
 
-import os
 import re
-import signal
-import subprocess
-import sys
-from pathlib import Path
 
-import pytest
 import requests
 from django.conf import settings
-from django.db import connection
 from django.test import Client
 
 from checkout.models import CheckoutSession, WebhookEvent
 from tests.factories import PointsPackageFactory, UserFactory
+from tests.processes import wait_for
 from wallet.selectors import wallet_balance
-from tests.processes import free_port, wait_for
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def one_worker_server(transactional_db, tmp_path, settings):
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    database = connection.settings_dict
-    # The fake Stripe's webhooks go to this server, from its own process (SITE_URL gives the default endpoint,
-    # as `make run` does) and from the test's (a test may act as Stripe directly).
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "true", "STRIPE_MODE": "demo",
-           "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
-           "VAR_DIR": str(tmp_path / "var"), "SITE_URL": base}
-    env.pop("STRIPE_FAKE_WEBHOOK_URL", None)
-    settings.STRIPE_FAKE_WEBHOOK_URL = f"{base}/webhooks/stripe/"
-    log_path = tmp_path / "gunicorn.log"
-    with open(log_path, "w") as log:
-        server = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}",
-             "--workers", "1", "--worker-class", "sync", "--timeout", "30"],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-    def up():
-        try:
-            return requests.get(f"{base}/checkout/points/", timeout=2, allow_redirects=False).status_code
-        except requests.ConnectionError:
-            assert server.poll() is None, log_path.read_text()[-3000:]
-            return None
-
-    try:
-        wait_for(up, timeout=60, what="gunicorn")
-        yield base, log_path
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(20)
 
 
 def test_pay_on_the_demo_page_credits_through_a_real_webhook_into_a_single_sync_worker(one_worker_server):

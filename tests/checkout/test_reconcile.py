@@ -1,29 +1,20 @@
-"""When a webhook never comes: the beat task and the result page's "check again" ask Stripe and fulfil."""
-
-import pytest
-from django.urls import reverse
+"""When a webhook never comes: the beat task asks Stripe and fulfils. (The points result page's "check again"
+does the same for one session: tests/wallet/test_purchase_check_again.py.)"""
 
 from checkout.models import CheckoutSession
 from checkout.tasks import checkout_sessions_reconcile
 from stripe_fake import hosted
 from stripe_fake.models import FakeStripeObject
-from tests.checkout.conftest import post_event
-from tests.payments import pay_points_checkout
+from tests.payments import paying_session
+from tests.stripe_events import post_event
 from wallet.models import LedgerEntry
 from wallet.selectors import wallet_balance
 from wallet.services import points_purchase_start
 
 
-def _paying_session(user, package):
-    session = points_purchase_start(user=user, package=package).session
-    pay_points_checkout(session_id=session.pk, user=user, base_url="http://testserver")
-    session.refresh_from_db()
-    return session
-
-
 def test_the_beat_task_credits_a_paid_session_whose_webhook_was_lost(client, shopper, package, held_webhooks,
                                                                    django_capture_on_commit_callbacks):
-    session = _paying_session(shopper, package)
+    session = paying_session(shopper, package)
     with django_capture_on_commit_callbacks(execute=True):
         hosted.pay(session.stripe_session_id)  # the webhook is lost: held, never delivered
     session.refresh_from_db()
@@ -44,7 +35,7 @@ def test_the_beat_task_credits_a_paid_session_whose_webhook_was_lost(client, sho
 
 
 def test_the_beat_task_leaves_unpaid_sessions_pending_and_expires_them_when_stripe_does(shopper, package):
-    session = _paying_session(shopper, package)
+    session = paying_session(shopper, package)
 
     assert checkout_sessions_reconcile() == {"pending": 1}
     hosted.expire(FakeStripeObject.objects.get(pk=session.stripe_session_id).data)
@@ -56,7 +47,7 @@ def test_the_beat_task_leaves_unpaid_sessions_pending_and_expires_them_when_stri
 
 def test_a_replaced_session_whose_stripe_expiry_failed_is_expired_by_reconcile(
         shopper, package, other_package, fake_stripe, django_capture_on_commit_callbacks):
-    old = _paying_session(shopper, package)
+    old = paying_session(shopper, package)
     fake_stripe.fail("connection", path=f"/v1/checkout/sessions/{old.stripe_session_id}", times=100)
     with django_capture_on_commit_callbacks(execute=True):
         points_purchase_start(user=shopper, package=other_package)
@@ -74,7 +65,7 @@ def test_a_replaced_session_whose_stripe_expiry_failed_is_expired_by_reconcile(
 def test_one_failing_stripe_call_does_not_stop_the_others(shopper, package, fake_stripe):
     from tests.factories import UserFactory
 
-    first, second = _paying_session(shopper, package), _paying_session(UserFactory(), package)
+    first, second = paying_session(shopper, package), paying_session(UserFactory(), package)
     hosted.pay(second.stripe_session_id)
     fake_stripe.fail("connection", path=f"/v1/checkout/sessions/{first.stripe_session_id}", times=100)
 
@@ -82,39 +73,3 @@ def test_one_failing_stripe_call_does_not_stop_the_others(shopper, package, fake
 
     assert counts == {"stripe error": 1, "credited": 1}
     assert CheckoutSession.objects.get(pk=second.pk).status == "completed"
-
-
-def test_check_again_fulfils_and_tells_the_balance_badge(shopper_client, shopper, package):
-    session = _paying_session(shopper, package)
-    hosted.pay(session.stripe_session_id)
-    url = reverse("points:check", args=[session.pk])
-
-    response = shopper_client.post(url, headers={"HX-Request": "true"})
-
-    assert response.status_code == 286
-    assert b"Payment received" in response.content and b'data-balance="550"' in response.content
-    assert response["HX-Trigger"] == '{"balance-changed": {}}'
-
-
-def test_check_again_without_htmx_redirects_to_the_result_page(shopper_client, shopper, package):
-    session = _paying_session(shopper, package)
-
-    response = shopper_client.post(reverse("points:check", args=[session.pk]), follow=True)
-
-    assert response.redirect_chain == [(reverse("points:result", args=[session.pk]), 302)]
-    assert b"Payment pending" in response.content
-
-
-@pytest.mark.parametrize("htmx", [True, False])
-def test_check_again_while_stripe_is_down_says_so_and_changes_nothing(shopper_client, shopper, package,
-                                                                      fake_stripe, htmx):
-    session = _paying_session(shopper, package)
-    hosted.pay(session.stripe_session_id)
-    fake_stripe.fail("server_error", times=100)
-    headers = {"HX-Request": "true"} if htmx else {}
-
-    response = shopper_client.post(reverse("points:check", args=[session.pk]), headers=headers, follow=not htmx)
-
-    assert b"having trouble right now" in response.content and b"Payment pending" in response.content
-    assert CheckoutSession.objects.get(pk=session.pk).status == "active"
-    assert LedgerEntry.objects.count() == 0

@@ -10,7 +10,6 @@ from django.test import Client
 
 from checkout.models import CheckoutSession, WebhookEvent
 from stripe_fake import hosted
-from tests.checkout.test_live_delivery import one_worker_server  # noqa: F401 (a fixture)
 from tests.factories import PointsPackageFactory, StaffFactory, UserFactory
 from tests.payments import pay_points_checkout
 from tests.processes import wait_for

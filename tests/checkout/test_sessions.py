@@ -1,4 +1,5 @@
-"""Starting, renewing, racing, expiring and recovering checkout sessions; Stripe failures while paying."""
+"""Starting, renewing and racing checkout sessions; paying, and Stripe failing meanwhile; the transition table.
+(Recovering an ended points checkout, and its pages, are the wallet's: tests/wallet/test_purchase_recovery.py.)"""
 
 import threading
 from datetime import timedelta
@@ -12,14 +13,11 @@ from django.utils import timezone
 
 from checkout import gateway
 from checkout.models import CheckoutSession
-from checkout.services import (
-    StartResult,
-    checkout_sessions_expire_due,
-)
+from checkout.services import StartResult
 from stripe_fake.models import FakeStripeObject
-from tests.checkout.conftest import start_url
 from tests.factories import CheckoutSessionFactory, PointsPackageFactory, UserFactory
-from wallet.services import points_purchase_recover, points_purchase_start
+from tests.payments import press_pay, start_url
+from wallet.services import points_purchase_start
 
 
 def test_the_database_allows_one_active_session_per_shopper(shopper, package):
@@ -134,92 +132,7 @@ def test_many_tabs_starting_at_once_end_with_one_active_session_and_no_error_pag
     assert all(session.replaced_by_id for session in ended)
 
 
-def test_an_expired_session_is_recovered_with_the_same_contents_once(shopper_client, shopper, package):
-    old = points_purchase_start(user=shopper, package=package).session
-
-    with time_machine.travel(old.expires_at + timedelta(minutes=1)):
-        page = shopper_client.get(reverse("points:review", args=[old.pk]))
-        looked_only = CheckoutSession.objects.count()
-        paid = _pay(shopper_client, old)
-        again = _pay(shopper_client, old)
-
-    # then: looking changed nothing; paying made one fresh copy, and the replay found it
-    assert page.status_code == 200 and b"Paying starts a fresh one with the same package and price" in page.content
-    assert looked_only == 1
-    fresh = CheckoutSession.objects.get(status="active")
-    assert (fresh.points_purchase.package_id, fresh.amount_cents, fresh.points_purchase.points) == (
-        package.pk, 3999, 550)
-    assert paid["Location"] == again["Location"] == fresh.stripe_checkout_url
-    old.refresh_from_db()
-    assert (old.status, old.replaced_by_id) == ("expired", fresh.pk)
-    assert CheckoutSession.objects.count() == 2
-
-
-def test_a_session_expired_by_the_cleanup_task_is_recovered_too(shopper, package):
-    old = points_purchase_start(user=shopper, package=package).session
-    with time_machine.travel(old.expires_at + timedelta(hours=1)):
-        assert checkout_sessions_expire_due() == 1
-        recovery = points_purchase_recover(session_id=old.pk, user=shopper)
-
-    assert recovery.outcome == "recovered" and recovery.session.status == "active"
-    assert recovery.session.expires_at > old.expires_at
-
-
-def test_a_price_change_while_expired_shows_what_changed_and_a_way_forward(shopper_client, shopper, package):
-    old = points_purchase_start(user=shopper, package=package).session
-    package.price_cents = 4499
-    package.save()
-
-    with time_machine.travel(old.expires_at + timedelta(minutes=1)):
-        page = shopper_client.get(reverse("points:review", args=[old.pk]), follow=True)
-        assert page.redirect_chain == [(reverse("points:changed", args=[old.pk]), 302)]
-        assert b"The price changed from $39.99 to $44.99." in page.content
-        assert f'name="package" value="{package.pk}"'.encode() in page.content
-        onward = shopper_client.post(start_url(), {"package": package.pk})
-
-    fresh = CheckoutSession.objects.get(status="active")
-    assert onward["Location"] == reverse("points:review", args=[fresh.pk])
-    assert fresh.amount_cents == 4499
-
-
-def test_a_withdrawn_package_says_so_and_offers_the_other_packages(shopper_client, shopper, package):
-    old = points_purchase_start(user=shopper, package=package).session
-    package.is_active = False
-    package.save()
-
-    with time_machine.travel(old.expires_at + timedelta(minutes=1)):
-        page = shopper_client.get(reverse("points:review", args=[old.pk]), follow=True)
-
-    assert b"Premium is no longer on sale." in page.content
-    assert f'href="{reverse("points:choose")}"'.encode() in page.content
-    assert CheckoutSession.objects.count() == 1
-
-
-def test_an_invalidated_session_leads_to_its_replacement(shopper, package, other_package):
-    old = points_purchase_start(user=shopper, package=package).session
-    new = points_purchase_start(user=shopper, package=other_package).session
-
-    recovery = points_purchase_recover(session_id=old.pk, user=shopper)
-
-    assert (recovery.outcome, recovery.session.pk) == ("moved", new.pk)
-
-
-def test_step_indicator_links_back_and_forth(shopper_client, shopper, package):
-    session = points_purchase_start(user=shopper, package=package).session
-
-    review = shopper_client.get(reverse("points:review", args=[session.pk]))
-    choose = shopper_client.get(reverse("points:choose"))
-
-    assert f'href="{reverse("points:choose")}"'.encode() in review.content
-    assert f'href="{reverse("points:review", args=[session.pk])}"'.encode() in choose.content
-    assert b'class="card package-card selected"' in choose.content
-
-
 # --- paying, and Stripe failing -------------------------------------------------------------------------------
-
-def _pay(client, session):
-    return client.post(reverse("points:pay", args=[session.pk]))
-
 
 @pytest.mark.parametrize("fault", ["server_error", "connection"])
 def test_stripe_failing_shows_a_message_with_a_retry_and_leaves_nothing_half_made(
@@ -227,7 +140,7 @@ def test_stripe_failing_shows_a_message_with_a_retry_and_leaves_nothing_half_mad
     session = points_purchase_start(user=shopper, package=package).session
     fake_stripe.fail(fault, times=10)
 
-    failed = _pay(shopper_client, session)
+    failed = press_pay(shopper_client, session)
 
     assert failed.status_code == 503
     assert b"Nothing was charged" in failed.content and b"Try again: pay" in failed.content
@@ -236,7 +149,7 @@ def test_stripe_failing_shows_a_message_with_a_retry_and_leaves_nothing_half_mad
     assert not FakeStripeObject.objects.filter(kind="checkout.session").exists()
 
     fake_stripe.reset()  # Stripe is back
-    retried = _pay(shopper_client, session)
+    retried = press_pay(shopper_client, session)
     session.refresh_from_db()
     assert retried["Location"] == session.stripe_checkout_url and session.awaiting_stripe
 
@@ -244,7 +157,7 @@ def test_stripe_failing_shows_a_message_with_a_retry_and_leaves_nothing_half_mad
 def test_paying_twice_reuses_the_stripe_session(shopper_client, shopper, package, fake_stripe):
     session = points_purchase_start(user=shopper, package=package).session
 
-    first, second = _pay(shopper_client, session), _pay(shopper_client, session)
+    first, second = press_pay(shopper_client, session), press_pay(shopper_client, session)
 
     assert first["Location"] == second["Location"]
     assert FakeStripeObject.objects.filter(kind="checkout.session").count() == 1
@@ -259,11 +172,11 @@ def test_a_stripe_session_refused_for_good_is_replaced_by_a_fresh_checkout(shopp
     gateway.checkout_session_create(session=clash, success_url="http://x.test/", cancel_url="http://x.test/",
                                     now=timezone.now())
 
-    refused = _pay(shopper_client, session)
+    refused = press_pay(shopper_client, session)
     assert refused.status_code == 503 and b"refused the request" in refused.content
     onward = shopper_client.get(reverse("points:review", args=[session.pk]))
     assert b"Paying starts a fresh one" in onward.content
-    paid = _pay(shopper_client, session)
+    paid = press_pay(shopper_client, session)
     fresh = CheckoutSession.objects.get(status="active")
     assert fresh.pk != session.pk and paid["Location"] == fresh.stripe_checkout_url
 
@@ -272,7 +185,7 @@ def test_a_session_about_to_expire_is_renewed_before_paying(shopper_client, shop
     session = points_purchase_start(user=shopper, package=package).session
 
     with time_machine.travel(session.expires_at - timedelta(minutes=10)):
-        paid = _pay(shopper_client, session)
+        paid = press_pay(shopper_client, session)
 
     # then: the old one ended unpaid, and its fresh copy went to Stripe with a full lifetime
     fresh = CheckoutSession.objects.get(status="active")
@@ -285,7 +198,7 @@ def test_paying_for_a_replaced_session_goes_to_the_current_one(shopper_client, s
     old = points_purchase_start(user=shopper, package=package).session
     new = points_purchase_start(user=shopper, package=other_package).session
 
-    paid = _pay(shopper_client, old)
+    paid = press_pay(shopper_client, old)
 
     assert paid["Location"] == reverse("points:review", args=[new.pk])
     assert not FakeStripeObject.objects.filter(kind="checkout.session").exists()

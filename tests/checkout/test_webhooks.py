@@ -11,19 +11,12 @@ from checkout.models import CheckoutSession, WebhookEvent
 from stripe_fake import hosted
 from stripe_fake.events import public
 from stripe_fake.models import FakeStripeObject
-from tests.checkout.conftest import WEBHOOK_URL, deliver_concurrently, post_event, sign, stripe_event
 from tests.factories import PointsPackageFactory, UserFactory
-from tests.payments import pay_points_checkout
+from tests.payments import paying_session
+from tests.stripe_events import WEBHOOK_URL, deliver_concurrently, post_event, sign, stripe_event
 from wallet.models import LedgerEntry, PointsPurchase
 from wallet.selectors import wallet_balance
 from wallet.services import points_purchase_start
-
-
-def _paying_session(user, package):
-    session = points_purchase_start(user=user, package=package).session
-    pay_points_checkout(session_id=session.pk, user=user, base_url="http://testserver")
-    session.refresh_from_db()
-    return session
 
 
 def _events_of_fake(event_type: str) -> list[dict]:
@@ -38,7 +31,7 @@ def _stripe_session(session) -> dict:
 @pytest.fixture
 def paid(shopper, package):
     """A session declined once and then paid on Stripe's page, with every event Stripe could send about it."""
-    session = _paying_session(shopper, package)
+    session = paying_session(shopper, package)
     hosted.decline(session.stripe_session_id)
     hosted.pay(session.stripe_session_id)
     [declined], [completed] = _events_of_fake("payment_intent.payment_failed"), _events_of_fake(
@@ -112,7 +105,7 @@ def test_expired_after_completed_changes_nothing(client, paid):
 
 
 def test_expired_alone_expires_the_active_session(client, shopper, package):
-    session = _paying_session(shopper, package)
+    session = paying_session(shopper, package)
     obj = {**_stripe_session(session), "status": "expired", "url": None}
 
     assert post_event(client, stripe_event("checkout.session.expired", obj)).json()["status"] == "processed"
@@ -122,7 +115,7 @@ def test_expired_alone_expires_the_active_session(client, shopper, package):
 
 
 def test_a_payment_for_an_invalidated_session_is_still_credited(client, shopper, package, other_package):
-    old = _paying_session(shopper, package)
+    old = paying_session(shopper, package)
     new = points_purchase_start(user=shopper, package=other_package).session  # its expiry call never ran
     hosted.pay(old.stripe_session_id)
 
@@ -135,7 +128,7 @@ def test_a_payment_for_an_invalidated_session_is_still_credited(client, shopper,
 
 
 def test_completed_but_unpaid_waits_for_the_async_payment(client, shopper, package):
-    session = _paying_session(shopper, package)
+    session = paying_session(shopper, package)
     hosted.pay_later(session.stripe_session_id)
     post_event(client, _events_of_fake("checkout.session.completed")[0])
     session.refresh_from_db()
@@ -150,7 +143,7 @@ def test_completed_but_unpaid_waits_for_the_async_payment(client, shopper, packa
 
 
 def test_async_payment_failed_ends_the_session_without_credit(client, shopper, package):
-    session = _paying_session(shopper, package)
+    session = paying_session(shopper, package)
     hosted.pay_later(session.stripe_session_id)
     hosted.settle(session.stripe_session_id, succeeded=False)
 
@@ -251,7 +244,7 @@ def test_only_post_is_accepted(client, db):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_deliveries_of_every_event_credit_exactly_once(held_webhooks):
     user = UserFactory()
-    session = _paying_session(user, PointsPackageFactory(points=550))
+    session = paying_session(user, PointsPackageFactory(points=550))
     hosted.decline(session.stripe_session_id)
     hosted.pay(session.stripe_session_id)
     completed = next(event for event in held_webhooks if event["type"] == "checkout.session.completed")

@@ -12,8 +12,8 @@ from checkout import gateway
 from checkout.models import WebhookEvent
 from orders.models import Order, OrderStatus
 from orders.services.refunds import order_refund_stripe
-from tests.checkout.conftest import WEBHOOK_URL, deliver_concurrently, post_event, sign, stripe_event
 from tests.factories import StaffFactory, UserFactory, paid_card_order
+from tests.stripe_events import WEBHOOK_URL, deliver_concurrently, post_event, sign, stripe_event
 
 
 def _card_order(user) -> Order:

@@ -10,8 +10,7 @@ from config.dashboard import dashboard_figures
 from orders.models import Order
 from orders.services.cart import cart_add
 from orders.services.placement import order_pay_with_points
-from tests.factories import CheckoutSessionFactory, ProductFactory, UserFactory
-from tests.orders.conftest import give_points
+from tests.factories import CheckoutSessionFactory, ProductFactory, ShopperFactory
 
 DASHBOARD = "admin:dashboard"
 
@@ -24,8 +23,7 @@ def points_order(user, product, key):
 def some_activity(count: int):
     product = ProductFactory(price_points=100, price_cents=250)
     for number in range(count):
-        shopper = UserFactory()
-        give_points(shopper, 300)
+        shopper = ShopperFactory(points=300)
         points_order(shopper, product, f"dash-{number}-{shopper.pk}")
         Order.objects.create(user=shopper, payment_method="stripe", status="pending", total_cents=250,
                              total_points=0, idempotency_key=f"dash-card-{shopper.pk}")

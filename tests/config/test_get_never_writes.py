@@ -14,8 +14,8 @@ from checkout.models import CheckoutSession
 from orders.services.card import order_checkout_start
 from orders.services.cart import cart_add
 from orders.services.placement import order_pay_with_points
-from tests.factories import PointsPackageFactory, ProductFactory
-from wallet.services import points_purchase_start, wallet_credit
+from tests.factories import PointsPackageFactory, ProductFactory, give_points
+from wallet.services import points_purchase_start
 
 WRITES = ("insert ", "update ", "delete ")
 
@@ -27,7 +27,7 @@ def _writes(queries) -> list[str]:
 @pytest.fixture
 def world(shopper):
     """A shopper with points, a paid order, a pending card order, and checkouts in every state."""
-    wallet_credit(user=shopper, points=5000, kind="adjustment", idempotency_key="gift", description="A gift")
+    give_points(shopper, 5000)
     product = ProductFactory(stock=10)
     cart_add(user=shopper, product_id=product.pk, quantity=1)
     paid = order_pay_with_points(user=shopper, idempotency_key="get-test-paid")

@@ -11,8 +11,7 @@ from orders.downloads import download_token
 from orders.models import CartItem
 from orders.services.cart import cart_add
 from orders.services.placement import order_pay_with_points
-from tests.factories import CheckoutSessionFactory, ProductFactory, UserFactory
-from tests.orders.conftest import give_points
+from tests.factories import CheckoutSessionFactory, ProductFactory, ShopperFactory, UserFactory
 
 OWNED = {"session_id", "order_id"}  # looked up together with the signed-in shopper: 404 for anyone else
 # Parameters that are not someone's private object: what keeps each one safe.
@@ -48,10 +47,9 @@ def test_every_parameter_kind_is_accounted_for():
 
 @pytest.fixture
 def victim_objects(db):
-    victim = UserFactory()
+    victim = ShopperFactory(points=500)
     product = ProductFactory(price_points=100)
     cart_add(user=victim, product_id=product.pk, quantity=1)
-    give_points(victim, 500)
     order = order_pay_with_points(user=victim, idempotency_key="ownership-test")
     session = CheckoutSessionFactory(user=victim)
     cart_add(user=victim, product_id=product.pk, quantity=2)

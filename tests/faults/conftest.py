@@ -10,7 +10,7 @@ import pytest
 import redis
 import requests
 from django.db import connection
-from tests.processes import free_port, wait_for
+from tests.processes import REPO, free_port, wait_for
 
 
 class ThrowawayRedis:
@@ -53,9 +53,6 @@ def throwaway_redis():
     server.start()
     yield server
     server.stop()
-
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 class Gunicorn:

@@ -18,8 +18,7 @@ from django.utils import timezone
 
 from checkout.models import CheckoutSession
 from tests.factories import PointsPackageFactory, UserFactory
-from tests.faults.conftest import REPO
-from tests.processes import wait_for
+from tests.processes import REPO, wait_for
 from wallet.models import PointsPurchase
 
 STALE = 2500  # three batches of 1000

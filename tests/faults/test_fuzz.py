@@ -15,8 +15,7 @@ from hypothesis import strategies as st
 
 from orders.services.cart import cart_add
 from orders.services.placement import order_pay_with_points
-from tests.factories import PointsPackageFactory, ProductFactory, StaffFactory, UserFactory
-from tests.orders.conftest import give_points
+from tests.factories import PointsPackageFactory, ProductFactory, ShopperFactory, StaffFactory
 from wallet.services import points_purchase_start
 
 FUZZ = settings(max_examples=30, deadline=None, derandomize=True,
@@ -35,10 +34,9 @@ SEGMENT = st.one_of(NASTY, st.text(min_size=1, max_size=40)).filter(lambda value
 
 @pytest.fixture
 def world(db):
-    shopper = UserFactory()
+    shopper = ShopperFactory(points=1000)
     product = ProductFactory(price_points=100)
     package = PointsPackageFactory()
-    give_points(shopper, 1000)
     cart_add(user=shopper, product_id=product.pk, quantity=1)
     order = order_pay_with_points(user=shopper, idempotency_key="fuzz-order")
     shopper_client, staff_client, anonymous = Client(), Client(), Client()

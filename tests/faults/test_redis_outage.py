@@ -11,8 +11,7 @@ from ops.models import OutboxMessage
 from ops.outbox import outbox_relay
 from orders.models import Order
 from orders.services.cart import cart_add
-from tests.factories import ProductFactory
-from tests.orders.conftest import give_points
+from tests.factories import ProductFactory, give_points
 
 HTMX = {"HX-Request": "true"}
 

@@ -8,34 +8,27 @@ import threading
 
 import psycopg
 import requests
-from django.conf import settings
 from django.db import connection
-from stripe import WebhookSignature
 
 from checkout.models import CheckoutSession, WebhookEvent
 from stripe_fake import hosted
 from stripe_fake.events import public
 from stripe_fake.models import FakeStripeObject
 from tests.factories import PointsPackageFactory, UserFactory
-from tests.payments import pay_points_checkout
+from tests.payments import paying_session
 from tests.processes import wait_for
+from tests.stripe_events import WEBHOOK_URL, sign
 from wallet.audit import wallet_audit
 from wallet.models import LedgerEntry, Wallet
-from wallet.services import points_purchase_start
 
 
 def signed_post(base: str, payload: str):
-    signature = WebhookSignature.generate_signature_header(payload, settings.STRIPE_WEBHOOK_SECRET)
-    return requests.post(f"{base}/webhooks/stripe/", data=payload, timeout=30,
-                         headers={"Content-Type": "application/json", "Stripe-Signature": signature})
+    return requests.post(f"{base}{WEBHOOK_URL}", data=payload, timeout=30,
+                         headers={"Content-Type": "application/json", "Stripe-Signature": sign(payload)})
 
 
-def paid_event(settings_fixture) -> tuple[CheckoutSession, str]:
-    settings_fixture.STRIPE_FAKE_WEBHOOK_DELIVERY = "tests.stripe_fake.delivery.hold"  # we deliver it ourselves
-    user, package = UserFactory(), PointsPackageFactory(points=550, price_cents=3999)
-    session = points_purchase_start(user=user, package=package).session
-    pay_points_checkout(session_id=session.pk, user=user, base_url="http://testserver")
-    session.refresh_from_db()
+def paid_event() -> tuple[CheckoutSession, str]:
+    session = paying_session(UserFactory(), PointsPackageFactory(points=550, price_cents=3999))
     hosted.pay(session.stripe_session_id)
     event = FakeStripeObject.objects.get(kind="event", data__type="checkout.session.completed")
     return session, json.dumps(public(event.data))
@@ -47,8 +40,8 @@ def blocked_backends(conn) -> list[int]:
     return [pid for (pid,) in rows]
 
 
-def test_a_worker_killed_mid_webhook_leaves_nothing_and_the_redelivery_credits_once(gunicorn, settings):
-    session, payload = paid_event(settings)
+def test_a_worker_killed_mid_webhook_leaves_nothing_and_the_redelivery_credits_once(gunicorn, held_webhooks):
+    session, payload = paid_event()  # its webhook held: the test delivers it itself
     database = connection.settings_dict
     connect = {"dbname": database["NAME"], "user": database["USER"], "host": database["HOST"],
                "port": database["PORT"]}

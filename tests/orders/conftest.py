@@ -1,15 +1,7 @@
-import uuid
-
 import pytest
 
 from orders.services.cart import cart_add
 from tests.factories import ProductFactory
-from wallet.services import wallet_credit
-
-
-def give_points(user, points: int):
-    return wallet_credit(user=user, points=points, kind="adjustment", idempotency_key=f"test-grant:{uuid.uuid4()}",
-                         description="Test grant")
 
 
 @pytest.fixture

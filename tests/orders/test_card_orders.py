@@ -14,8 +14,8 @@ from orders.services.card import order_checkout_start, order_refund_unfulfillabl
 from shop.models import Product
 from stripe_fake.models import FakeStripeObject
 from stripe_fake.transport import FakeStripeHTTPClient
-from tests.checkout.conftest import post_event
 from tests.factories import PointsPackageFactory
+from tests.stripe_events import post_event
 from wallet.models import LedgerEntry
 from wallet.services import points_purchase_start
 

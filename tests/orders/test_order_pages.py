@@ -9,8 +9,7 @@ from orders.models import Order, OrderStatus
 from orders.services.notifications import order_send_confirmation
 from orders.services.placement import order_pay_with_points
 from orders.tasks import send_order_confirmation
-from tests.factories import UserFactory
-from tests.orders.conftest import give_points
+from tests.factories import UserFactory, give_points
 
 HTMX = {"HX-Request": "true"}
 

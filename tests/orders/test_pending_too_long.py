@@ -9,21 +9,8 @@ import time_machine
 from django.urls import reverse
 
 from orders.models import Order
-from stripe_fake.transport import FakeStripeHTTPClient
 
 HTMX = {"HX-Request": "true"}
-
-
-@pytest.fixture(autouse=True)
-def fake_stripe():
-    FakeStripeHTTPClient.reset()
-    yield
-    FakeStripeHTTPClient.reset()
-
-
-@pytest.fixture
-def held_webhooks(settings):
-    settings.STRIPE_FAKE_WEBHOOK_DELIVERY = "tests.stripe_fake.delivery.hold"
 
 
 @pytest.fixture

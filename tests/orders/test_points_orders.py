@@ -12,8 +12,7 @@ from orders.services import placement
 from orders.services.cart import cart_add
 from orders.services.placement import order_pay_with_points
 from shop.models import Product
-from tests.factories import ProductFactory, UserFactory
-from tests.orders.conftest import give_points
+from tests.factories import ProductFactory, ShopperFactory, give_points
 from wallet.models import LedgerEntry
 from wallet.selectors import wallet_balance
 from wallet.services import InsufficientPoints
@@ -123,9 +122,8 @@ def test_an_empty_cart_cannot_be_paid(shopper):
 @pytest.mark.django_db(transaction=True)
 def test_many_buyers_racing_for_the_last_copies_never_oversell():
     last_copies = ProductFactory(title="Last Copies", stock=3, price_points=100)
-    buyers = UserFactory.create_batch(12)
+    buyers = ShopperFactory.create_batch(12, points=1000)
     for buyer in buyers:
-        give_points(buyer, 1000)
         cart_add(user=buyer, product_id=last_copies.pk)
     barrier = threading.Barrier(len(buyers))
     outcomes = []

@@ -15,9 +15,8 @@ from orders.services.placement import order_pay_with_points
 from orders.services.refunds import order_refund_points, order_refund_stripe
 from stripe_fake.events import public
 from stripe_fake.models import FakeStripeObject
-from tests.checkout.conftest import post_event
-from tests.factories import paid_card_order
-from tests.orders.conftest import give_points
+from tests.factories import give_points, paid_card_order
+from tests.stripe_events import post_event
 from wallet.models import LedgerEntry
 from wallet.selectors import wallet_balance
 

@@ -2,6 +2,7 @@ import pytest
 from django.urls import reverse
 
 from tests.factories import PointsPackageFactory, ProductFactory
+from tests.payments import start_url
 
 PUBLIC_PAGES = ["shop:catalog", "shop:packages", "login", "signup"]
 
@@ -94,3 +95,12 @@ def test_htmx_is_served_from_our_static_files(client, db):
     assert "/static/django_htmx/htmx-2.min.js" in content
     assert "unpkg" not in content and "cdn" not in content.lower()
     assert client.get("/static/django_htmx/htmx-2.min.js").status_code == 200
+
+
+def test_packages_page_offers_buy_buttons_to_shoppers_and_a_login_link_to_visitors(client, shopper, package):
+    anonymous = client.get(reverse("shop:packages"))
+    assert b"Log in to buy" in anonymous.content
+    client.force_login(shopper)
+    signed_in = client.get(reverse("shop:packages"))
+    assert f'action="{start_url()}"'.encode() in signed_in.content
+    assert b"Buy Premium" in signed_in.content

@@ -1,10 +1,16 @@
-"""Webhook delivery for tests that use Django's test client: the fake Stripe's signed POST goes through the
-test client instead of a socket (the production path, a real HTTP POST from a thread, is covered by
-tests/checkout/test_live_delivery.py against a running server)."""
+"""Where the fake Stripe's events go in tests (``settings.STRIPE_FAKE_WEBHOOK_DELIVERY``, set by the fixtures
+``webhooks`` and ``held_webhooks`` in tests/conftest.py) instead of its production path, a real POST from a
+background thread (covered against running servers by tests/checkout/test_live_delivery.py and the browser
+tests):
+
+- ``deliver_through_test_client``: the signed POST goes through Django's test client, at once;
+- ``hold``: the events are kept, and the test delivers them when it wants, or never (a lost webhook).
+"""
 
 import json
 from urllib.parse import urlsplit
 
+import requests
 from django.test import Client
 
 DELIVERED: list[tuple[str, int]] = []
@@ -15,9 +21,36 @@ def deliver_through_test_client(*, url: str, payload: str, signature: str) -> No
                              headers={"Stripe-Signature": signature})
     DELIVERED.append((json.loads(payload)["type"], response.status_code))
 
-HELD: list[dict] = []
+
+class HeldEvent(dict):
+    """An event the fake Stripe meant to send: the event itself, as the webhook endpoint parses it, with the
+    ``url``, ``payload`` and ``signature`` of its delivery."""
+
+    def __init__(self, *, url: str, payload: str, signature: str):
+        super().__init__(json.loads(payload))
+        self.url, self.payload, self.signature = url, payload, signature
+
+
+class HeldEvents(list):
+    """The held events, oldest first."""
+
+    def take(self, event_type: str) -> HeldEvent:
+        """The one held event of ``event_type``, removed from the held ones."""
+        matching = [event for event in self if event["type"] == event_type]
+        assert len(matching) == 1, f"expected one held {event_type}, held: {[event['type'] for event in self]}"
+        del self[next(index for index, event in enumerate(self) if event is matching[0])]
+        return matching[0]
+
+    @staticmethod
+    def post(event: HeldEvent) -> requests.Response:
+        """Deliver as Stripe does: the payload as signed, POSTed over HTTP to the URL the fake meant (a live
+        server's)."""
+        return requests.post(event.url, data=event.payload.encode("utf-8"), timeout=10, headers={
+            "Content-Type": "application/json; charset=utf-8", "Stripe-Signature": event.signature})
+
+
+HELD = HeldEvents()
 
 
 def hold(*, url: str, payload: str, signature: str) -> None:
-    """Keep the event instead of delivering it: the test posts it (again and again) itself."""
-    HELD.append(json.loads(payload))
+    HELD.append(HeldEvent(url=url, payload=payload, signature=signature))

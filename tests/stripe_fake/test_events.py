@@ -1,31 +1,13 @@
 """Where the fake Stripe sends shoppers and events: the hosted page on the shopper's origin, the events to the
 configured endpoint (as a real account's dashboard says), whatever host the session's URLs name."""
 
-import json
-
-import pytest
-
 from stripe_fake import hosted
 from tests.payments import pay_points_checkout
 from wallet.services import points_purchase_start
 
-RECEIVED: list[tuple[str, str]] = []
-
-
-def record(*, url: str, payload: str, signature: str) -> None:
-    RECEIVED.append((url, json.loads(payload)["type"]))
-
-
-@pytest.fixture
-def received(settings):
-    settings.STRIPE_FAKE_WEBHOOK_DELIVERY = "tests.stripe_fake.test_events.record"
-    RECEIVED.clear()
-    yield RECEIVED
-    RECEIVED.clear()
-
 
 def test_events_go_to_the_configured_endpoint_not_to_the_success_urls_host(
-        settings, shopper, package, received, django_capture_on_commit_callbacks):
+        settings, shopper, package, held_webhooks, django_capture_on_commit_callbacks):
     settings.STRIPE_FAKE_WEBHOOK_URL = "http://hooks.example/stripe/"
     session = points_purchase_start(user=shopper, package=package).session
 
@@ -35,4 +17,5 @@ def test_events_go_to_the_configured_endpoint_not_to_the_success_urls_host(
         hosted.pay(session.stripe_session_id)
 
     assert stripe_url == f"http://shopper.example/demo-stripe/{session.stripe_session_id}/"
-    assert received == [("http://hooks.example/stripe/", "checkout.session.completed")]
+    assert [(event.url, event["type"]) for event in held_webhooks] == [
+        ("http://hooks.example/stripe/", "checkout.session.completed")]

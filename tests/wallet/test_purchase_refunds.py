@@ -15,9 +15,9 @@ from checkout.services.refunds import refunds_submit_unsent
 from stripe_fake import hosted
 from stripe_fake.events import public
 from stripe_fake.models import FakeStripeObject
-from tests.checkout.conftest import post_event
 from tests.factories import CheckoutSessionFactory, UserFactory
 from tests.payments import pay_points_checkout
+from tests.stripe_events import post_event
 from wallet.models import LedgerEntry
 from wallet.selectors import wallet_balance
 from wallet.services import points_purchase_start, wallet_spend

@@ -1,19 +1,11 @@
 """The paid result page's balance figure is a fragment of its own: it fetches itself again on balance-changed
 (spent in another tab, say) and its answer announces nothing, so it cannot set itself off again."""
 
-import uuid
-
 from django.urls import reverse
 
-from tests.factories import CheckoutSessionFactory
-from wallet.services import wallet_credit
+from tests.factories import CheckoutSessionFactory, give_points
 
 HTMX_BALANCE = {"HX-Request": "true", "HX-Target": "checkout-balance"}
-
-
-def give_points(user, points: int):
-    wallet_credit(user=user, points=points, kind="adjustment", idempotency_key=f"test:{uuid.uuid4()}",
-                  description="Test grant")
 
 
 def test_the_paid_page_shows_the_balance_as_a_fragment_listening_for_changes(shopper_client, shopper):

@@ -1,13 +1,15 @@
-"""The shopper's whole way through: choose -> review -> pay on the (demo) Stripe page -> signed webhook -> result."""
+"""Buying points on the wallet's checkout pages, the shopper's whole way through: choose -> review -> pay on the
+(demo) Stripe page -> signed webhook -> result."""
 
 import pytest
 from django.urls import reverse
 
 from checkout.models import CheckoutSession, WebhookEvent
-from tests.checkout.conftest import start_url
 from tests.factories import UserFactory
+from tests.payments import start_url
 from wallet.models import LedgerEntry
 from wallet.selectors import wallet_balance
+from wallet.services import points_purchase_start
 
 
 def _start(client, package):
@@ -191,15 +193,6 @@ def test_checkout_pages_need_a_login(client, package):
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
 
 
-def test_packages_page_offers_buy_buttons_to_shoppers_and_a_login_link_to_visitors(client, shopper, package):
-    anonymous = client.get(reverse("shop:packages"))
-    assert b"Log in to buy" in anonymous.content
-    client.force_login(shopper)
-    signed_in = client.get(reverse("shop:packages"))
-    assert f'action="{start_url()}"'.encode() in signed_in.content
-    assert b"Buy Premium" in signed_in.content
-
-
 def test_an_unknown_or_withdrawn_package_is_a_message_not_an_error(shopper_client, package):
     package.is_active = False
     package.save()
@@ -209,3 +202,14 @@ def test_an_unknown_or_withdrawn_package_is_a_message_not_an_error(shopper_clien
         assert response.status_code == 200
         assert b"no longer on sale" in response.content or b"choose" in response.content.lower()
     assert not CheckoutSession.objects.exists()
+
+
+def test_step_indicator_links_back_and_forth(shopper_client, shopper, package):
+    session = points_purchase_start(user=shopper, package=package).session
+
+    review = shopper_client.get(reverse("points:review", args=[session.pk]))
+    choose = shopper_client.get(reverse("points:choose"))
+
+    assert f'href="{reverse("points:choose")}"'.encode() in review.content
+    assert f'href="{reverse("points:review", args=[session.pk])}"'.encode() in choose.content
+    assert b'class="card package-card selected"' in choose.content
