@@ -50,8 +50,9 @@ def order_detail(request, order_id):
     if order.is_final:
         # 286 tells htmx to stop polling; the fragment still swaps in with the final state.
         response.status_code = HttpResponseStopPolling.status_code
-        trigger_client_event(response, "order-changed")
-        trigger_client_event(response, "balance-changed")
+        # A paid card order emptied the cart on the server: every badge fetches itself again.
+        for event in ("order-changed", "balance-changed", "cart-changed"):
+            trigger_client_event(response, event)
     return response
 
 
