@@ -50,6 +50,9 @@ class SessionKind:
     name = ""
     # Where staff refund sessions of this kind instead, when not through checkout's refund page; None when there.
     refund_elsewhere: str | None = "Purchases of this kind are refunded where they were sold."
+    # The seller's one-to-one rows (reverse relation names) that checkout loads with the session it locks for a
+    # payment, so that ``on_paid`` finds them without another round trip.
+    load_with: tuple[str, ...] = ()
 
     def on_paid(self, *, session, payment: Payment, now: datetime) -> str:
         """Fulfil what ``session`` sold; return a few words for the logs and the webhook's record."""
@@ -103,3 +106,7 @@ def handler_for(name: str) -> SessionKind:
 
 def registered() -> list[SessionKind]:
     return list(_KINDS.values())
+
+
+def rows_loaded_with_sessions() -> list[str]:
+    return sorted({name for kind in _KINDS.values() for name in kind.load_with})

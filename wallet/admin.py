@@ -11,7 +11,7 @@ from checkout.selectors import checkout_session_refunds, refund_description
 from checkout.services import RefundRefused, checkout_session_refund
 from wallet.forms import AdjustBalanceForm
 from wallet.models import LedgerEntry, PointsPackage, PointsPurchase, Wallet
-from wallet.selectors import wallet_balance
+from wallet.selectors import points_purchase_credit, wallet_balance
 from wallet.services import InsufficientPoints, WalletError, wallet_adjust
 from wallet.templatetags.wallet_tags import signed_points
 
@@ -130,11 +130,11 @@ REFUND_PERMISSION = "checkout.refund_checkoutsession"
 
 @admin.register(PointsPurchase)
 class PointsPurchaseAdmin(ReadOnlyAdmin):
-    list_display = ["checkout_session", "shopper", "package", "points", "price", "status", "credit"]
+    list_display = ["checkout_session", "shopper", "package", "points", "price", "status"]
     list_filter = ["checkout_session__status", "package"]
     search_fields = ["=checkout_session__id", "checkout_session__user__email",
                      "=checkout_session__stripe_payment_intent_id"]
-    list_select_related = ["checkout_session__user", "package", "credit"]
+    list_select_related = ["checkout_session__user", "package"]
     fields = ["checkout_session", "shopper", "package", "points", "price", "status", "credit", "refund_link"]
     readonly_fields = fields
     actions = ["refund_purchase"]
@@ -148,6 +148,10 @@ class PointsPurchaseAdmin(ReadOnlyAdmin):
     def price(self, purchase):
         return format_money(purchase.checkout_session.amount_cents, purchase.checkout_session.currency)
 
+    @admin.display(description="Credit")
+    def credit(self, purchase):
+        return points_purchase_credit(purchase=purchase) or "-"
+
     @admin.display(description="Checkout status", ordering="checkout_session__status")
     def status(self, purchase):
         return purchase.checkout_session.get_status_display()
@@ -158,7 +162,7 @@ class PointsPurchaseAdmin(ReadOnlyAdmin):
         refunds = checkout_session_refunds(session=session)
         if any(refund.counts for refund in refunds):
             return " ".join(refund_description(refund) for refund in refunds)
-        if purchase.credit_id is None:
+        if session.status != session.Status.COMPLETED:
             return "Only paid and credited purchases are refunded."
         return format_html('<a class="button" href="{}">Refund this purchase…</a>',
                            reverse("admin:wallet_pointspurchase_refund", args=[session.pk]))

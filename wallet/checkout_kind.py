@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from checkout.errors import RefundRefused
 from checkout.kinds import Payment, RefundProgress, SessionKind
-from wallet.models import POINTS_PACKAGE, LedgerEntry, PointsPurchase
+from wallet.models import POINTS_PACKAGE, LedgerEntry, purchase_credit_key
 from wallet.services import InsufficientPoints, InvalidLedgerRequest, wallet_credit, wallet_reverse
 
 logger = logging.getLogger(__name__)
@@ -17,31 +17,30 @@ logger = logging.getLogger(__name__)
 class PointsPackageKind(SessionKind):
     name = POINTS_PACKAGE
     refund_elsewhere = None  # refunded through checkout_session_refund: points back, then the payment
+    load_with = ("points_purchase",)
 
     def on_paid(self, *, session, payment: Payment, now: datetime) -> str:
         """Credit the package's points once: the ledger's key is the Stripe session, so even a second paid
-        session could not credit twice through it."""
-        purchase = PointsPurchase.objects.select_for_update().get(checkout_session=session)
-        entry = wallet_credit(
+        session could not credit twice through it. (The purchase row came with the locked session.)"""
+        purchase = session.points_purchase
+        wallet_credit(
             user=session.user, points=purchase.points, kind="purchase",
-            idempotency_key=f"stripe:checkout:{payment.stripe_session_id}",
+            idempotency_key=purchase_credit_key(payment.stripe_session_id),
             description=f"Bought {session.title}", stripe_object_id=payment.stripe_session_id,
             metadata={"checkout_session_id": str(session.pk), "package_name": session.title,
                       "package_id": purchase.package_id, "amount_cents": session.amount_cents,
                       "currency": session.currency, "payment_intent": payment.payment_intent_id},
         )
-        purchase.credit = entry
-        purchase.save(update_fields=["credit"])
         return f"credited {purchase.points} points to user {session.user_id}"
 
     def on_refund_requested(self, *, session, refund, staff_user, now: datetime) -> str:
         """Take the package's points back before its payment is refunded (keyed by the refund, so a replay takes
         nothing twice); refused when the shopper has spent them, and then nothing is refunded."""
-        purchase = PointsPurchase.objects.select_related("credit").filter(checkout_session=session).first()
-        if purchase is None or purchase.credit is None:
+        credit = LedgerEntry.objects.filter(idempotency_key=purchase_credit_key(session.stripe_session_id)).first()
+        if not session.stripe_session_id or credit is None:
             raise RefundRefused(f"Only a paid and credited purchase can be refunded; this one is {session.status}.")
         try:
-            wallet_reverse(entry=purchase.credit, idempotency_key=refund.idempotency_key,
+            wallet_reverse(entry=credit, idempotency_key=refund.idempotency_key,
                            reason=f"{session.title} refunded: {refund.reason}",
                            stripe_object_id=session.stripe_payment_intent_id,
                            metadata={"checkout_session_id": str(session.pk), "refund_id": str(refund.pk),
@@ -49,11 +48,11 @@ class PointsPackageKind(SessionKind):
         except InsufficientPoints as short:
             raise RefundRefused(
                 f"{session.user} has already spent points from this purchase: they have {short.balance:,} points "
-                f"now, and the package gave {purchase.credit.amount:,}. Nothing was refunded and no points were "
+                f"now, and the package gave {credit.amount:,}. Nothing was refunded and no points were "
                 f"taken back.") from short
         except InvalidLedgerRequest as refusal:
             raise RefundRefused(f"The points cannot be taken back: {refusal} Nothing was refunded.") from refusal
-        return f"{purchase.credit.amount} points taken back"
+        return f"{credit.amount} points taken back"
 
     def on_refund_failed(self, *, session, refund, now: datetime) -> str:
         """Stripe refused the refund: the points taken back for it are the shopper's again (a credit of its own;

@@ -139,7 +139,7 @@ class PointsPackageQuerySet(models.QuerySet):
 
 
 class PointsPackage(models.Model):
-    """Points for sale: bought through checkout (``wallet.purchases``), credited when the payment arrives."""
+    """Points for sale: bought through checkout (``wallet.checkout_kind``), credited when the payment arrives."""
 
     name = models.CharField(max_length=100, unique=True)
     points = models.PositiveBigIntegerField()
@@ -165,21 +165,25 @@ class PointsPackage(models.Model):
         return f"{self.name} ({self.points} points)"
 
 
-# The kind of checkout session a points package is bought with (``wallet.purchases`` handles it).
+# The kind of checkout session a points package is bought with (``wallet.checkout_kind`` handles it).
 POINTS_PACKAGE = "points_package"
+
+
+def purchase_credit_key(stripe_session_id: str) -> str:
+    """The ledger key of the credit a paid points package makes: one credit per Stripe session, ever."""
+    return f"stripe:checkout:{stripe_session_id}"
 
 
 class PointsPurchase(models.Model):
     """A points package bought through a checkout session: what was offered (a snapshot: the package may change
-    later) and, once paid, the ledger entry that credited it. Created with its session by ``wallet.purchases``."""
+    later). Created with its session by ``wallet.services.purchases``; once paid, the ledger entry that credited it
+    is the one keyed ``purchase_credit_key(<Stripe session>)`` (the ledger's unique key is the link)."""
 
     checkout_session = models.OneToOneField("checkout.CheckoutSession", on_delete=models.CASCADE,
                                             primary_key=True, related_name="points_purchase")
     package = models.ForeignKey(PointsPackage, on_delete=models.SET_NULL, null=True, blank=True,
                                 related_name="purchases")
     points = models.PositiveBigIntegerField()
-    credit = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, null=True, blank=True,
-                                  related_name="points_purchase", help_text="The ledger entry the payment credited.")
 
     class Meta:
         constraints = [

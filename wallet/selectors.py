@@ -10,7 +10,7 @@ from django.utils import timezone
 from checkout.models import CheckoutSession
 from checkout.money import format_money
 from checkout.selectors import Whereabouts, checkout_session_whereabouts
-from wallet.models import POINTS_PACKAGE, LedgerEntry, PointsPackage, PointsPurchase, Wallet
+from wallet.models import POINTS_PACKAGE, LedgerEntry, PointsPackage, PointsPurchase, Wallet, purchase_credit_key
 
 
 class Balance(NamedTuple):
@@ -155,6 +155,14 @@ def points_purchase_whereabouts(*, session: CheckoutSession, now: datetime | Non
     if package is None or not offer_matches(ended, package):
         return Recovery(session=ended, outcome=RecoveryOutcome.CHANGED, package=package)
     return Recovery(session=ended, outcome=RecoveryOutcome.RENEWABLE, package=package)
+
+
+def points_purchase_credit(*, purchase: PointsPurchase) -> LedgerEntry | None:
+    """The ledger entry that credited ``purchase`` (None until it is paid)."""
+    stripe_session_id = purchase.checkout_session.stripe_session_id
+    if not stripe_session_id:
+        return None
+    return LedgerEntry.objects.filter(idempotency_key=purchase_credit_key(stripe_session_id)).first()
 
 
 def points_purchase_active(*, user) -> CheckoutSession | None:

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from checkout import gateway
 from checkout.gateway import PaymentProviderError, StripeCheckoutSession
-from checkout.kinds import Payment, handler_for
+from checkout.kinds import Payment, handler_for, rows_loaded_with_sessions
 from checkout.models import CheckoutSession
 from checkout.services.transitions import checkout_session_move
 
@@ -193,7 +193,8 @@ def _locked_session(stripe_session: StripeCheckoutSession) -> CheckoutSession | 
 
 def _locked_by_ids(*, checkout_session_id: str = "", stripe_session_id: str = "",
                    payment_intent_id: str = "") -> CheckoutSession | None:
-    sessions = CheckoutSession.objects.select_for_update(of=("self",)).select_related("user")
+    sessions = (CheckoutSession.objects.select_for_update(of=("self",))
+                .select_related("user", *rows_loaded_with_sessions()))
     session = None
     if _is_uuid(checkout_session_id):
         session = sessions.filter(pk=checkout_session_id).order_by().first()

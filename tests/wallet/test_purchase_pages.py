@@ -8,7 +8,7 @@ from checkout.models import CheckoutSession, WebhookEvent
 from tests.factories import UserFactory
 from tests.payments import start_url
 from wallet.models import LedgerEntry
-from wallet.selectors import wallet_balance
+from wallet.selectors import points_purchase_credit, wallet_balance
 from wallet.services import points_purchase_start
 
 
@@ -54,7 +54,8 @@ def test_buying_a_package_end_to_end_credits_once_and_the_result_page_shows_the_
     entry = LedgerEntry.objects.get()
     assert (entry.kind, entry.amount, entry.idempotency_key) == (
         "purchase", 550, f"stripe:checkout:{session.stripe_session_id}")
-    assert session.points_purchase.credit == entry and entry.points_purchase.checkout_session == session
+    assert points_purchase_credit(purchase=session.points_purchase) == entry
+    assert entry.metadata["checkout_session_id"] == str(session.pk)
     result = shopper_client.get(reverse("points:result", args=[session.pk]))
     assert b"Payment received" in result.content
     assert b'data-balance="550"' in result.content

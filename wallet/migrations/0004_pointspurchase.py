@@ -1,6 +1,6 @@
-"""What a points package checkout sold (package, points, the credit) moves from checkout's session row to the
-wallet's ``PointsPurchase``: every existing points package session gets its row here before checkout drops the
-columns (checkout 0006)."""
+"""What a points package checkout sold (package, points) moves from checkout's session row to the wallet's
+``PointsPurchase``: every existing points package session gets its row here before checkout drops the columns
+(checkout 0008). Its credit is found by the ledger's key, as before."""
 
 import django.db.models.deletion
 from django.db import migrations, models
@@ -10,11 +10,10 @@ def copy_from_sessions(apps, schema_editor):
     CheckoutSession = apps.get_model("checkout", "CheckoutSession")
     PointsPurchase = apps.get_model("wallet", "PointsPurchase")
     sessions = (CheckoutSession.objects.filter(kind="points_package")
-                .values_list("pk", "package_id", "points", "ledger_entry_id").order_by("pk"))
+                .values_list("pk", "package_id", "points").order_by("pk"))
     batch = []
-    for session_id, package_id, points, entry_id in sessions.iterator(chunk_size=2000):
-        batch.append(PointsPurchase(checkout_session_id=session_id, package_id=package_id, points=points,
-                                    credit_id=entry_id))
+    for session_id, package_id, points in sessions.iterator(chunk_size=2000):
+        batch.append(PointsPurchase(checkout_session_id=session_id, package_id=package_id, points=points))
         if len(batch) == 2000:
             PointsPurchase.objects.bulk_create(batch)
             batch = []
@@ -26,7 +25,7 @@ def copy_back_to_sessions(apps, schema_editor):
     PointsPurchase = apps.get_model("wallet", "PointsPurchase")
     for purchase in PointsPurchase.objects.iterator(chunk_size=2000):
         CheckoutSession.objects.filter(pk=purchase.checkout_session_id).update(
-            package_id=purchase.package_id, points=purchase.points, ledger_entry_id=purchase.credit_id)
+            package_id=purchase.package_id, points=purchase.points)
 
 
 class Migration(migrations.Migration):
@@ -44,9 +43,6 @@ class Migration(migrations.Migration):
                                                           primary_key=True, related_name="points_purchase",
                                                           serialize=False, to="checkout.checkoutsession")),
                 ("points", models.PositiveBigIntegerField()),
-                ("credit", models.OneToOneField(blank=True, help_text="The ledger entry the payment credited.",
-                                                null=True, on_delete=django.db.models.deletion.PROTECT,
-                                                related_name="points_purchase", to="wallet.ledgerentry")),
                 ("package", models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL,
                                               related_name="purchases", to="wallet.pointspackage")),
             ],
