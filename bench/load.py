@@ -87,7 +87,8 @@ def seed(shopper_count: int) -> dict:
     from django.core.files.base import ContentFile
     from PIL import Image
 
-    from shop.models import PointsPackage, Product, User
+    from shop.models import Product, User
+    from wallet.models import PointsPackage
     from wallet.services import wallet_credit, wallet_open
 
     buffer = io.BytesIO()

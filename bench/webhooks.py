@@ -70,17 +70,21 @@ def prepare(count: int) -> list[str]:
     from django.utils import timezone
 
     from checkout.models import CheckoutSession
-    from shop.models import PointsPackage, User
-    from wallet.models import Wallet
+    from shop.models import User
+    from wallet.models import POINTS_PACKAGE, PointsPackage, PointsPurchase, Wallet
 
     package = PointsPackage.objects.create(name="Bench", points=500, price_cents=499)
     users = User.objects.bulk_create([User(email=f"hook{i}@example.com", password="!") for i in range(count)])
     Wallet.objects.bulk_create([Wallet(user=user) for user in users])
     now = timezone.now()
     sessions = CheckoutSession.objects.bulk_create([CheckoutSession(
-        user=user, package=package, title=package.name, amount_cents=499, currency="usd", points=500,
-        created_at=now, updated_at=now, expires_at=now + timedelta(hours=24), stripe_session_id=f"cs_test_bench{i}",
-        stripe_status="open", awaiting_stripe=True) for i, user in enumerate(users)])
+        user=user, kind=POINTS_PACKAGE, title=package.name, description="500 points", amount_cents=499,
+        currency="usd", created_at=now, updated_at=now, expires_at=now + timedelta(hours=24),
+        stripe_session_id=f"cs_test_bench{i}", stripe_status="open", awaiting_stripe=True)
+        for i, user in enumerate(users)])
+    # What each session sells, as wallet.services.points_purchase_start records it with the session.
+    PointsPurchase.objects.bulk_create([PointsPurchase(checkout_session=session, package=package, points=500)
+                                        for session in sessions])
     payloads = []
     for i, session in enumerate(sessions):
         obj = {"id": session.stripe_session_id, "object": "checkout.session", "amount_subtotal": 499,
@@ -88,7 +92,7 @@ def prepare(count: int) -> list[str]:
                "client_reference_id": str(session.pk), "created": int(time.time()), "currency": "usd",
                "customer": None, "customer_email": f"hook{i}@example.com", "expires_at": int(time.time()) + 86000,
                "livemode": False, "metadata": {"checkout_session_id": str(session.pk), "kind": "points_package",
-                                                "user_id": str(session.user_id), "points": "500"},
+                                                "user_id": str(session.user_id)},
                "mode": "payment", "payment_intent": f"pi_test_bench{i}", "payment_method_types": ["card"],
                "payment_status": "paid", "status": "complete", "success_url": "http://127.0.0.1/checkout/x/result/",
                "ui_mode": "hosted", "url": None}

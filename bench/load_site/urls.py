@@ -5,7 +5,7 @@ from django.http import HttpResponse
 from django.urls import include, path
 from django.views.decorators.http import require_GET
 
-from shop.models import PointsPackage
+from wallet.models import PointsPackage
 
 
 @require_GET

@@ -6,7 +6,7 @@ from django.urls import include, path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from shop.models import PointsPackage
+from wallet.models import PointsPackage
 
 
 @csrf_exempt
