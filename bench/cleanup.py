@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE = "bench_cleanup"
 PG = {"host": "127.0.0.1", "port": 5432, "user": "root"}
-TIME_LIMIT_SECONDS = 360  # each reset now also inserts a million points purchases; the purge deletes them
+TIME_LIMIT_SECONDS = 480  # each reset also inserts a million points purchases and history rows; the purge deletes them
 OTHER_SHOPPERS = 50_000  # shoppers without any session, for the probe of an ordinary checkout
 
 
@@ -72,8 +72,8 @@ COLUMNS = ("id, user_id, kind, title, description, amount_cents, currency, statu
            "stripe_payment_intent_id, stripe_status, stripe_payment_status, awaiting_stripe, reconciled_at, "
            "failure_message, stripe_refunded_cents")
 # What each points package session sold (wallet.services.points_purchase_start writes it with the session): the
-# purge deletes it with its session. No credit: only completed sessions have one, and the cleanup keeps those.
-PURCHASE_COLUMNS = "checkout_session_id, package_id, points, credit_id"
+# purge deletes it with its session; and the "started" history row every session has (the purge deletes it too).
+PURCHASE_COLUMNS = "checkout_session_id, package_id, points"
 
 
 def generate(cursor, sessions: int) -> dict:
@@ -133,7 +133,9 @@ def reset(cursor) -> str:
                      "orders_orderstatuschange, orders_order"),
         ("insert", f"INSERT INTO checkout_checkoutsession ({COLUMNS}) SELECT {COLUMNS} FROM bench_seed"),
         ("purchases", f"INSERT INTO wallet_pointspurchase ({PURCHASE_COLUMNS}) "
-                      "SELECT id, package_id, points, NULL FROM bench_seed"),
+                      "SELECT id, package_id, points FROM bench_seed"),
+        ("histories", "INSERT INTO checkout_checkoutsessionstatuschange (session_id, from_status, to_status, note, "
+                      "created_at) SELECT id, '', 'active', 'started', created_at FROM bench_seed"),
         ("analyze", "ANALYZE checkout_checkoutsession, wallet_pointspurchase, checkout_checkoutsessionstatuschange"),
         ("checkpoint", "CHECKPOINT"),
     ]:
