@@ -1,6 +1,3 @@
-from ops import state_machine
-
-
 class CartError(Exception):
     """A cart change that was refused; the message is written for the shopper."""
 
@@ -25,8 +22,6 @@ class EmptyCart(CartError):
     pass
 
 
-# An order status change that ``Order.TRANSITIONS`` does not allow (one exception for every state machine).
-IllegalTransition = state_machine.IllegalTransition
 
 
 class RefundRefused(Exception):

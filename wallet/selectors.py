@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from checkout.models import CheckoutSession
 from checkout.money import format_money
-from checkout.selectors import Whereabouts, checkout_session_whereabouts
+from checkout.selectors import Follow, Whereabouts, checkout_session_whereabouts
 from wallet.models import POINTS_PACKAGE, LedgerEntry, PointsPackage, PointsPurchase, Wallet, purchase_credit_key
 
 
@@ -134,25 +134,32 @@ class Recovery:
     package: PointsPackage | None = None
 
 
-def offer_matches(session: CheckoutSession, package: PointsPackage) -> bool:
-    """``session`` still offers exactly what ``package`` sells now (same package, price and points)."""
+def offer_matches(session: CheckoutSession, package: PointsPackage, *, sold: tuple | None = None) -> bool:
+    """``session`` still offers exactly what ``package`` sells now (same package, price and points). ``sold``:
+    its purchase's (package id, points) when the caller has read them already."""
     if session.kind != POINTS_PACKAGE:
         return False
-    purchase = PointsPurchase.objects.filter(checkout_session=session).values_list("package_id", "points").first()
-    return (purchase == (package.pk, package.points) and session.amount_cents == package.price_cents
+    if sold is None:
+        sold = PointsPurchase.objects.filter(checkout_session=session).values_list("package_id", "points").first()
+    return (sold == (package.pk, package.points) and session.amount_cents == package.price_cents
             and session.currency == package.currency)
 
 
 def points_purchase_whereabouts(*, session: CheckoutSession, now: datetime | None = None) -> Recovery:
     """Where a shopper who opened ``session`` continues, without changing anything: an ended session whose offer
     is still on sale unchanged is ``RENEWABLE`` (paying recovers it), else ``CHANGED``."""
-    follow = checkout_session_whereabouts(session=session, now=now)
+    return recovery_from(checkout_session_whereabouts(session=session, now=now))
+
+
+def recovery_from(follow: Follow) -> Recovery:
+    """Checkout's answer (``Whereabouts``) in the points pages' terms: an ended session is renewable when its
+    package is still on sale as it was bought."""
     if follow.whereabouts != Whereabouts.ENDED:
         return Recovery(session=follow.session, outcome=RecoveryOutcome(follow.whereabouts.value))
     ended = follow.session
-    package_id = PointsPurchase.objects.filter(checkout_session=ended).values_list("package_id", flat=True).first()
-    package = points_package_on_sale(package_id=package_id)
-    if package is None or not offer_matches(ended, package):
+    sold = PointsPurchase.objects.filter(checkout_session=ended).values_list("package_id", "points").first()
+    package = points_package_on_sale(package_id=sold[0] if sold else None)
+    if package is None or not offer_matches(ended, package, sold=sold):
         return Recovery(session=ended, outcome=RecoveryOutcome.CHANGED, package=package)
     return Recovery(session=ended, outcome=RecoveryOutcome.RENEWABLE, package=package)
 

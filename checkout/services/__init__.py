@@ -8,7 +8,6 @@ cleanup      set-based expiry and purge for the beat tasks
 transitions  the status rules, checked in one place
 """
 
-from checkout.selectors import Follow, Whereabouts
 from checkout.services.cleanup import (
     checkout_sessions_expire_due,
     checkout_sessions_purge_stale,
@@ -31,7 +30,7 @@ from checkout.services.sessions import (
     checkout_session_pay,
     checkout_session_start,
 )
-from checkout.services.transitions import InvalidTransition, checkout_session_move
+from checkout.services.transitions import checkout_session_move
 from checkout.services.webhooks import (
     InvalidWebhook,
     WebhookProcessingFailed,
@@ -42,8 +41,8 @@ from checkout.services.webhooks import (
 )
 
 __all__ = [
-    "Follow", "InvalidTransition", "InvalidWebhook", "Offer", "Outcome", "RefundRefused", "SessionNotPayable",
-    "StartResult", "WebhookProcessingFailed", "Whereabouts", "checkout_session_cancel", "checkout_session_end_active",
+    "InvalidWebhook", "Offer", "Outcome", "RefundRefused", "SessionNotPayable",
+    "StartResult", "WebhookProcessingFailed", "checkout_session_cancel", "checkout_session_end_active",
     "checkout_session_follow", "checkout_session_move", "checkout_session_pay", "checkout_session_reconcile",
     "checkout_session_refund", "checkout_session_start", "checkout_session_sync", "checkout_sessions_expire_due",
     "checkout_sessions_purge_stale", "checkout_sessions_reconcile_awaiting", "checkout_sessions_sweep_kinds",

@@ -216,25 +216,24 @@ def charge_refunded_apply(*, charge: StripeCharge, now: datetime | None = None) 
         if increased:
             session.stripe_refunded_cents, session.updated_at = charge.amount_refunded, now
             session.save(update_fields=["stripe_refunded_cents", "updated_at"])
-        _confirm_covered(session, now=now)
+        requested = _confirm_covered(session, now=now)
         progress = RefundProgress(refunded_cents=session.stripe_refunded_cents, increased=increased,
-                                  requested_cents=session.amount_cents - refundable_cents(session))
+                                  requested_cents=requested)
         return handler_for(session.kind).on_refunded(session=session, progress=progress, now=now)
 
 
 def _confirm_covered(session: CheckoutSession, *, now: datetime) -> int:
     """Mark ``succeeded`` the session's refunds that Stripe's cumulative refunded amount covers, oldest first
-    (refunds sent to Stripe at least once; one never sent cannot be what Stripe refunded). Returns their cents."""
+    (refunds sent to Stripe at least once; one never sent cannot be what Stripe refunded). Returns what the
+    session's refunds add up to, failed ones not counted."""
     refunds = list(session.refunds.select_for_update().order_by("created_at", "id"))
     covered = sum(refund.amount_cents for refund in refunds if refund.status == Refund.Status.SUCCEEDED)
-    confirmed = 0
     for refund in _awaiting_confirmation(refunds):
         if covered + refund.amount_cents > session.stripe_refunded_cents:
             break
         refund_move(refund, Refund.Status.SUCCEEDED, now=now, note="confirmed by Stripe's charge.refunded")
         covered += refund.amount_cents
-        confirmed += refund.amount_cents
-    return confirmed
+    return sum(refund.amount_cents for refund in refunds if refund.counts)
 
 
 def _awaiting_confirmation(refunds: Iterable[Refund]) -> list[Refund]:

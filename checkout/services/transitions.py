@@ -8,12 +8,8 @@ from django.db import connection
 
 from checkout.kinds import handler_for
 from checkout.models import CheckoutSession, CheckoutSessionStatusChange
-from ops.state_machine import IllegalTransition
 
 NOTE_LIMIT = CheckoutSessionStatusChange._meta.get_field("note").max_length
-
-# The name callers have always caught.
-InvalidTransition = IllegalTransition
 
 
 def checkout_session_move(session: CheckoutSession, target: str, *, now: datetime, note: str = "", save_also=(),

@@ -11,10 +11,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from checkout.models import CheckoutSession
-from checkout.selectors import Whereabouts
 from checkout.services import Offer, StartResult, checkout_session_follow, checkout_session_start
 from wallet.models import POINTS_PACKAGE, PointsPackage, PointsPurchase
-from wallet.selectors import Recovery, RecoveryOutcome, offer_matches, points_purchase_whereabouts
+from wallet.selectors import Recovery, RecoveryOutcome, offer_matches, recovery_from
 
 logger = logging.getLogger(__name__)
 
@@ -38,16 +37,13 @@ def points_purchase_start(*, user, package: PointsPackage, renew: bool = False,
 
 
 def points_purchase_recover(*, session_id, user, now: datetime | None = None) -> Recovery:
-    """Act on ``points_purchase_whereabouts`` for a shopper about to pay: a ``RENEWABLE`` session is recovered
+    """Act on where the session leads (``recovery_from``), for a shopper about to pay: a ``RENEWABLE`` session is recovered
     as a fresh copy of the same offer (``RECOVERED``). Replays find what the first call made: the fresh session
     is linked from the one it replaces, and later calls follow the link. Raises ``CheckoutSession.DoesNotExist``
     for a session that is not the shopper's."""
     now = now or timezone.now()
     with transaction.atomic():
-        follow = checkout_session_follow(session_id=session_id, user=user, now=now)
-        if follow.whereabouts != Whereabouts.ENDED:
-            return Recovery(session=follow.session, outcome=RecoveryOutcome(follow.whereabouts.value))
-        found = points_purchase_whereabouts(session=follow.session, now=now)  # the end of the chain: renewable?
+        found = recovery_from(checkout_session_follow(session_id=session_id, user=user, now=now))
         if found.outcome != RecoveryOutcome.RENEWABLE:
             return found
         fresh = points_purchase_start(user=user, package=found.package, continues=found.session, now=now).session
