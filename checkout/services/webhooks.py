@@ -153,25 +153,49 @@ def webhook_events_reprocess(*, webhook_event_ids) -> dict:
     return counts
 
 
-def _dispatch(event_type: str, obj: dict, *, now: datetime) -> tuple[str, str]:
-    if event_type in {"checkout.session.completed", "checkout.session.async_payment_succeeded",
-                      "checkout.session.expired"}:
-        outcome = checkout_session_sync(stripe_session=StripeCheckoutSession.from_data(obj), now=now)
-    elif event_type == "checkout.session.async_payment_failed":
-        outcome = checkout_session_async_payment_failed(stripe_session=StripeCheckoutSession.from_data(obj),
-                                                        now=now)
-    elif event_type == "payment_intent.payment_failed":
-        error = obj.get("last_payment_error") or {}
-        outcome = checkout_session_payment_failed(
-            checkout_session_id=(obj.get("metadata") or {}).get("checkout_session_id", ""),
-            payment_intent_id=obj.get("id", ""), message=error.get("message", ""), now=now)
-    elif event_type == "charge.refunded":
-        refunded = charge_refunded_apply(charge=StripeCharge.from_data(obj), now=now)
-        if refunded == RefundOutcome.UNKNOWN_PAYMENT:
-            return WebhookEvent.Status.IGNORED, f"{refunded}: nothing of ours was refunded"
-        return WebhookEvent.Status.PROCESSED, str(refunded)
-    else:
-        return WebhookEvent.Status.IGNORED, f"{event_type} is not handled by the shop"
+def _checkout_session_event(obj: dict, now: datetime) -> tuple[str, str]:
+    return _outcome(checkout_session_sync(stripe_session=StripeCheckoutSession.from_data(obj), now=now))
+
+
+def _async_payment_failed(obj: dict, now: datetime) -> tuple[str, str]:
+    return _outcome(checkout_session_async_payment_failed(stripe_session=StripeCheckoutSession.from_data(obj),
+                                                          now=now))
+
+
+def _payment_intent_failed(obj: dict, now: datetime) -> tuple[str, str]:
+    error = obj.get("last_payment_error") or {}
+    return _outcome(checkout_session_payment_failed(
+        checkout_session_id=(obj.get("metadata") or {}).get("checkout_session_id", ""),
+        payment_intent_id=obj.get("id", ""), message=error.get("message", ""), now=now))
+
+
+def _charge_refunded(obj: dict, now: datetime) -> tuple[str, str]:
+    refunded = charge_refunded_apply(charge=StripeCharge.from_data(obj), now=now)
+    if refunded == RefundOutcome.UNKNOWN_PAYMENT:
+        return WebhookEvent.Status.IGNORED, f"{refunded}: nothing of ours was refunded"
+    return WebhookEvent.Status.PROCESSED, str(refunded)
+
+
+def _outcome(outcome: Outcome) -> tuple[str, str]:
     if outcome == Outcome.UNKNOWN_SESSION:
         return WebhookEvent.Status.IGNORED, f"{outcome.value}: nothing of ours to update"
     return WebhookEvent.Status.PROCESSED, outcome.value
+
+
+# Each event type the shop acts on, and the function that applies its ``data.object`` (inside the delivery's
+# transaction) and returns the record's status and a few words. Every other type is stored as ignored.
+HANDLERS = {
+    "checkout.session.completed": _checkout_session_event,
+    "checkout.session.async_payment_succeeded": _checkout_session_event,
+    "checkout.session.expired": _checkout_session_event,
+    "checkout.session.async_payment_failed": _async_payment_failed,
+    "payment_intent.payment_failed": _payment_intent_failed,
+    "charge.refunded": _charge_refunded,
+}
+
+
+def _dispatch(event_type: str, obj: dict, *, now: datetime) -> tuple[str, str]:
+    handler = HANDLERS.get(event_type)
+    if handler is None:
+        return WebhookEvent.Status.IGNORED, f"{event_type} is not handled by the shop"
+    return handler(obj, now)
