@@ -1,11 +1,18 @@
 import json
 
 from django.contrib import admin, messages
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from checkout.gateway import PaymentProviderError
 from checkout.kinds import UnknownSessionKind, handler_for
-from checkout.models import CheckoutSession, CheckoutSessionStatusChange, Refund, RefundStatusChange, WebhookEvent
+from checkout.models import (
+    CheckoutSession,
+    CheckoutSessionStatusChange,
+    Refund,
+    RefundStatusChange,
+    StripeBooksCheck,
+    WebhookEvent,
+)
 from checkout.money import format_money
 from checkout.selectors import checkout_session_refunds, refund_description
 from checkout.services import checkout_session_reconcile, webhook_events_reprocess
@@ -152,3 +159,26 @@ class WebhookEventAdmin(ReadOnlyAdmin):
         summary = ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
         level = messages.WARNING if counts.get(WebhookEvent.Status.FAILED) else messages.SUCCESS
         self.message_user(request, f"Processed again: {summary}.", level)
+
+
+@admin.register(StripeBooksCheck)
+class StripeBooksCheckAdmin(ReadOnlyAdmin):
+    """Each comparison of the books with Stripe's (``stripe_reconcile``, daily on beat), newest first."""
+
+    list_display = ["ran_at", "since", "until", "difference_count", "has_error"]
+    list_filter = ["ran_at"]
+    readonly_fields = ["ran_at", "since", "until", "compared", "difference_count", "error", "difference_list"]
+    exclude = ["differences"]
+    show_full_result_count = False
+
+    @admin.display(description="Stripe unreachable", boolean=True)
+    def has_error(self, check):
+        return bool(check.error)
+
+    @admin.display(description="Differences")
+    def difference_list(self, check):
+        if not check.differences:
+            return "None: the shop's books match Stripe's." if not check.error else "-"
+        rows = format_html_join("", "<li><strong>{}</strong>: {}</li>",
+                                ((difference["code"], difference["summary"]) for difference in check.differences))
+        return format_html("<ul>{}</ul>", rows)

@@ -80,6 +80,37 @@ class StripeRefund:
     status: str
     payment_intent: str
 
+    @classmethod
+    def from_data(cls, data) -> "StripeRefund":
+        data = data.to_dict() if hasattr(data, "to_dict") else dict(data)
+        return cls(id=str(data.get("id") or ""), amount=int(data.get("amount") or 0),
+                   currency=str(data.get("currency") or ""), status=str(data.get("status") or ""),
+                   payment_intent=_id_of(data.get("payment_intent")))
+
+
+@dataclass(frozen=True)
+class StripeDispute:
+    id: str
+    payment_intent: str
+    charge: str
+    amount: int
+    currency: str
+    status: str
+
+    @classmethod
+    def from_data(cls, data) -> "StripeDispute":
+        data = data.to_dict() if hasattr(data, "to_dict") else dict(data)
+        return cls(id=str(data.get("id") or ""), payment_intent=_id_of(data.get("payment_intent")),
+                   charge=_id_of(data.get("charge")), amount=int(data.get("amount") or 0),
+                   currency=str(data.get("currency") or ""), status=str(data.get("status") or ""))
+
+
+def _id_of(value) -> str:
+    """An expandable field's id, whether Stripe sent the id or the expanded object."""
+    if isinstance(value, dict):
+        return str(value.get("id") or "")
+    return str(value or "")
+
 
 @dataclass(frozen=True)
 class StripeCharge:
@@ -181,6 +212,21 @@ def refund_create(*, payment_intent_id: str, idempotency_key: str, amount_cents:
         refund = stripe_client().v1.refunds.create(params, {"idempotency_key": idempotency_key})
     return StripeRefund(id=refund.id, amount=refund.amount, currency=refund.currency, status=refund.status,
                         payment_intent=refund.payment_intent or payment_intent_id)
+
+
+def stripe_objects_created(*, resource: str, since: datetime, until: datetime) -> list:
+    """Every object of ``resource`` ("checkout_sessions", "charges", "refunds", "disputes") that Stripe created in
+    [since, until), newest first, as the plain values above; stripe-python pages through the list (100 a page).
+    Raises ``PaymentProviderError``."""
+    services = {"checkout_sessions": lambda client: client.v1.checkout.sessions,
+                "charges": lambda client: client.v1.charges, "refunds": lambda client: client.v1.refunds,
+                "disputes": lambda client: client.v1.disputes}
+    values = {"checkout_sessions": StripeCheckoutSession, "charges": StripeCharge, "refunds": StripeRefund,
+              "disputes": StripeDispute}
+    params = {"created": {"gte": int(since.timestamp()), "lt": int(until.timestamp())}, "limit": 100}
+    with _translated_errors(f"list Stripe's {resource.replace('_', ' ')}", nothing_done="Nothing was changed"):
+        page = services[resource](stripe_client()).list(params)
+        return [values[resource].from_data(item) for item in page.auto_paging_iter()]
 
 
 def webhook_payload_verify(*, payload: bytes, signature: str | None) -> dict:

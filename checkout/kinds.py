@@ -43,6 +43,19 @@ class RefundProgress:
     requested_cents: int = 0
 
 
+@dataclass(frozen=True)
+class BooksDifference:
+    """One way the shop's books and Stripe's disagree, found by ``stripe_reconcile``: ``code`` says which way
+    (``paid_not_credited``...), ``summary`` says it to staff in a sentence."""
+
+    code: str
+    summary: str
+    stripe_id: str = ""
+    checkout_session_id: str = ""
+    amount_cents: int = 0
+    currency: str = ""
+
+
 class SessionKind:
     """Base class of the handlers: every hook does nothing until a kind says otherwise. ``name`` is stored in
     ``CheckoutSession.kind``."""
@@ -79,6 +92,12 @@ class SessionKind:
 
     def sweep(self, *, now: datetime) -> int:
         return 0
+
+    def books_differences(self, *, since: datetime, until: datetime) -> list[BooksDifference]:
+        """What this kind delivered in [since, until) without a paid session behind it (points credited, an
+        order completed): checkout compares its sessions with Stripe, each kind its deliveries with the
+        sessions."""
+        return []
 
 
 class UnknownSessionKind(LookupError):

@@ -223,3 +223,26 @@ class WebhookEvent(models.Model):
 
     def __str__(self):
         return f"{self.type} {self.event_id} ({self.status})"
+
+
+class StripeBooksCheck(models.Model):
+    """One comparison of the shop's books with Stripe's for a window (``stripe_reconcile``, daily on beat):
+    what was compared, and every difference found -- paid there and not credited here, refunded there and not
+    here, credited here without a paid session there. The newest one is on the staff dashboard."""
+
+    ran_at = models.DateTimeField(default=timezone.now)
+    since = models.DateTimeField()
+    until = models.DateTimeField()
+    compared = models.JSONField(default=dict, help_text="How many of each Stripe object were compared.")
+    differences = models.JSONField(default=list, help_text="Each difference: code, summary, ids, amount.")
+    difference_count = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True, help_text="Why the check could not finish (Stripe unreachable...).")
+
+    class Meta:
+        ordering = ["-ran_at"]
+        indexes = [models.Index(fields=["-ran_at"], name="books_check_recent_idx")]
+        constraints = [models.CheckConstraint(condition=Q(until__gt=F("since")), name="books_check_window")]
+        verbose_name = "books check against Stripe"
+
+    def __str__(self):
+        return f"Books check {self.since:%Y-%m-%d %H:%M} - {self.until:%Y-%m-%d %H:%M}: {self.difference_count}"

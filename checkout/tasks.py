@@ -9,6 +9,7 @@ from checkout.services import (
     checkout_sessions_reconcile_awaiting,
     checkout_sessions_sweep_kinds,
 )
+from checkout.services.books import BooksCheckFailed, stripe_books_check_daily
 from checkout.services.refunds import refund_submit, refunds_submit_unsent
 
 
@@ -42,3 +43,13 @@ def submit_refund(refund_id: str) -> str:
 @shared_task(ignore_result=True)
 def refunds_send_unsent() -> int:
     return refunds_submit_unsent()
+
+
+@shared_task(ignore_result=True)
+def stripe_books_reconcile() -> int:
+    """Daily: compare the last days' books with Stripe's (the dashboard shows the result). Returns how many
+    differences, -1 when Stripe could not be asked (recorded too, and tried again tomorrow)."""
+    try:
+        return stripe_books_check_daily().difference_count
+    except BooksCheckFailed:
+        return -1

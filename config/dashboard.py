@@ -13,7 +13,8 @@ from django.db.models import Count, Q, Sum
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from checkout.models import CheckoutSession, WebhookEvent
+from checkout.models import CheckoutSession, StripeBooksCheck, WebhookEvent
+from checkout.services.books import stripe_books_latest
 from orders.models import Order, OrderStatus, PaymentMethod
 from wallet.models import POINTS_PACKAGE, LedgerEntry
 
@@ -42,6 +43,7 @@ class Dashboard:
     sessions_by_status: dict[str, int]
     failed_webhooks: int
     recent_failures: list
+    books_check: StripeBooksCheck | None
 
     @property
     def sales_cents(self) -> int:
@@ -90,7 +92,7 @@ def dashboard_figures(*, since: datetime | None = None) -> Dashboard:
         orders_waiting=waiting["count"], orders_waiting_cents=waiting["cents"],
         sessions_awaiting_stripe=sum(awaiting for _, _, awaiting in sessions),
         sessions_by_status={status: count for status, count, _ in sessions},
-        failed_webhooks=failed_count, recent_failures=failures,
+        failed_webhooks=failed_count, recent_failures=failures, books_check=stripe_books_latest(),
     )
 
 

@@ -5,8 +5,9 @@ from datetime import datetime
 
 from django.urls import reverse
 
-from checkout.kinds import Payment, RefundProgress, SessionKind
-from orders.models import CART
+from checkout.kinds import BooksDifference, Payment, RefundProgress, SessionKind
+from checkout.models import CheckoutSession
+from orders.models import CART, Order, PaymentMethod
 from orders.services.card import (
     order_complete_from_checkout,
     order_reservation_release,
@@ -39,3 +40,16 @@ class CartKind(SessionKind):
     def refund_url(self, session) -> str | None:
         order_id = getattr(getattr(session, "order", None), "pk", None)
         return reverse("admin:orders_order_refund", args=[order_id]) if order_id else None
+
+    def books_differences(self, *, since: datetime, until: datetime) -> list[BooksDifference]:
+        """Card orders delivered (completed, or refunded after delivery) in the window whose checkout session is
+        not completed: delivered without a payment checkout saw."""
+        delivered = (Order.objects.filter(payment_method=PaymentMethod.STRIPE, created_at__gte=since,
+                                          created_at__lt=until, fulfilled_at__isnull=False)
+                     .exclude(checkout_session__status=CheckoutSession.Status.COMPLETED)
+                     .only("id", "total_cents", "currency", "status", "checkout_session_id"))
+        return [BooksDifference(
+            "order_without_payment", f"Order {order.short_id} was delivered ({order.get_status_display().lower()}) "
+            f"but its card payment's checkout session {order.checkout_session_id or '(none)'} is not completed.",
+            checkout_session_id=str(order.checkout_session_id or ""), amount_cents=order.total_cents,
+            currency=order.currency) for order in delivered]

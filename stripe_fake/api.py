@@ -17,6 +17,8 @@ from django.urls import reverse
 from stripe_fake import hosted, store
 from stripe_fake.errors import StripeAPIFailure, invalid, missing
 from stripe_fake.events import public
+from stripe_fake.lists import ENDPOINTS as LISTS
+from stripe_fake.lists import list_objects
 from stripe_fake.models import FakeStripeObject
 from stripe_fake.refunds import create_refund
 
@@ -45,6 +47,8 @@ def _route(method: str, path: str, params: dict) -> dict:
         return create_session(params)
     if path == "/v1/refunds" and method == "post":
         return create_refund(params)
+    if path in LISTS and method == "get":
+        return list_objects(path, params)
     match = _SESSION_PATH.match(path)
     if match and method == "get" and not match["expire"]:
         return retrieve_session(match["id"])

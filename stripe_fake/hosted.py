@@ -14,6 +14,7 @@ from django.db import transaction
 
 from stripe_fake import store
 from stripe_fake.events import emit
+from stripe_fake.refunds import charge_of
 
 SESSION = "checkout.session"
 INTENT = "payment_intent"
@@ -50,6 +51,7 @@ def pay(session_id: str) -> dict:
     with transaction.atomic():
         session = _open_session(session_id)
         intent = _intent_for(session, status="succeeded")
+        charge_of(intent)  # as on Stripe, a successful payment has its charge from the start (listed, refundable)
         session.update(status="complete", payment_status="paid", url=None, payment_intent=intent["id"])
         store.save(session, kind=SESSION)
         emit("checkout.session.completed", session, session=session)
@@ -87,6 +89,7 @@ def settle(session_id: str, *, succeeded: bool) -> dict:
         if succeeded:
             intent.update(status="succeeded", amount_received=intent["amount"], last_payment_error=None)
             session["payment_status"] = "paid"
+            charge_of(intent)
         else:
             intent.update(status="requires_payment_method", last_payment_error={
                 "type": "invalid_request_error", "code": "payment_method_provider_decline", "message": BOUNCE_MESSAGE})

@@ -7,7 +7,8 @@ from datetime import datetime
 from django.urls import reverse
 
 from checkout.errors import RefundRefused
-from checkout.kinds import Payment, RefundProgress, SessionKind
+from checkout.kinds import BooksDifference, Payment, RefundProgress, SessionKind
+from checkout.models import CheckoutSession
 from wallet.models import POINTS_PACKAGE, LedgerEntry, purchase_credit_key
 from wallet.services import InsufficientPoints, InvalidLedgerRequest, wallet_credit, wallet_reverse
 
@@ -82,3 +83,19 @@ class PointsPackageKind(SessionKind):
 
     def refund_url(self, session) -> str | None:
         return reverse("admin:wallet_pointspurchase_refund", args=[session.pk])
+
+    def books_differences(self, *, since: datetime, until: datetime) -> list[BooksDifference]:
+        """Package credits in the window without a completed session behind them (checkout compares the
+        completed sessions with Stripe's)."""
+        credits = list(LedgerEntry.objects.filter(kind=LedgerEntry.Kind.PURCHASE, created_at__gte=since,
+                                                  created_at__lt=until)
+                       .values_list("pk", "stripe_object_id", "amount", "metadata"))
+        completed = set(CheckoutSession.objects.filter(
+            stripe_session_id__in=[stripe_id for _, stripe_id, _, _ in credits if stripe_id],
+            status=CheckoutSession.Status.COMPLETED).values_list("stripe_session_id", flat=True))
+        return [BooksDifference(
+            "credited_without_payment", f"Ledger entry {entry_id} credited {points:,} points for Stripe session "
+            f"{stripe_id or '(none)'}, which is not a completed checkout session here.", stripe_id=stripe_id,
+            checkout_session_id=str((metadata or {}).get("checkout_session_id") or ""),
+            amount_cents=int((metadata or {}).get("amount_cents") or 0), currency=(metadata or {}).get("currency", ""))
+            for entry_id, stripe_id, points, metadata in credits if stripe_id not in completed]

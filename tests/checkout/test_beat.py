@@ -20,7 +20,8 @@ SESSION_JOBS = {  # checkout 0002
     "checkout.tasks.checkout_sessions_reconcile": (5, "minutes"),
 }
 REFUND_JOBS = {"checkout.tasks.refunds_send_unsent": (5, "minutes")}  # checkout 0009
-EXPECTED = {**SESSION_JOBS, **REFUND_JOBS}
+BOOKS_JOBS = {"checkout.tasks.stripe_books_reconcile": (1, "days")}  # checkout 0011
+EXPECTED = {**SESSION_JOBS, **REFUND_JOBS, **BOOKS_JOBS}
 schedule_migration = importlib.import_module("checkout.migrations.0002_beat_schedule")
 
 
@@ -49,7 +50,7 @@ def test_the_schedule_migration_is_idempotent_and_keeps_staff_edits(db):
 
 def test_unscheduling_and_scheduling_again_restores_the_tasks(db):
     schedule_migration.unschedule(apps, None)
-    assert _scheduled() == REFUND_JOBS
+    assert _scheduled() == {**REFUND_JOBS, **BOOKS_JOBS}
 
     schedule_migration.schedule(apps, None)
 
