@@ -9,6 +9,7 @@ from checkout.services import (
     checkout_sessions_reconcile_awaiting,
     checkout_sessions_sweep_kinds,
 )
+from checkout.services.disputes import dispute_alert_send
 from checkout.services.refunds import refund_submit, refunds_submit_unsent
 
 
@@ -42,3 +43,9 @@ def submit_refund(refund_id: str) -> str:
 @shared_task(ignore_result=True)
 def refunds_send_unsent() -> int:
     return refunds_submit_unsent()
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=8, ignore_result=True)
+def send_dispute_alert(dispute_id: str) -> bool:
+    """Email staff that a dispute opened (queued after the webhook that recorded it committed; sent once)."""
+    return dispute_alert_send(dispute_id=dispute_id)

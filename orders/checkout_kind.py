@@ -12,6 +12,7 @@ from orders.services.card import (
     order_reservation_release,
     orders_release_ended_reservations,
 )
+from orders.services.disputes import order_dispute_close, order_dispute_open
 from orders.services.refunds import order_refund_confirm, order_refund_failed
 
 
@@ -39,3 +40,13 @@ class CartKind(SessionKind):
     def refund_url(self, session) -> str | None:
         order_id = getattr(getattr(session, "order", None), "pk", None)
         return reverse("admin:orders_order_refund", args=[order_id]) if order_id else None
+
+    def on_dispute_opened(self, *, session, dispute, now: datetime) -> str:
+        return order_dispute_open(checkout_session=session, dispute=dispute, now=now)
+
+    def on_dispute_closed(self, *, session, dispute, won: bool, now: datetime) -> str:
+        return order_dispute_close(checkout_session=session, dispute=dispute, won=won, now=now)
+
+    def staff_url(self, session) -> str | None:
+        order_id = getattr(getattr(session, "order", None), "pk", None)
+        return reverse("admin:orders_order_change", args=[order_id]) if order_id else None

@@ -9,7 +9,14 @@ from django.urls import reverse
 from checkout.errors import RefundRefused
 from checkout.kinds import Payment, RefundProgress, SessionKind
 from wallet.models import POINTS_PACKAGE, LedgerEntry, purchase_credit_key
-from wallet.services import InsufficientPoints, InvalidLedgerRequest, wallet_credit, wallet_reverse
+from wallet.services import (
+    InsufficientPoints,
+    InvalidLedgerRequest,
+    points_purchase_dispute_hold,
+    points_purchase_dispute_release,
+    wallet_credit,
+    wallet_reverse,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -82,3 +89,12 @@ class PointsPackageKind(SessionKind):
 
     def refund_url(self, session) -> str | None:
         return reverse("admin:wallet_pointspurchase_refund", args=[session.pk])
+
+    def on_dispute_opened(self, *, session, dispute, now: datetime) -> str:
+        return points_purchase_dispute_hold(session=session, stripe_dispute_id=dispute.stripe_dispute_id)
+
+    def on_dispute_closed(self, *, session, dispute, won: bool, now: datetime) -> str:
+        return points_purchase_dispute_release(session=session, stripe_dispute_id=dispute.stripe_dispute_id, won=won)
+
+    def staff_url(self, session) -> str | None:
+        return reverse("admin:wallet_pointspurchase_change", args=[session.pk])
