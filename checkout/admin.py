@@ -172,7 +172,7 @@ class DisputeAdmin(ReadOnlyAdmin):
     search_fields = ["=stripe_dispute_id", "=stripe_payment_intent_id", "=stripe_charge_id", "=session__id",
                      "session__user__email"]
     list_select_related = ["session__user"]
-    ordering = [F("evidence_due_by").asc(nulls_last=True)]
+    ordering = ["outcome", F("evidence_due_by").asc(nulls_last=True)]  # open ones ("") first, most urgent first
     date_hierarchy = "opened_at"
     readonly_fields = [*(field.name for field in Dispute._meta.fields), "sold", "in_stripe"]
     inlines = [DisputeHistoryInline]

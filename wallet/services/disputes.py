@@ -54,7 +54,9 @@ def points_purchase_dispute_release(*, session, stripe_dispute_id: str, won: boo
     hold = LedgerEntry.objects.filter(idempotency_key=dispute_hold_key(stripe_dispute_id)).first()
     if not won:
         short = f"; {purchase.dispute_shortfall_points:,} had been spent" if purchase.dispute_shortfall_points else ""
-        return f"dispute lost: the {-hold.amount if hold else 0:,} points held back stay taken back{short}"
+        if hold is None:
+            return f"dispute lost: no points had been held back{short}"
+        return f"dispute lost: the {-hold.amount:,} points held back stay taken back{short}"
     if hold is None:
         return "dispute won: no points had been held back"
     wallet_credit(user=session.user, points=-hold.amount, kind=LedgerEntry.Kind.ADJUSTMENT,
