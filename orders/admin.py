@@ -52,8 +52,8 @@ class OrderAdmin(admin.ModelAdmin):
     list_select_related = ["user"]
     date_hierarchy = "created_at"
     inlines = [OrderItemInline, OrderStatusChangeInline]
-    readonly_fields = ["id", "user", "payment_method", "status", "dispute_status", "total_cents", "total_points", "currency",
-                       "refunded_cents", "refunded_points", "idempotency_key", "stripe_payment_intent_id",
+    readonly_fields = ["id", "user", "payment_method", "status", "dispute_status", "total_cents", "total_points",
+                       "currency", "refunded_cents", "refunded_points", "idempotency_key", "stripe_payment_intent_id",
                        "fulfilled_at", "confirmation_sent_at", "created_at", "updated_at", "refund_link"]
     fieldsets = [
         (None, {"fields": ["id", "user", "status", "dispute_status", "payment_method", "refund_link"]}),

@@ -41,7 +41,8 @@ def _listed(response) -> list[str]:
     return sorted((dispute_id for dispute_id in ids if dispute_id in content), key=content.index)
 
 
-def test_open_disputes_are_listed_first_soonest_evidence_deadline_first(staff_client, three, django_assert_max_num_queries):
+def test_open_disputes_are_listed_first_soonest_evidence_deadline_first(staff_client, three,
+                                                                        django_assert_max_num_queries):
     with django_assert_max_num_queries(10):
         response = staff_client.get(reverse(DISPUTES))
 

@@ -77,8 +77,8 @@ def test_the_dashboard_is_linked_from_the_admin_index_and_staff_only(staff_clien
 # --- disputes ---------------------------------------------------------------------------------------------------
 
 def _paid_package(number: int):
-    return CheckoutSessionFactory(status="completed", completed_at=timezone.now(), stripe_session_id=f"cs_dash_{number}",
-                                  stripe_payment_intent_id=f"pi_dash_{number}")
+    return CheckoutSessionFactory(status="completed", completed_at=timezone.now(),
+                                  stripe_session_id=f"cs_dash_{number}", stripe_payment_intent_id=f"pi_dash_{number}")
 
 
 def _dispute(client, session, dispute_id: str, status: str):
