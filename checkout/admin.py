@@ -1,6 +1,8 @@
 import json
 
 from django.contrib import admin, messages
+from django.db.models import F
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from checkout.gateway import PaymentProviderError
@@ -8,6 +10,8 @@ from checkout.kinds import UnknownSessionKind, handler_for
 from checkout.models import (
     CheckoutSession,
     CheckoutSessionStatusChange,
+    Dispute,
+    DisputeStatusChange,
     Refund,
     RefundStatusChange,
     StripeBooksCheck,
@@ -63,6 +67,12 @@ class RefundInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class DisputeInline(ReadOnlyInline):
+    model = Dispute
+    fields = ["stripe_dispute_id", "status", "amount_cents", "reason", "evidence_due_by", "outcome", "seller_note"]
+    readonly_fields = fields
+
+
 @admin.register(CheckoutSession)
 class CheckoutSessionAdmin(ReadOnlyAdmin):
     list_display = ["id", "user", "title", "price", "kind", "status", "stripe_status", "stripe_payment_status",
@@ -73,7 +83,7 @@ class CheckoutSessionAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     readonly_fields = [*(field.name for field in CheckoutSession._meta.fields), "refund_link"]
     actions = ["reconcile_with_stripe"]
-    inlines = [RefundInline, SessionHistoryInline]
+    inlines = [RefundInline, DisputeInline, SessionHistoryInline]
     show_full_result_count = False  # a COUNT(*) over a big table on every page would be the slowest query
 
     @admin.display(description="Price", ordering="amount_cents")
@@ -131,6 +141,65 @@ class RefundAdmin(ReadOnlyAdmin):
     @admin.display(description="Amount", ordering="amount_cents")
     def price(self, refund):
         return format_money(refund.amount_cents, refund.currency)
+
+
+class DisputeOpenFilter(admin.SimpleListFilter):
+    title = "open or closed"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("open", "Open"), ("closed", "Closed")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "open":
+            return queryset.filter(outcome="")
+        if self.value() == "closed":
+            return queryset.exclude(outcome="")
+        return queryset
+
+
+class DisputeHistoryInline(StatusHistoryInline):
+    model = DisputeStatusChange
+
+
+@admin.register(Dispute)
+class DisputeAdmin(ReadOnlyAdmin):
+    """Disputes mirror Stripe: staff answer them with evidence in Stripe's dashboard (linked), and follow here
+    what the shop held back and how they ended."""
+
+    list_display = ["stripe_dispute_id", "session_link", "amount", "reason", "status", "evidence_due_by",
+                    "opened_at", "outcome", "closed_at"]
+    list_filter = [DisputeOpenFilter, "status", "outcome", "reason", "opened_at"]
+    search_fields = ["=stripe_dispute_id", "=stripe_payment_intent_id", "=stripe_charge_id", "=session__id",
+                     "session__user__email"]
+    list_select_related = ["session__user"]
+    ordering = ["outcome", F("evidence_due_by").asc(nulls_last=True)]  # open ones ("") first, most urgent first
+    date_hierarchy = "opened_at"
+    readonly_fields = [*(field.name for field in Dispute._meta.fields), "sold", "in_stripe"]
+    inlines = [DisputeHistoryInline]
+    show_full_result_count = False
+
+    @admin.display(description="Amount", ordering="amount_cents")
+    def amount(self, dispute):
+        return format_money(dispute.amount_cents, dispute.currency)
+
+    @admin.display(description="Checkout session", ordering="session__created_at")
+    def session_link(self, dispute):
+        return format_html('<a href="{}">{}</a>', reverse("admin:checkout_checkoutsession_change",
+                                                          args=[dispute.session_id]), dispute.session.title)
+
+    @admin.display(description="What was sold")
+    def sold(self, dispute):
+        try:
+            url = handler_for(dispute.session.kind).staff_url(dispute.session)
+        except UnknownSessionKind:
+            url = None
+        return format_html('<a href="{}">{}</a>', url, dispute.session.title) if url else dispute.session.title
+
+    @admin.display(description="Respond in Stripe")
+    def in_stripe(self, dispute):
+        return format_html('<a href="https://dashboard.stripe.com/disputes/{}" rel="noopener">Open in Stripe\'s '
+                           'dashboard</a>', dispute.stripe_dispute_id)
 
 
 @admin.register(WebhookEvent)

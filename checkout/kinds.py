@@ -11,6 +11,10 @@ seller's own rows move together with the payment or not at all:
                        own refund page) say where in ``refund_elsewhere``;
 * ``on_refund_failed``  Stripe refused a refund of the session's payment: give back what was taken back;
 * ``on_refunded``      Stripe's ``charge.refunded`` for the session's payment (``RefundProgress``);
+* ``on_dispute_opened``  the cardholder disputes the session's payment (``checkout.models.Dispute``): suspend
+                       or hold back what was sold until Stripe decides (once per dispute);
+* ``on_dispute_closed``  Stripe decided: ``won`` gives back what was held, otherwise the loss is final (once
+                       per dispute, always after ``on_dispute_opened``, whatever order Stripe's events came in);
 * ``sweep``            periodic, after the set-based cleanup ended or deleted sessions without calling
                        ``on_ended_unpaid`` row by row.
 
@@ -88,6 +92,21 @@ class SessionKind:
 
     def refund_url(self, session) -> str | None:
         """The staff page where ``session``'s purchase is refunded, for links from checkout's admin."""
+        return None
+
+    def on_dispute_opened(self, *, session, dispute, now: datetime) -> str:
+        """The payment of ``session`` is disputed (``dispute`` is saved; its status may already be a closed one,
+        then ``on_dispute_closed`` follows at once). Returns a few words for staff: what was suspended or held."""
+        return "nothing held"
+
+    def on_dispute_closed(self, *, session, dispute, won: bool, now: datetime) -> str:
+        """Stripe closed ``dispute``: ``won`` (the payment stands) gives back exactly what ``on_dispute_opened``
+        held; lost makes it final. Returns a few words for staff."""
+        return "nothing to settle"
+
+    def staff_url(self, session) -> str | None:
+        """The staff page of what ``session`` sold (an order, a points purchase), for links from checkout's
+        admin and dashboard."""
         return None
 
     def sweep(self, *, now: datetime) -> int:

@@ -246,3 +246,101 @@ class StripeBooksCheck(models.Model):
 
     def __str__(self):
         return f"Books check {self.since:%Y-%m-%d %H:%M} - {self.until:%Y-%m-%d %H:%M}: {self.difference_count}"
+def _forward_only(open_statuses, final_statuses) -> dict:
+    """Each open status may move to any later open status or to any final one; the final ones are final."""
+    moves = {status: {*open_statuses[rank + 1:], *final_statuses} for rank, status in enumerate(open_statuses)}
+    return {**moves, **{status: set() for status in final_statuses}}
+
+
+class Dispute(models.Model):
+    """A cardholder's dispute (a chargeback, or an inquiry that may become one) of a session's payment, mirrored
+    from Stripe's ``charge.dispute.*`` events by ``checkout.services.disputes``. Stripe decides it; the shop only
+    follows: ``status`` moves as ``TRANSITIONS`` allows (forward, never out of a closed status, whatever order the
+    events arrive in), and ``outcome`` is set once, when a closed status is first seen.
+
+    Only disputes of our own payments are stored: one about a payment the shop did not take leaves no row."""
+
+    class Status(models.TextChoices):
+        WARNING_NEEDS_RESPONSE = "warning_needs_response", "Inquiry: needs a response"
+        WARNING_UNDER_REVIEW = "warning_under_review", "Inquiry: under review"
+        NEEDS_RESPONSE = "needs_response", "Needs a response"
+        UNDER_REVIEW = "under_review", "Under review"
+        APPEAL_NEEDS_RESPONSE = "appeal_needs_response", "Appeal: needs a response"
+        APPEAL_UNDER_REVIEW = "appeal_under_review", "Appeal: under review"
+        WARNING_CLOSED = "warning_closed", "Inquiry closed (not escalated)"
+        PREVENTED = "prevented", "Prevented"
+        WON = "won", "Won"
+        LOST = "lost", "Lost"
+
+    class Outcome(models.TextChoices):
+        WON = "won", "Won: the payment stands"
+        LOST = "lost", "Lost: the money went back to the cardholder"
+
+    # Stripe's own order of a dispute's life; a status Stripe reports is taken only if it comes later than the
+    # one we have (events arrive in any order). The closed ones are final.
+    OPEN_STATUSES = (Status.WARNING_NEEDS_RESPONSE, Status.WARNING_UNDER_REVIEW, Status.NEEDS_RESPONSE,
+                     Status.UNDER_REVIEW, Status.APPEAL_NEEDS_RESPONSE, Status.APPEAL_UNDER_REVIEW)
+    # An inquiry that closed without escalating, or a dispute prevented before it became one, took no money.
+    OUTCOMES = {Status.WON: Outcome.WON, Status.WARNING_CLOSED: Outcome.WON, Status.PREVENTED: Outcome.WON,
+                Status.LOST: Outcome.LOST}
+    TRANSITIONS = Transitions(_forward_only(OPEN_STATUSES, OUTCOMES))
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    stripe_dispute_id = models.CharField(max_length=255, unique=True)
+    session = models.ForeignKey(CheckoutSession, on_delete=models.PROTECT, related_name="disputes",
+                                help_text="The checkout session whose payment is disputed.")
+    stripe_payment_intent_id = models.CharField(max_length=255, blank=True)
+    stripe_charge_id = models.CharField(max_length=255, blank=True)
+    amount_cents = models.PositiveBigIntegerField(help_text="Disputed amount, as Stripe last reported it.")
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=64, blank=True, help_text="Stripe's reason: fraudulent, general...")
+    status = models.CharField(max_length=32, choices=Status.choices)
+    evidence_due_by = models.DateTimeField(null=True, blank=True,
+                                           help_text="Stripe's evidence_details.due_by: respond in Stripe before.")
+    opened_at = models.DateTimeField(help_text="When Stripe opened the dispute.")
+    closed_at = models.DateTimeField(null=True, blank=True, help_text="When the shop learnt that it closed.")
+    outcome = models.CharField(max_length=8, choices=Outcome.choices, blank=True)
+    seller_note = models.CharField(max_length=500, blank=True,
+                                   help_text="What the shop did about what was sold (downloads, held points).")
+    staff_alerted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-opened_at"]
+        indexes = [
+            # The dashboard's open disputes, most urgent first, and its lost money of the day.
+            models.Index(fields=["evidence_due_by"], condition=Q(outcome=""), name="dispute_open_due_idx"),
+            models.Index(fields=["outcome", "closed_at"], condition=~Q(outcome=""), name="dispute_closed_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=[
+                "warning_needs_response", "warning_under_review", "needs_response", "under_review",
+                "appeal_needs_response", "appeal_under_review", "warning_closed", "prevented", "won", "lost"]),
+                name="dispute_status_known"),
+            models.CheckConstraint(condition=Q(outcome__in=["", "won", "lost"]), name="dispute_outcome_known"),
+            models.CheckConstraint(
+                condition=(Q(outcome="", closed_at__isnull=True)
+                           | (~Q(outcome="") & Q(closed_at__isnull=False))),
+                name="dispute_closed_at_iff_outcome"),
+        ]
+
+    def __str__(self):
+        return f"Dispute {self.stripe_dispute_id} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return not self.outcome
+
+
+class DisputeStatusChange(StatusChange):
+    """Every status a dispute was seen in, with what the shop did about it."""
+
+    # Stripe's dispute statuses are longer than the sessions' and refunds'.
+    from_status = models.CharField(max_length=32, blank=True)
+    to_status = models.CharField(max_length=32)
+    dispute = models.ForeignKey(Dispute, on_delete=models.CASCADE, related_name="status_changes")
+    note = models.CharField(max_length=500, blank=True)
+
+    class Meta(StatusChange.Meta):
+        pass

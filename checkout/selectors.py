@@ -4,7 +4,7 @@ from enum import StrEnum
 
 from django.utils import timezone
 
-from checkout.models import CheckoutSession, Refund
+from checkout.models import CheckoutSession, Dispute, Refund
 from checkout.money import format_money
 
 MAX_CHAIN = 50
@@ -95,3 +95,17 @@ def refund_description(refund: Refund) -> str:
              Refund.Status.SUCCEEDED: "confirmed by Stripe",
              Refund.Status.FAILED: f"refused by Stripe: {refund.failure_message}"}[refund.status]
     return f"Refunded {format_money(refund.amount_cents, refund.currency)} ({state})."
+
+
+def checkout_session_disputes(*, session: CheckoutSession) -> list[Dispute]:
+    """The session's payment's disputes, newest first."""
+    return list(session.disputes.order_by("-opened_at"))
+
+
+def dispute_description(dispute: Dispute) -> str:
+    """A dispute in a few words, for staff pages."""
+    amount = format_money(dispute.amount_cents, dispute.currency)
+    if dispute.outcome:
+        return f"Dispute of {amount} {dispute.outcome} ({dispute.closed_at:%Y-%m-%d}): {dispute.seller_note}"
+    due = f", evidence due by {dispute.evidence_due_by:%Y-%m-%d %H:%M} UTC" if dispute.evidence_due_by else ""
+    return f"Dispute of {amount} open ({dispute.get_status_display().lower()}{due}): {dispute.seller_note}"

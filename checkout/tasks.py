@@ -10,6 +10,7 @@ from checkout.services import (
     checkout_sessions_sweep_kinds,
 )
 from checkout.services.books import BooksCheckFailed, stripe_books_check_daily
+from checkout.services.disputes import dispute_alert_send
 from checkout.services.refunds import refund_submit, refunds_submit_unsent
 
 
@@ -53,3 +54,7 @@ def stripe_books_reconcile() -> int:
         return stripe_books_check_daily().difference_count
     except BooksCheckFailed:
         return -1
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=8, ignore_result=True)
+def send_dispute_alert(dispute_id: str) -> bool:
+    """Email staff that a dispute opened (queued after the webhook that recorded it committed; sent once)."""
+    return dispute_alert_send(dispute_id=dispute_id)

@@ -9,16 +9,17 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from checkout.models import CheckoutSession, StripeBooksCheck, WebhookEvent
+from checkout.models import CheckoutSession, Dispute, StripeBooksCheck, WebhookEvent
 from checkout.services.books import stripe_books_latest
 from orders.models import Order, OrderStatus, PaymentMethod
 from wallet.models import POINTS_PACKAGE, LedgerEntry
 
 RECENT_FAILURES = 10
+OPEN_DISPUTES_SHOWN = 20
 PAID = [OrderStatus.COMPLETED, OrderStatus.REFUNDED]
 WAITING = [OrderStatus.PENDING]
 
@@ -44,10 +45,14 @@ class Dashboard:
     failed_webhooks: int
     recent_failures: list
     books_check: StripeBooksCheck | None
+    lost_disputes_cents: int = 0
+    open_disputes: int = 0
+    open_dispute_rows: tuple = ()
 
     @property
     def sales_cents(self) -> int:
-        return self.card_sales_cents - self.card_refunded_cents + self.package_sales_cents
+        return (self.card_sales_cents - self.card_refunded_cents + self.package_sales_cents
+                - self.lost_disputes_cents)
 
 
 def start_of_today() -> datetime:
@@ -80,6 +85,11 @@ def dashboard_figures(*, since: datetime | None = None) -> Dashboard:
                     .only("id", "event_id", "type", "attempts", "error", "received_at")[:RECENT_FAILURES])
     failed_count = len(failures) if len(failures) < RECENT_FAILURES else \
         WebhookEvent.objects.filter(status=WebhookEvent.Status.FAILED).count()
+    disputes = Dispute.objects.aggregate(
+        open=Count("id", filter=Q(outcome="")),
+        lost=Sum("amount_cents", filter=Q(outcome=Dispute.Outcome.LOST, closed_at__gte=since), default=0))
+    open_disputes = (Dispute.objects.filter(outcome="").select_related("session__user")
+                     .order_by(F("evidence_due_by").asc(nulls_last=True), "opened_at")[:OPEN_DISPUTES_SHOWN])
     return Dashboard(
         since=since,
         card_orders=orders["card_orders"], card_sales_cents=orders["card_sales"],
@@ -93,6 +103,8 @@ def dashboard_figures(*, since: datetime | None = None) -> Dashboard:
         sessions_awaiting_stripe=sum(awaiting for _, _, awaiting in sessions),
         sessions_by_status={status: count for status, count, _ in sessions},
         failed_webhooks=failed_count, recent_failures=failures, books_check=stripe_books_latest(),
+        # Money a lost dispute took back, counted the day the dispute was lost.
+        lost_disputes_cents=disputes["lost"], open_disputes=disputes["open"], open_dispute_rows=tuple(open_disputes),
     )
 
 

@@ -45,17 +45,18 @@ class RefundForm(forms.Form):
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
-    list_display = ["short_id", "user", "payment_method", "status", "total", "refunded", "created_at"]
-    list_filter = ["status", "payment_method", "created_at"]
+    list_display = ["short_id", "user", "payment_method", "status", "dispute_status", "total", "refunded",
+                    "created_at"]
+    list_filter = ["status", "dispute_status", "payment_method", "created_at"]
     search_fields = ["id", "user__email", "stripe_payment_intent_id", "idempotency_key"]
     list_select_related = ["user"]
     date_hierarchy = "created_at"
     inlines = [OrderItemInline, OrderStatusChangeInline]
-    readonly_fields = ["id", "user", "payment_method", "status", "total_cents", "total_points", "currency",
-                       "refunded_cents", "refunded_points", "idempotency_key", "stripe_payment_intent_id",
+    readonly_fields = ["id", "user", "payment_method", "status", "dispute_status", "total_cents", "total_points",
+                       "currency", "refunded_cents", "refunded_points", "idempotency_key", "stripe_payment_intent_id",
                        "fulfilled_at", "confirmation_sent_at", "created_at", "updated_at", "refund_link"]
     fieldsets = [
-        (None, {"fields": ["id", "user", "status", "payment_method", "refund_link"]}),
+        (None, {"fields": ["id", "user", "status", "dispute_status", "payment_method", "refund_link"]}),
         ("Money", {"fields": ["total_cents", "total_points", "currency", "refunded_cents", "refunded_points"]}),
         ("Payment", {"fields": ["idempotency_key", "stripe_payment_intent_id"]}),
         ("Dates", {"fields": ["created_at", "updated_at", "fulfilled_at", "confirmation_sent_at"]}),

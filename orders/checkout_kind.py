@@ -13,6 +13,7 @@ from orders.services.card import (
     order_reservation_release,
     orders_release_ended_reservations,
 )
+from orders.services.disputes import order_dispute_close, order_dispute_open
 from orders.services.refunds import order_refund_confirm, order_refund_failed
 
 
@@ -53,3 +54,12 @@ class CartKind(SessionKind):
             f"but its card payment's checkout session {order.checkout_session_id or '(none)'} is not completed.",
             checkout_session_id=str(order.checkout_session_id or ""), amount_cents=order.total_cents,
             currency=order.currency) for order in delivered]
+    def on_dispute_opened(self, *, session, dispute, now: datetime) -> str:
+        return order_dispute_open(checkout_session=session, dispute=dispute, now=now)
+
+    def on_dispute_closed(self, *, session, dispute, won: bool, now: datetime) -> str:
+        return order_dispute_close(checkout_session=session, dispute=dispute, won=won, now=now)
+
+    def staff_url(self, session) -> str | None:
+        order_id = getattr(getattr(session, "order", None), "pk", None)
+        return reverse("admin:orders_order_change", args=[order_id]) if order_id else None

@@ -1,5 +1,6 @@
 """Signed, expiring download links. A link names one order item and its buyer; the view also checks that the
-person asking is that buyer and that the order is paid, so a forwarded link is useless to anyone else."""
+person asking is that buyer and that the order is paid, so a forwarded link is useless to anyone else. A link of
+an order whose payment is disputed answers that the downloads are suspended (``DownloadSuspended``)."""
 
 from django.conf import settings
 from django.core import signing
@@ -15,6 +16,14 @@ class DownloadLinkBroken(Exception):
 
 class DownloadLinkExpired(Exception):
     pass
+
+
+class DownloadSuspended(Exception):
+    """The buyer's own, valid link, of an order whose payment is disputed (or was taken back by a dispute)."""
+
+    def __init__(self, order):
+        super().__init__(f"order {order.short_id}: {order.get_dispute_status_display().lower()}")
+        self.order = order
 
 
 def download_token(*, item: OrderItem, user_id: int) -> str:
@@ -36,4 +45,6 @@ def download_item(*, token: str, user) -> OrderItem:
             .filter(pk=item_id, order__user=user, order__status=OrderStatus.COMPLETED).first())
     if item is None:
         raise DownloadLinkBroken
+    if item.order.downloads_suspended:
+        raise DownloadSuspended(item.order)
     return item

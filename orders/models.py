@@ -43,6 +43,17 @@ class OrderStatus(models.TextChoices):
     REFUNDED = "refunded", "Refunded"
 
 
+class DisputeStatus(models.TextChoices):
+    """Whether the cardholder disputes a card order's payment (``orders.services.disputes``), apart from the
+    order's status: the order stays what it was (completed, refunded...) while Stripe decides, and its downloads
+    are suspended until the dispute is won."""
+
+    NONE = "", "Not disputed"
+    OPEN = "open", "Disputed"
+    WON = "won", "Dispute won"
+    LOST = "lost", "Dispute lost"
+
+
 class Order(models.Model):
     # A card payment Stripe accepted just before we gave up on its checkout is honoured (completed), or refunded
     # when its copies were sold meanwhile: money that arrived is never ignored.
@@ -53,11 +64,20 @@ class Order(models.Model):
         OrderStatus.CANCELLED: {OrderStatus.COMPLETED, OrderStatus.REFUNDED},
         OrderStatus.REFUNDED: set(),
     })
+    # A dispute won may be followed by another one of the same payment; a dispute lost is final.
+    DISPUTE_TRANSITIONS = Transitions({
+        DisputeStatus.NONE: {DisputeStatus.OPEN},
+        DisputeStatus.OPEN: {DisputeStatus.WON, DisputeStatus.LOST},
+        DisputeStatus.WON: {DisputeStatus.OPEN},
+        DisputeStatus.LOST: set(),
+    })
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
     payment_method = models.CharField(max_length=10, choices=PaymentMethod.choices)
     status = models.CharField(max_length=12, choices=OrderStatus.choices, default=OrderStatus.PENDING)
+    dispute_status = models.CharField(max_length=8, choices=DisputeStatus.choices, default=DisputeStatus.NONE,
+                                      blank=True, help_text="Open or lost: the downloads are suspended.")
     total_cents = models.PositiveBigIntegerField()
     total_points = models.PositiveBigIntegerField()
     currency = models.CharField(max_length=3, default="usd")
@@ -84,6 +104,8 @@ class Order(models.Model):
             models.CheckConstraint(condition=models.Q(status__in=OrderStatus.values), name="order_status_known"),
             models.CheckConstraint(condition=models.Q(payment_method__in=PaymentMethod.values),
                                    name="order_payment_method_known"),
+            models.CheckConstraint(condition=models.Q(dispute_status__in=DisputeStatus.values),
+                                   name="order_dispute_status_known"),
             models.CheckConstraint(condition=models.Q(refunded_cents__lte=models.F("total_cents")),
                                    name="order_refund_cents_within_total"),
             models.CheckConstraint(condition=models.Q(refunded_points__lte=models.F("total_points")),
@@ -101,6 +123,11 @@ class Order(models.Model):
     def is_final(self) -> bool:
         """Nothing more happens to it without staff or Stripe (a pending order is still waiting for its payment)."""
         return self.status != OrderStatus.PENDING
+
+    @property
+    def downloads_suspended(self) -> bool:
+        """The payment is disputed, or was taken back by a dispute: nothing more is handed out for it."""
+        return self.dispute_status in (DisputeStatus.OPEN, DisputeStatus.LOST)
 
     @property
     def is_partially_refunded(self) -> bool:

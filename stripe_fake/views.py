@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from stripe_fake import events, hosted
+from stripe_fake import disputes, events, hosted
 
 ACTIONS = {
     "pay": lambda session_id: hosted.pay(session_id),
@@ -19,12 +19,18 @@ ACTIONS = {
     "pay_later": lambda session_id: hosted.pay_later(session_id),
     "settle": lambda session_id: hosted.settle(session_id, succeeded=True),
     "bounce": lambda session_id: hosted.settle(session_id, succeeded=False),
+    "dispute": lambda session_id: disputes.open_dispute(session_id),
+    "win_dispute": lambda session_id: disputes.close_dispute(session_id, won=True),
+    "lose_dispute": lambda session_id: disputes.close_dispute(session_id, won=False),
 }
 NOTICES = {
     "decline": "Your card was declined. Try again, or use another card.",
     "settle": "The bank debit cleared: Stripe sent checkout.session.async_payment_succeeded.",
     "bounce": "The bank debit failed: Stripe sent checkout.session.async_payment_failed.",
     "resend": "The event was sent again.",
+    "dispute": "The cardholder's bank disputed the payment: Stripe sent charge.dispute.created.",
+    "win_dispute": "The dispute was won: Stripe sent charge.dispute.closed (won).",
+    "lose_dispute": "The dispute was lost: Stripe sent charge.dispute.closed (lost).",
 }
 
 
@@ -57,6 +63,8 @@ def hosted_checkout(request, stripe_session_id):
         except hosted.SessionNotOpen as error:
             session, status = error.session, 409
             problem = f"This checkout session is {error.session['status']}: nothing was done."
+        except disputes.DisputeRefused as refusal:
+            status, problem = 409, f"{refusal} Nothing was done."
         else:
             if action in ("pay", "pay_later"):
                 return redirect(session["success_url"].replace("{CHECKOUT_SESSION_ID}", session["id"]))
@@ -65,5 +73,5 @@ def hosted_checkout(request, stripe_session_id):
         problem, status = "Unknown action.", 400
     return render(request, "stripe_fake/hosted.html", {
         "session": session, "line_items": session.get("_line_items", []), "notice": notice, "problem": problem,
-        "events": events.events_for_session(stripe_session_id),
+        "events": events.events_for_session(stripe_session_id), **disputes.page_context(stripe_session_id),
     }, status=status)

@@ -4,10 +4,15 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from checkout.money import format_money
-from checkout.selectors import checkout_session_refunds, refund_description
+from checkout.selectors import (
+    checkout_session_disputes,
+    checkout_session_refunds,
+    dispute_description,
+    refund_description,
+)
 from checkout.services import RefundRefused, checkout_session_refund
 from wallet.forms import AdjustBalanceForm
 from wallet.models import LedgerEntry, PointsPackage, PointsPurchase, Wallet
@@ -135,7 +140,8 @@ class PointsPurchaseAdmin(ReadOnlyAdmin):
     search_fields = ["=checkout_session__id", "checkout_session__user__email",
                      "=checkout_session__stripe_payment_intent_id"]
     list_select_related = ["checkout_session__user", "package"]
-    fields = ["checkout_session", "shopper", "package", "points", "price", "status", "credit", "refund_link"]
+    fields = ["checkout_session", "shopper", "package", "points", "price", "status", "credit", "refund_link",
+              "disputes", "dispute_held_points", "dispute_shortfall_points"]
     readonly_fields = fields
     actions = ["refund_purchase"]
     show_full_result_count = False
@@ -155,6 +161,13 @@ class PointsPurchaseAdmin(ReadOnlyAdmin):
     @admin.display(description="Checkout status", ordering="checkout_session__status")
     def status(self, purchase):
         return purchase.checkout_session.get_status_display()
+
+    @admin.display(description="Disputes")
+    def disputes(self, purchase):
+        disputes = checkout_session_disputes(session=purchase.checkout_session)
+        return format_html_join(" ", '<a href="{}">{}</a>', (
+            (reverse("admin:checkout_dispute_change", args=[dispute.pk]), dispute_description(dispute))
+            for dispute in disputes)) or "-"
 
     @admin.display(description="Refund")
     def refund_link(self, purchase):

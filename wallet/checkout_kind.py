@@ -10,7 +10,14 @@ from checkout.errors import RefundRefused
 from checkout.kinds import BooksDifference, Payment, RefundProgress, SessionKind
 from checkout.models import CheckoutSession
 from wallet.models import POINTS_PACKAGE, LedgerEntry, purchase_credit_key
-from wallet.services import InsufficientPoints, InvalidLedgerRequest, wallet_credit, wallet_reverse
+from wallet.services import (
+    InsufficientPoints,
+    InvalidLedgerRequest,
+    points_purchase_dispute_hold,
+    points_purchase_dispute_release,
+    wallet_credit,
+    wallet_reverse,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -99,3 +106,11 @@ class PointsPackageKind(SessionKind):
             checkout_session_id=str((metadata or {}).get("checkout_session_id") or ""),
             amount_cents=int((metadata or {}).get("amount_cents") or 0), currency=(metadata or {}).get("currency", ""))
             for entry_id, stripe_id, points, metadata in credits if stripe_id not in completed]
+    def on_dispute_opened(self, *, session, dispute, now: datetime) -> str:
+        return points_purchase_dispute_hold(session=session, stripe_dispute_id=dispute.stripe_dispute_id)
+
+    def on_dispute_closed(self, *, session, dispute, won: bool, now: datetime) -> str:
+        return points_purchase_dispute_release(session=session, stripe_dispute_id=dispute.stripe_dispute_id, won=won)
+
+    def staff_url(self, session) -> str | None:
+        return reverse("admin:wallet_pointspurchase_change", args=[session.pk])

@@ -184,10 +184,20 @@ class PointsPurchase(models.Model):
     package = models.ForeignKey(PointsPackage, on_delete=models.SET_NULL, null=True, blank=True,
                                 related_name="purchases")
     points = models.PositiveBigIntegerField()
+    # The last dispute of the payment (``wallet.services.disputes``): what its hold took back, and what it could
+    # not because the shopper had spent it (the balance never goes below zero). The ledger has each movement.
+    dispute_held_points = models.PositiveBigIntegerField(
+        default=0, help_text="Points held back while the payment was disputed (given back if the dispute is won).")
+    dispute_shortfall_points = models.PositiveBigIntegerField(
+        default=0, help_text="Points of the package already spent when the dispute opened, so not held back.")
 
     class Meta:
         constraints = [
             models.CheckConstraint(condition=models.Q(points__gt=0), name="points_purchase_points_positive"),
+            models.CheckConstraint(
+                condition=models.Q(dispute_held_points__lte=models.F("points"))
+                & models.Q(dispute_shortfall_points__lte=models.F("points")),
+                name="points_purchase_dispute_within_points"),
         ]
 
     def __str__(self):

@@ -2,6 +2,7 @@
 
 sessions     start / renew / follow / cancel / pay
 refunds      staff refunds of a payment, and Stripe's confirmations
+disputes     disputes of payments, mirrored from Stripe's events, and the staff alert
 fulfilment   apply Stripe's answer (credit, expire, failure) and reconcile with Stripe
 webhooks     verify, store and process Stripe's deliveries
 cleanup      set-based expiry and purge for the beat tasks

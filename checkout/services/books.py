@@ -20,14 +20,13 @@ import logging
 from dataclasses import asdict
 from datetime import datetime, timedelta
 
-from django.apps import apps
 from django.db.models import Q
 from django.utils import timezone
 
 from checkout import gateway
 from checkout.gateway import PaymentProviderError
 from checkout.kinds import BooksDifference, registered
-from checkout.models import CheckoutSession, Refund, StripeBooksCheck
+from checkout.models import CheckoutSession, Dispute, Refund, StripeBooksCheck
 from checkout.money import format_money
 
 logger = logging.getLogger(__name__)
@@ -225,5 +224,4 @@ def _disputes(stripe_disputes) -> list[BooksDifference]:
 
 
 def _recorded_dispute_ids(ids: list[str]) -> set[str]:
-    Dispute = apps.get_model("checkout", "Dispute")
     return set(Dispute.objects.filter(stripe_dispute_id__in=ids).values_list("stripe_dispute_id", flat=True))

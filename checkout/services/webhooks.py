@@ -5,7 +5,8 @@ and changes nothing. Processing runs in one transaction; if it fails, the record
 error, one more attempt) and the caller answers 500, so Stripe delivers it again -- or staff re-process it
 from the admin. Events that are not about any session or order of ours are stored as ``ignored``.
 
-``charge.refunded`` (a refund of a card order or of a points package) goes to ``services.refunds``.
+``charge.refunded`` (a refund of a card order or of a points package) goes to ``services.refunds``, every
+``charge.dispute.*`` to ``services.disputes``.
 """
 
 import logging
@@ -25,6 +26,7 @@ from checkout.services.fulfilment import (
     checkout_session_payment_failed,
     checkout_session_sync,
 )
+from checkout.services.disputes import DisputeOutcome, StripeDispute, dispute_apply
 from checkout.services.refunds import RefundOutcome, charge_refunded_apply
 
 logger = logging.getLogger(__name__)
@@ -176,6 +178,13 @@ def _charge_refunded(obj: dict, now: datetime) -> tuple[str, str]:
     return WebhookEvent.Status.PROCESSED, str(refunded)
 
 
+def _dispute_event(obj: dict, now: datetime) -> tuple[str, str]:
+    applied = dispute_apply(stripe_dispute=StripeDispute.from_data(obj), now=now)
+    if applied.outcome == DisputeOutcome.UNKNOWN_PAYMENT:
+        return WebhookEvent.Status.IGNORED, f"{applied}: not a payment of ours"[:ERROR_LIMIT]
+    return WebhookEvent.Status.PROCESSED, str(applied)[:ERROR_LIMIT]
+
+
 def _outcome(outcome: Outcome) -> tuple[str, str]:
     if outcome == Outcome.UNKNOWN_SESSION:
         return WebhookEvent.Status.IGNORED, f"{outcome.value}: nothing of ours to update"
@@ -191,6 +200,12 @@ HANDLERS = {
     "checkout.session.async_payment_failed": _async_payment_failed,
     "payment_intent.payment_failed": _payment_intent_failed,
     "charge.refunded": _charge_refunded,
+    # Each carries the whole dispute; they are applied alike, in whatever order they come.
+    "charge.dispute.created": _dispute_event,
+    "charge.dispute.updated": _dispute_event,
+    "charge.dispute.closed": _dispute_event,
+    "charge.dispute.funds_withdrawn": _dispute_event,
+    "charge.dispute.funds_reinstated": _dispute_event,
 }
 
 

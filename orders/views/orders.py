@@ -18,7 +18,13 @@ from checkout.services import (
     checkout_session_reconcile,
 )
 
-from orders.downloads import DownloadLinkBroken, DownloadLinkExpired, download_item, download_token
+from orders.downloads import (
+    DownloadLinkBroken,
+    DownloadLinkExpired,
+    DownloadSuspended,
+    download_item,
+    download_token,
+)
 from orders.errors import CartError
 from orders.models import OrderStatus
 from orders.selectors import order_for_shopper, orders_for_shopper
@@ -84,6 +90,8 @@ def download(request, token):
         return render(request, "orders/download_problem.html", {"expired": True}, status=403)
     except DownloadLinkBroken:
         return render(request, "orders/download_problem.html", {"expired": False}, status=404)
+    except DownloadSuspended as suspended:
+        return render(request, "orders/download_problem.html", {"suspended": suspended.order}, status=403)
     extension = item.product.image.name.rsplit(".", 1)[-1]
     # FileResponse streams the file in blocks: a large image is never read into memory.
     response = FileResponse(item.product.image.open("rb"), as_attachment=True,
@@ -93,7 +101,7 @@ def download(request, token):
 
 
 def _downloads(order, user):
-    if order.status != OrderStatus.COMPLETED:
+    if order.status != OrderStatus.COMPLETED or order.downloads_suspended:
         return []
     return [(item, download_token(item=item, user_id=user.pk)) for item in order.items.all()]
 

@@ -15,9 +15,11 @@ from checkout.models import CheckoutSession, Refund, StripeBooksCheck
 from checkout.services.books import BooksCheckFailed, stripe_books_check
 from checkout.services.refunds import checkout_session_refund
 from checkout.tasks import checkout_sessions_reconcile, stripe_books_reconcile
-from stripe_fake import hosted
+from stripe_fake import disputes, hosted
 from tests.factories import OrderFactory, ShopperFactory, StaffFactory
 from tests.payments import paying_session, stripe_session_create
+from tests.stripe_events import post_event
+from tests.stripe_fake import delivery
 from wallet.services import wallet_credit
 
 
@@ -195,3 +197,20 @@ def test_the_daily_task_is_scheduled_and_its_result_is_on_the_dashboard(
     check = StripeBooksCheck.objects.get()
     detail = staff_client.get(reverse("admin:checkout_stripebookscheck_change", args=[check.pk]))
     assert detail.status_code == 200 and b"paid_not_credited" in detail.content
+
+
+def test_a_dispute_whose_event_was_lost_is_reported_until_it_is_recorded(
+        client, shopper, package, settings, webhooks, django_capture_on_commit_callbacks):
+    session = paid_package(shopper, package, django_capture_on_commit_callbacks)
+    settings.STRIPE_FAKE_WEBHOOK_DELIVERY = "tests.stripe_fake.delivery.hold"
+    delivery.HELD.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        dispute = disputes.open_dispute(session.stripe_session_id)
+
+    check = stripe_books_check(**window())
+
+    assert codes(check) == ["dispute_not_here"]
+    assert check.differences[0]["stripe_id"] == dispute["id"]
+    [created] = [event for event in delivery.HELD if event["type"] == "charge.dispute.created"]
+    assert post_event(client, created).status_code == 200  # the event arrives after all
+    assert stripe_books_check(**window()).differences == []

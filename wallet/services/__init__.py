@@ -2,6 +2,7 @@
 ``from wallet.services import wallet_spend``."""
 
 from wallet.services.corrections import wallet_adjust, wallet_reverse
+from wallet.services.disputes import points_purchase_dispute_hold, points_purchase_dispute_release
 from wallet.services.errors import (
     IdempotencyConflict,
     InsufficientPoints,
@@ -25,6 +26,8 @@ __all__ = [
     "Recovery",
     "RecoveryOutcome",
     "WalletError",
+    "points_purchase_dispute_hold",
+    "points_purchase_dispute_release",
     "points_purchase_recover",
     "points_purchase_start",
     "wallet_adjust",
