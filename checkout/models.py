@@ -171,6 +171,8 @@ class Refund(models.Model):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["updated_at"], condition=Q(status="requested"), name="refund_unsent_idx"),
+            # The dashboard's refunds the shop made on its own (a payment it could not deliver), by day.
+            models.Index(fields=["created_at"], condition=Q(requested_by__isnull=True), name="refund_by_the_shop_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount_cents__gt=0), name="refund_amount_positive"),

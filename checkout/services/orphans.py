@@ -71,7 +71,7 @@ def stripe_payment_without_session(*, stripe_session: StripeCheckoutSession,
              f"{user_id}), which the shop no longer has")
     unsafe = _why_not_refundable(stripe_session, session_id=session_id, user_id=user_id)
     if unsafe:
-        logger.error("%s. Not refunded automatically: %s. Refund it in Stripe's dashboard or make it good by hand.",
+        logger.error("%s. NOT refunded automatically: %s. Refund it in Stripe's dashboard or make it good by hand.",
                      found, unsafe)
         return WebhookEvent.Status.ATTENTION, (f"{found}. NOT refunded automatically: {unsafe}. Refund it in "
                                                f"Stripe's dashboard, or make it good by hand.")
