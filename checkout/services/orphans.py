@@ -38,7 +38,8 @@ logger = logging.getLogger(__name__)
 PAID_SESSION_NOT_FOUND = "paid session not found"
 RESTORED = "restored_payment"
 TITLE_LIMIT = CheckoutSession._meta.get_field("title").max_length
-RECORD_ONLY_LIFETIME = timedelta(seconds=1)  # it was never offered to anyone; the database wants an expiry after it began
+# A restored session was never offered to anyone; the database only wants its expiry after its start.
+RECORD_ONLY_LIFETIME = timedelta(seconds=1)
 
 
 class RestoredPaymentKind(SessionKind):
