@@ -250,3 +250,22 @@ def test_checkout_sessions_purge_stale_counts_nothing_it_keeps(shopper, package)
     later = timezone.now() + 30 * DAY
     assert checkout_sessions_purge_stale(now=later) == 0
     assert CheckoutSession.objects.filter(pk=session.pk).exists()
+
+
+def test_a_paid_stripe_session_claiming_a_session_that_has_another_is_left_to_staff(client, shopper, package):
+    # Stripe's sessions are created with our session's id as idempotency key, so a second one for the same session
+    # should never exist; if one is paid all the same, it may have paid for something: staff decide.
+    session = paying_session(shopper, package)
+    stranger = {"id": "cs_test_second", "object": "checkout.session", "status": "complete", "payment_status": "paid",
+                "payment_intent": "pi_second", "amount_total": 3999, "currency": "usd",
+                "metadata": {"checkout_session_id": str(session.pk), "kind": "points_package",
+                             "user_id": str(shopper.pk)}}
+
+    response = post_event(client, stripe_event("checkout.session.completed", stranger))
+
+    assert response.json()["status"] == "attention"
+    record = WebhookEvent.objects.get()
+    assert "NOT refunded automatically" in record.error and session.stripe_session_id in record.error
+    session.refresh_from_db()
+    assert session.status == "active" and not Refund.objects.exists()
+    assert wallet_balance(user=shopper).current == 0
