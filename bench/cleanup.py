@@ -6,7 +6,9 @@ and what a shopper starting a checkout feels while the cleanup runs.
 In a PostgreSQL database ``bench_cleanup`` on 127.0.0.1 that the script creates and drops, it generates (with
 generate_series, in SQL) a million checkout sessions: a quarter active but overdue (to be marked expired), a
 third abandoned more than 7 days ago (to be purged, some of them linked from sessions that stay), a quarter
-completed, the rest recently ended; each with the points purchase (``wallet_pointspurchase``) its session sold.
+completed, 2% idle as long but with a bank debit still under way at Stripe (to be kept: a payment may still
+arrive for them), the rest recently ended; each with the points purchase (``wallet_pointspurchase``) its session
+sold.
 Two runs start from identical copies of that data:
 
 1. baseline: the same work as one UPDATE (which writes each session's history row, as the service does) and one
@@ -78,7 +80,7 @@ PURCHASE_COLUMNS = "checkout_session_id, package_id, points"
 
 def generate(cursor, sessions: int) -> dict:
     """Users and a seed table of ``sessions`` rows; returns how many rows each cleanup step should touch."""
-    due, purge, completed = sessions // 4, sessions * 35 // 100, sessions // 4
+    due, purge, completed, awaiting = sessions // 4, sessions * 35 // 100, sessions // 4, sessions // 50
     cursor.execute("""
         INSERT INTO shop_user (password, is_superuser, first_name, last_name, is_staff, is_active, date_joined, email)
         SELECT '!', false, '', '', false, true, now(), 'bench' || g || '@example.com'
@@ -93,6 +95,7 @@ def generate(cursor, sessions: int) -> dict:
                    CASE WHEN g <= %(due)s THEN 'due'
                         WHEN g <= %(due)s + %(purge)s THEN 'purge'
                         WHEN g <= %(due)s + %(purge)s + %(completed)s THEN 'completed'
+                        WHEN g <= %(due)s + %(purge)s + %(completed)s + %(awaiting)s THEN 'awaiting'
                         ELSE 'recent' END AS class
               FROM generate_series(1, %(sessions)s) g),
         users AS (SELECT min(id) AS first FROM shop_user),
@@ -103,24 +106,30 @@ def generate(cursor, sessions: int) -> dict:
                '500 points' AS description, 499::bigint AS amount_cents, 'usd' AS currency, 500::bigint AS points,
                CASE class WHEN 'due' THEN 'active' WHEN 'completed' THEN 'completed'
                           ELSE (CASE WHEN g %% 2 = 0 THEN 'expired' ELSE 'invalidated' END) END AS status,
-               now() - (CASE class WHEN 'due' THEN 2 WHEN 'purge' THEN 10 WHEN 'completed' THEN 20 ELSE 3 END)
+               now() - (CASE class WHEN 'due' THEN 2 WHEN 'purge' THEN 10 WHEN 'completed' THEN 20
+                                   WHEN 'awaiting' THEN 10 ELSE 3 END)
                  * interval '1 day' AS created_at,
-               now() - (CASE class WHEN 'due' THEN 2 WHEN 'purge' THEN 9 WHEN 'completed' THEN 19 ELSE 1 END)
+               now() - (CASE class WHEN 'due' THEN 2 WHEN 'purge' THEN 9 WHEN 'completed' THEN 19
+                                   WHEN 'awaiting' THEN 9 ELSE 1 END)
                  * interval '1 day' AS updated_at,
-               now() - (CASE class WHEN 'due' THEN 1 WHEN 'purge' THEN 9 WHEN 'completed' THEN 19 ELSE 2 END)
+               now() - (CASE class WHEN 'due' THEN 1 WHEN 'purge' THEN 9 WHEN 'completed' THEN 19
+                                   WHEN 'awaiting' THEN 9 ELSE 2 END)
                  * interval '1 day' AS expires_at,
                CASE class WHEN 'completed' THEN now() - interval '19 days' END AS completed_at,
                CASE WHEN class = 'purge' AND g %% 2 = 1 AND g < %(due)s + %(purge)s
                          THEN md5('bench' || (g + 1))::uuid
                     WHEN class = 'completed' AND g %% 10 = 0 THEN md5('bench' || (g - %(purge)s))::uuid
                END AS replaced_by_id,
-               CASE class WHEN 'completed' THEN 'cs_bench_' || g END AS stripe_session_id,
-               '' AS stripe_checkout_url, '' AS stripe_payment_intent_id, '' AS stripe_status,
-               '' AS stripe_payment_status, false AS awaiting_stripe, NULL::timestamptz AS reconciled_at,
+               CASE WHEN class IN ('completed', 'awaiting') THEN 'cs_bench_' || g END AS stripe_session_id,
+               '' AS stripe_checkout_url, '' AS stripe_payment_intent_id,
+               CASE WHEN class IN ('completed', 'awaiting') THEN 'complete' ELSE '' END AS stripe_status,
+               CASE class WHEN 'completed' THEN 'paid' WHEN 'awaiting' THEN 'unpaid' ELSE '' END
+                 AS stripe_payment_status,
+               class = 'awaiting' AS awaiting_stripe, NULL::timestamptz AS reconciled_at,
                '' AS failure_message, 0::bigint AS stripe_refunded_cents
           FROM rows, users, package""",
-                   {"due": due, "purge": purge, "completed": completed, "sessions": sessions})
-    return {"expired": due, "purged": purge}
+                   {"due": due, "purge": purge, "completed": completed, "awaiting": awaiting, "sessions": sessions})
+    return {"expired": due, "purged": purge, "kept": awaiting}
 
 
 def reset(cursor) -> str:
@@ -130,7 +139,7 @@ def reset(cursor) -> str:
         # own database).
         ("truncate", "TRUNCATE checkout_checkoutsession, checkout_checkoutsessionstatuschange, wallet_pointspurchase, "
                      "checkout_refundstatuschange, checkout_refund, stripe_fake_fakestripeobject, orders_orderitem, "
-                     "orders_orderstatuschange, orders_order"),
+                     "orders_orderstatuschange, orders_orderpayment, orders_order"),
         ("insert", f"INSERT INTO checkout_checkoutsession ({COLUMNS}) SELECT {COLUMNS} FROM bench_seed"),
         ("purchases", f"INSERT INTO wallet_pointspurchase ({PURCHASE_COLUMNS}) "
                       "SELECT id, package_id, points FROM bench_seed"),
@@ -170,7 +179,8 @@ def single_statements() -> dict:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("""
                 WITH doomed AS MATERIALIZED (SELECT id FROM checkout_checkoutsession
-                                 WHERE status <> 'completed' AND updated_at < now() - interval '7 days'),
+                                 WHERE status <> 'completed' AND NOT awaiting_stripe AND stripe_status <> 'complete'
+                                   AND updated_at < now() - interval '7 days'),
                      unlinked AS (UPDATE checkout_checkoutsession AS kept SET replaced_by_id = NULL FROM doomed
                                    WHERE kept.replaced_by_id = doomed.id
                                      AND NOT EXISTS (SELECT FROM doomed AS also WHERE also.id = kept.id)),
@@ -298,7 +308,8 @@ def main() -> int:
             cursor.execute("SELECT min(id) FROM shop_user")
             first_user = cursor.fetchone()[0]
             print(f"Generated {options.sessions:,} sessions in {time.perf_counter() - started:.1f} s: "
-                  f"{expected['expired']:,} overdue, {expected['purged']:,} abandoned > 7 days")
+                  f"{expected['expired']:,} overdue, {expected['purged']:,} abandoned > 7 days, "
+                  f"{expected['kept']:,} idle as long but awaiting a bank debit")
             # Two probes start checkouts alongside each run: shoppers whose overdue session is in the cleanup's way
             # (the worst case: they may wait for the batch holding their row), and shoppers with no session at all.
             starts = {"in the cleanup's way": first_user, "other shoppers": first_user + expected["expired"]}
@@ -309,9 +320,11 @@ def main() -> int:
             tasks, during_batches = run_probes(starts, batched_services)
             print(f"  cleanup services:  {describe(tasks)}")
             cursor.execute("SELECT count(*) FILTER (WHERE status = 'active' AND expires_at <= now()), "
-                           "count(*) FILTER (WHERE status <> 'completed' AND updated_at < now() - interval '7 days') "
+                           "count(*) FILTER (WHERE status <> 'completed' AND NOT awaiting_stripe "
+                           "AND stripe_status <> 'complete' AND updated_at < now() - interval '7 days'), "
+                           "count(*) FILTER (WHERE awaiting_stripe AND updated_at < now() - interval '7 days') "
                            "FROM checkout_checkoutsession")
-            left_over = cursor.fetchone()
+            *left_over, kept = cursor.fetchone()
         _, idle = run_probes({label: first + OTHER_SHOPPERS // 2 for label, first in starts.items()},
                              seconds=options.probe_seconds)
 
@@ -319,7 +332,8 @@ def main() -> int:
         # fewer are left for the cleanup; everything else must match exactly.
         for phases in (raw, tasks):
             assert counts(phases)[1] == expected["purged"] and counts(phases)[0] <= expected["expired"], phases
-        assert left_over == (0, 0), f"the cleanup left {left_over} (overdue active, abandoned) sessions"
+        assert left_over == [0, 0], f"the cleanup left {left_over} (overdue active, abandoned) sessions"
+        assert kept == expected["kept"], f"the cleanup deleted {expected['kept'] - kept} sessions awaiting a payment"
         raw_time, task_time = total(raw), total(tasks)
         ratio = task_time / raw_time
         print()

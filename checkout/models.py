@@ -8,6 +8,12 @@ from django.utils import timezone
 from ops.state_machine import Transitions
 
 
+# Sessions the cleanup may delete once idle for long enough: never completed, and no payment can still arrive for
+# them -- not awaiting Stripe's outcome, and not completed on Stripe's side (a bank debit under way, or one that
+# failed: kept as the record of a payment attempt). A session Stripe may still pay is kept until it is settled.
+PURGEABLE = ~Q(status="completed") & Q(awaiting_stripe=False) & ~Q(stripe_status="complete")
+
+
 class CheckoutSession(models.Model):
     """One attempt by a shopper to pay for something, with the amount frozen when it started. What is sold is the
     business of the app that registered ``kind`` (``checkout.kinds``); checkout only knows the money.
@@ -67,9 +73,10 @@ class CheckoutSession(models.Model):
         indexes = [
             models.Index(fields=["status", "expires_at"], name="checkout_status_expires_idx"),
             models.Index(fields=["user", "status"], name="checkout_user_status_idx"),
-            # Partial: the purge looks for unfinished sessions by age; completed ones (kept for good, and the
-            # oldest rows) would otherwise be scanned past by every batch.
-            models.Index(fields=["updated_at"], condition=~Q(status="completed"), name="checkout_unfinished_age_idx"),
+            # Partial: the purge looks for abandoned sessions by age (``PURGEABLE``); completed ones (kept for
+            # good, and the oldest rows) and those a payment may still arrive for would otherwise be scanned past by
+            # every batch.
+            models.Index(fields=["updated_at"], condition=PURGEABLE, name="checkout_purgeable_age_idx"),
             models.Index(fields=["reconciled_at"], condition=Q(awaiting_stripe=True),
                          name="checkout_awaiting_stripe_idx"),
             models.Index(fields=["stripe_payment_intent_id"], condition=~Q(stripe_payment_intent_id=""),
@@ -164,6 +171,8 @@ class Refund(models.Model):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["updated_at"], condition=Q(status="requested"), name="refund_unsent_idx"),
+            # The dashboard's refunds the shop made on its own (a payment it could not deliver), by day.
+            models.Index(fields=["created_at"], condition=Q(requested_by__isnull=True), name="refund_by_the_shop_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount_cents__gt=0), name="refund_amount_positive"),
@@ -196,8 +205,11 @@ class WebhookEvent(models.Model):
         PROCESSED = "processed", "Processed"
         IGNORED = "ignored", "Ignored"
         FAILED = "failed", "Failed"
+        # Applied as far as the shop can, but staff must look: a payment for a checkout session the shop no longer
+        # has (``error`` says what was done about it).
+        ATTENTION = "attention", "Needs attention"
 
-    FINAL = frozenset({Status.PROCESSED, Status.IGNORED})
+    FINAL = frozenset({Status.PROCESSED, Status.IGNORED, Status.ATTENTION})
 
     event_id = models.CharField(max_length=255, unique=True)
     type = models.CharField(max_length=100)
@@ -217,8 +229,9 @@ class WebhookEvent(models.Model):
             models.Index(fields=["stripe_object_id"], name="webhook_stripe_object_idx"),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(status__in=["received", "processed", "ignored", "failed"]),
-                                   name="webhook_status_known"),
+            models.CheckConstraint(
+                condition=Q(status__in=["received", "processed", "ignored", "failed", "attention"]),
+                name="webhook_status_known"),
         ]
 
     def __str__(self):

@@ -13,7 +13,7 @@ from django.db.models import Count, F, Q, Sum
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from checkout.models import CheckoutSession, Dispute, StripeBooksCheck, WebhookEvent
+from checkout.models import CheckoutSession, Dispute, Refund, StripeBooksCheck, WebhookEvent
 from checkout.services.books import stripe_books_latest
 from orders.models import Order, OrderStatus, PaymentMethod
 from wallet.models import POINTS_PACKAGE, LedgerEntry
@@ -48,6 +48,9 @@ class Dashboard:
     lost_disputes_cents: int = 0
     open_disputes: int = 0
     open_dispute_rows: tuple = ()
+    webhooks_needing_attention: int = 0
+    refunds_by_the_shop: int = 0
+    refunds_by_the_shop_cents: int = 0
 
     @property
     def sales_cents(self) -> int:
@@ -83,8 +86,13 @@ def dashboard_figures(*, since: datetime | None = None) -> Dashboard:
                                                                                              "awaiting"))
     failures = list(WebhookEvent.objects.filter(status=WebhookEvent.Status.FAILED).order_by("-received_at")
                     .only("id", "event_id", "type", "attempts", "error", "received_at")[:RECENT_FAILURES])
-    failed_count = len(failures) if len(failures) < RECENT_FAILURES else \
-        WebhookEvent.objects.filter(status=WebhookEvent.Status.FAILED).count()
+    failed, attention = WebhookEvent.Status.FAILED, WebhookEvent.Status.ATTENTION
+    webhook_counts = WebhookEvent.objects.filter(status__in=[failed, attention]).aggregate(
+        failed=Count("id", filter=Q(status=failed)), attention=Count("id", filter=Q(status=attention)))
+    # Payments the shop refunded on its own because it could not deliver them (paid twice, sold out meanwhile,
+    # paid after their checkout session was deleted): no staff member asked for them.
+    by_the_shop = Refund.objects.filter(created_at__gte=since, requested_by__isnull=True).aggregate(
+        count=Count("id"), cents=Sum("amount_cents", default=0))
     disputes = Dispute.objects.aggregate(
         open=Count("id", filter=Q(outcome="")),
         lost=Sum("amount_cents", filter=Q(outcome=Dispute.Outcome.LOST, closed_at__gte=since), default=0))
@@ -102,7 +110,10 @@ def dashboard_figures(*, since: datetime | None = None) -> Dashboard:
         orders_waiting=waiting["count"], orders_waiting_cents=waiting["cents"],
         sessions_awaiting_stripe=sum(awaiting for _, _, awaiting in sessions),
         sessions_by_status={status: count for status, count, _ in sessions},
-        failed_webhooks=failed_count, recent_failures=failures, books_check=stripe_books_latest(),
+        failed_webhooks=webhook_counts["failed"], recent_failures=failures,
+        webhooks_needing_attention=webhook_counts["attention"],
+        refunds_by_the_shop=by_the_shop["count"], refunds_by_the_shop_cents=by_the_shop["cents"],
+        books_check=stripe_books_latest(),
         # Money a lost dispute took back, counted the day the dispute was lost.
         lost_disputes_cents=disputes["lost"], open_disputes=disputes["open"], open_dispute_rows=tuple(open_disputes),
     )

@@ -7,7 +7,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from orders.errors import RefundRefused
-from orders.models import CartItem, Order, OrderItem, OrderStatusChange, PaymentMethod
+from orders.models import CartItem, Order, OrderItem, OrderPayment, OrderStatusChange, PaymentMethod
 from orders.services.refunds import order_refund_points, order_refund_stripe
 from shop.templatetags.shop_tags import money
 
@@ -29,6 +29,16 @@ class OrderItemInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class OrderPaymentInline(ReadOnlyInline):
+    """What paid for the order: one row at most (the database refuses a second). A card payment that arrived for
+    an order already paid, or for items paid with points meanwhile, was refunded: the history says so."""
+
+    model = OrderPayment
+    fields = ["created_at", "method", "amount", "currency", "stripe_payment_intent_id"]
+    readonly_fields = fields
+    verbose_name_plural = "Payment"
+
+
 class OrderStatusChangeInline(ReadOnlyInline):
     model = OrderStatusChange
     fields = ["created_at", "from_status", "to_status", "reason", "changed_by"]
@@ -47,18 +57,20 @@ class RefundForm(forms.Form):
 class OrderAdmin(admin.ModelAdmin):
     list_display = ["short_id", "user", "payment_method", "status", "dispute_status", "total", "refunded",
                     "created_at"]
-    list_filter = ["status", "dispute_status", "payment_method", "created_at"]
+    list_filter = ["status", "dispute_status", "payment_method", ("superseded_by", admin.EmptyFieldListFilter),
+                   "created_at"]
     search_fields = ["id", "user__email", "stripe_payment_intent_id", "idempotency_key"]
     list_select_related = ["user"]
     date_hierarchy = "created_at"
-    inlines = [OrderItemInline, OrderStatusChangeInline]
+    inlines = [OrderItemInline, OrderPaymentInline, OrderStatusChangeInline]
     readonly_fields = ["id", "user", "payment_method", "status", "dispute_status", "total_cents", "total_points",
                        "currency", "refunded_cents", "refunded_points", "idempotency_key", "stripe_payment_intent_id",
-                       "fulfilled_at", "confirmation_sent_at", "created_at", "updated_at", "refund_link"]
+                       "superseded_by", "fulfilled_at", "confirmation_sent_at", "created_at", "updated_at",
+                       "refund_link"]
     fieldsets = [
         (None, {"fields": ["id", "user", "status", "dispute_status", "payment_method", "refund_link"]}),
         ("Money", {"fields": ["total_cents", "total_points", "currency", "refunded_cents", "refunded_points"]}),
-        ("Payment", {"fields": ["idempotency_key", "stripe_payment_intent_id"]}),
+        ("Payment", {"fields": ["idempotency_key", "stripe_payment_intent_id", "superseded_by"]}),
         ("Dates", {"fields": ["created_at", "updated_at", "fulfilled_at", "confirmation_sent_at"]}),
     ]
 

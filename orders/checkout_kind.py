@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from checkout.kinds import BooksDifference, Payment, RefundProgress, SessionKind
 from checkout.models import CheckoutSession
-from orders.models import CART, Order, PaymentMethod
+from orders.models import CART, Order, OrderStatus, PaymentMethod
 from orders.services.card import (
     order_complete_from_checkout,
     order_reservation_release,
@@ -24,7 +24,11 @@ class CartKind(SessionKind):
     def on_paid(self, *, session, payment: Payment, now: datetime) -> str:
         order = order_complete_from_checkout(checkout_session=session, payment_intent=payment.payment_intent_id,
                                              now=now)
-        return f"order {order.short_id} {order.get_status_display().lower()}" if order else "no order to fulfil"
+        if order is None:
+            return "no order to fulfil"
+        if order.status != OrderStatus.COMPLETED:
+            return f"order {order.short_id} {order.get_status_display().lower()}: the payment is refunded"
+        return f"order {order.short_id} completed"
 
     def on_ended_unpaid(self, *, session, now: datetime) -> None:
         order_reservation_release(checkout_session=session, now=now)

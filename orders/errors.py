@@ -22,7 +22,19 @@ class EmptyCart(CartError):
     pass
 
 
+class CheckoutFormUsed(CartError):
+    """The form's token already placed an order paid another way (a points token for a card order or back)."""
+
+
 
 
 class RefundRefused(Exception):
     """A refund staff asked for that cannot be made; the message says why."""
+
+
+class OrderAlreadyPaid(Exception):
+    """The order has a payment already (``payment``); the database refuses a second one (``OrderPayment``)."""
+
+    def __init__(self, message: str, payment):
+        super().__init__(message)
+        self.payment = payment

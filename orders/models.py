@@ -2,6 +2,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from ops.state_machine import Transitions
 
@@ -89,6 +90,10 @@ class Order(models.Model):
     checkout_session = models.OneToOneField(
         "checkout.CheckoutSession", null=True, blank=True, on_delete=models.SET_NULL, related_name="order",
         help_text="For card orders: the checkout session that pays it (its stock is reserved while it is active).")
+    superseded_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="supersedes",
+        help_text="For card orders: the order that paid for the same items with points while this one's card "
+                  "checkout could still be paid. A card payment that still arrives for this one is refunded.")
     fulfilled_at = models.DateTimeField(null=True, blank=True)
     confirmation_sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -110,6 +115,8 @@ class Order(models.Model):
                                    name="order_refund_cents_within_total"),
             models.CheckConstraint(condition=models.Q(refunded_points__lte=models.F("total_points")),
                                    name="order_refund_points_within_total"),
+            models.CheckConstraint(condition=~models.Q(superseded_by=models.F("id")),
+                                   name="order_not_superseded_by_itself"),
         ]
 
     def __str__(self):
@@ -134,6 +141,37 @@ class Order(models.Model):
         if self.status != OrderStatus.COMPLETED:
             return False
         return self.refunded_cents > 0 or self.refunded_points > 0
+
+
+class OrderPayment(models.Model):
+    """The payment an order received: points spent, or a card payment through Stripe. One per order, and the
+    database insists (``order_paid_once``): a second payment for an order that has one cannot be recorded -- it is
+    refunded instead (``orders.services.card``). One Stripe payment pays at most one order."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
+    method = models.CharField(max_length=10, choices=PaymentMethod.choices)
+    amount = models.PositiveBigIntegerField(help_text="Points for a points payment, cents for a card payment.")
+    currency = models.CharField(max_length=3, blank=True, help_text="A card payment's currency; empty for points.")
+    stripe_payment_intent_id = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order"], name="order_paid_once"),
+            models.UniqueConstraint(fields=["stripe_payment_intent_id"],
+                                    condition=~models.Q(stripe_payment_intent_id=""),
+                                    name="order_payment_intent_pays_once"),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="order_payment_amount_positive"),
+            models.CheckConstraint(
+                condition=models.Q(method=PaymentMethod.POINTS, currency="", stripe_payment_intent_id="")
+                | (models.Q(method=PaymentMethod.STRIPE) & ~models.Q(currency="")),
+                name="order_payment_method_shape"),
+        ]
+
+    def __str__(self):
+        unit = "points" if self.method == PaymentMethod.POINTS else self.currency.upper()
+        return f"{self.amount} {unit} for order {self.order_id}"
 
 
 class OrderItem(models.Model):

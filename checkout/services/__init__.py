@@ -5,6 +5,7 @@ refunds      staff refunds of a payment, and Stripe's confirmations
 disputes     disputes of payments, mirrored from Stripe's events, and the staff alert
 fulfilment   apply Stripe's answer (credit, expire, failure) and reconcile with Stripe
 webhooks     verify, store and process Stripe's deliveries
+orphans      payments for sessions the shop no longer has: recorded for staff, refunded when safe
 cleanup      set-based expiry and purge for the beat tasks
 transitions  the status rules, checked in one place
 """

@@ -26,6 +26,8 @@ PURGE_AFTER = timedelta(days=7)
 _TABLE = CheckoutSession._meta.db_table
 _HISTORY = CheckoutSessionStatusChange._meta.db_table
 EXPIRY_NOTE = "overdue (cleanup)"
+# checkout.models.PURGEABLE in SQL (tests/checkout/test_cleanup.py checks that both pick the same sessions).
+_PURGEABLE_SQL = "status <> 'completed' AND NOT awaiting_stripe AND stripe_status <> 'complete'"
 
 
 def checkout_sessions_expire_due(*, now: datetime | None = None, batch_size: int = BATCH_SIZE,
@@ -66,12 +68,14 @@ def checkout_sessions_expire_due(*, now: datetime | None = None, batch_size: int
 
 def checkout_sessions_purge_stale(*, now: datetime | None = None, older_than: timedelta = PURGE_AFTER,
                                   batch_size: int = BATCH_SIZE, max_batches: int | None = None) -> int:
-    """Delete sessions that never completed and were last updated more than ``older_than`` ago. Links to them
-    from sessions that stay (``replaced_by``) are cleared in the same transaction. Returns how many."""
+    """Delete sessions that never completed and were last updated more than ``older_than`` ago, unless a payment
+    may still arrive for them (``checkout.models.PURGEABLE``: awaiting Stripe, or completed at Stripe -- a bank
+    debit can settle weeks later, and its payment must find its session). Links to them from sessions that stay
+    (``replaced_by``) are cleared in the same transaction. Returns how many."""
     cutoff = _db_datetime((now or timezone.now()) - older_than)
-    completed = CheckoutSession.Status.COMPLETED
-    # Along the partial index on updated_at of unfinished sessions, oldest first.
-    pick = (f"SELECT id FROM {_TABLE} WHERE status <> %s AND updated_at < %s "
+    # Along the partial index on updated_at of purgeable sessions, oldest first: the condition is the index's own,
+    # spelled out as constants so that the planner can match it whatever the parameters.
+    pick = (f"SELECT id FROM {_TABLE} WHERE {_PURGEABLE_SQL} AND updated_at < %s "
             f"ORDER BY updated_at LIMIT %s{_skip_locked()}")
     if connection.vendor == "postgresql":
         # One round trip per batch. The UPDATE leaves the batch's own rows alone (they are being deleted: one
@@ -85,11 +89,11 @@ def checkout_sessions_purge_stale(*, now: datetime | None = None, older_than: ti
                f"unlinked AS (UPDATE {_TABLE} SET replaced_by_id = NULL "
                f"WHERE replaced_by_id = ANY({ids}) AND NOT (id = ANY({ids}))) "
                f"DELETE FROM {_TABLE} WHERE id = ANY({ids})")
-        return _in_batches("purged", lambda cursor: _execute(cursor, sql, [completed, cutoff, batch_size]),
+        return _in_batches("purged", lambda cursor: _execute(cursor, sql, [cutoff, batch_size]),
                            batch_size, max_batches)
 
     def purge_batch(cursor) -> int:
-        cursor.execute(pick, [completed, cutoff, batch_size])
+        cursor.execute(pick, [cutoff, batch_size])
         picked = [row[0] for row in cursor.fetchall()]
         if not picked:
             return 0

@@ -55,7 +55,9 @@ def checkout_session_sync(*, stripe_session: StripeCheckoutSession, now: datetim
         if session.status == Status.COMPLETED:
             _save(session, mirrored, now=now)
             return Outcome.ALREADY_COMPLETED
-        if stripe_session.status == "expired":
+        # The mirrored status, not the event's: an "expired" arriving after a "complete" (a bank debit under way)
+        # must not stop reconcile from asking about that debit.
+        if session.stripe_status == "expired":
             if session.status == Status.ACTIVE:
                 checkout_session_move(session, Status.EXPIRED, now=now, awaiting_stripe=False, save_also=mirrored,
                                       note="Stripe expired its session")
@@ -168,6 +170,11 @@ def _mirror(session: CheckoutSession, stripe_session: StripeCheckoutSession) -> 
     if session.stripe_session_id is None:
         session.stripe_session_id = stripe_session.id
         changed.append("stripe_session_id")
+        if session.status != Status.COMPLETED and stripe_session.status != "expired" and not session.awaiting_stripe:
+            # Learnt from Stripe, not from our own call (its answer was lost): until its outcome is settled,
+            # reconcile asks about it like any other.
+            session.awaiting_stripe = True
+            changed.append("awaiting_stripe")
     if _STATUS_RANK.get(stripe_session.status, 0) > _STATUS_RANK.get(session.stripe_status, 0):
         session.stripe_status = stripe_session.status
         changed.append("stripe_status")

@@ -114,14 +114,16 @@ def _link_successor(ended: CheckoutSession | None, successor: CheckoutSession) -
         ended.replaced_by = successor
 
 
-def checkout_session_end_active(*, user, now: datetime | None = None) -> CheckoutSession | None:
+def checkout_session_end_active(*, user, kind: str | None = None,
+                                now: datetime | None = None) -> CheckoutSession | None:
     """End the shopper's active session (invalidated, or expired when overdue; its kind releases what it held)
     inside the caller's transaction, before the caller prepares what the next one sells; pass the result to
-    ``checkout_session_start(continues=...)``. Its Stripe page is made unpayable after commit."""
+    ``checkout_session_start(continues=...)``. Its Stripe page is made unpayable after commit. With ``kind``,
+    only a session of that kind is ended (what the shopper is buying another way)."""
     now = now or timezone.now()
     _lock_shopper(user)
     current = CheckoutSession.objects.select_for_update().filter(user=user, status=Status.ACTIVE).first()
-    if current is None:
+    if current is None or (kind is not None and current.kind != kind):
         return None
     checkout_session_move(current, Status.EXPIRED if current.expires_at <= now else Status.INVALIDATED, now=now,
                           note="ended for the shopper's next checkout")

@@ -3,7 +3,8 @@
 A delivery whose event id was already processed (or deliberately ignored) is answered from the stored record
 and changes nothing. Processing runs in one transaction; if it fails, the record says so (``failed``, the
 error, one more attempt) and the caller answers 500, so Stripe delivers it again -- or staff re-process it
-from the admin. Events that are not about any session or order of ours are stored as ``ignored``.
+from the admin. Events that are not about any session or order of ours are stored as ``ignored``; a payment for a
+session of ours that no longer exists is stored as ``attention`` (``services.orphans``).
 
 ``charge.refunded`` (a refund of a card order or of a points package) goes to ``services.refunds``, every
 ``charge.dispute.*`` to ``services.disputes``.
@@ -27,6 +28,7 @@ from checkout.services.fulfilment import (
     checkout_session_sync,
 )
 from checkout.services.disputes import DisputeOutcome, StripeDispute, dispute_apply
+from checkout.services.orphans import stripe_payment_without_session
 from checkout.services.refunds import RefundOutcome, charge_refunded_apply
 
 logger = logging.getLogger(__name__)
@@ -156,7 +158,12 @@ def webhook_events_reprocess(*, webhook_event_ids) -> dict:
 
 
 def _checkout_session_event(obj: dict, now: datetime) -> tuple[str, str]:
-    return _outcome(checkout_session_sync(stripe_session=StripeCheckoutSession.from_data(obj), now=now))
+    stripe_session = StripeCheckoutSession.from_data(obj)
+    outcome = checkout_session_sync(stripe_session=stripe_session, now=now)
+    if outcome == Outcome.UNKNOWN_SESSION:
+        # A paid session of ours that we no longer have is recorded for staff (and refunded when safe), not ignored.
+        return stripe_payment_without_session(stripe_session=stripe_session, now=now) or _outcome(outcome)
+    return _outcome(outcome)
 
 
 def _async_payment_failed(obj: dict, now: datetime) -> tuple[str, str]:

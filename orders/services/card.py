@@ -19,9 +19,10 @@ from checkout.models import CheckoutSession
 from checkout.services import Offer, checkout_session_end_active, checkout_session_start
 from checkout.services.refunds import refund_request, refund_submit
 from checkout.tasks import submit_refund
-from orders.errors import NotEnoughStock
+from orders.errors import NotEnoughStock, OrderAlreadyPaid
 from orders.models import CART, Order, OrderStatus, OrderStatusChange, PaymentMethod
 from orders.services.cart import cart_clear
+from orders.services.payments import order_paid_with_points_since, order_payment_record
 from orders.services.placement import order_create_from_cart, order_queue_confirmation
 from orders.services.status import order_transition
 from orders.services.stock import stock_return, stock_take
@@ -29,6 +30,7 @@ from orders.services.stock import stock_return, stock_take
 logger = logging.getLogger(__name__)
 
 RELEASE_BATCH = 200
+HISTORY_LIMIT = OrderStatusChange._meta.get_field("reason").max_length
 ENDED = [CheckoutSession.Status.EXPIRED, CheckoutSession.Status.INVALIDATED]
 
 
@@ -101,28 +103,52 @@ def orders_release_ended_reservations(*, limit: int = RELEASE_BATCH) -> int:
 
 def order_complete_from_checkout(*, checkout_session: CheckoutSession, payment_intent: str,
                                  now: datetime | None = None) -> Order | None:
-    """The session is paid: complete its order once (inside the caller's transaction, under the session's lock).
+    """The session is paid: record the payment and complete its order once (inside the caller's transaction,
+    under the session's lock).
 
     Money that arrives after the reservation ended (Stripe accepted a payment just before the session was
-    given up) is honoured when the copies can still be taken; when they are sold out the order stays cancelled
-    and its payment is refunded in full instead (recorded now, sent to Stripe after commit; the order is marked
-    refunded when Stripe confirms it), so limited stock is never oversold."""
+    given up, or a bank debit settled days later) is honoured when the copies can still be taken. It is refunded
+    in full instead -- recorded now, sent to Stripe after commit; the order is marked refunded when Stripe
+    confirms it -- when the order cannot be delivered: its copies are sold out (limited stock is never
+    oversold), the shopper paid for the same items with points meanwhile (``order_paid_with_points_since``), or
+    the order has a payment already (the database keeps one per order)."""
     now = now or timezone.now()
     order = Order.objects.select_for_update().filter(checkout_session=checkout_session).first()
     if order is None:
         logger.error("Paid cart checkout %s has no order", checkout_session.pk)
         return None
-    if order.status == OrderStatus.COMPLETED or order.stripe_payment_intent_id:
+    try:
+        order_payment_record(order=order, method=PaymentMethod.STRIPE, amount=checkout_session.amount_cents,
+                             currency=checkout_session.currency, stripe_payment_intent_id=payment_intent or "",
+                             now=now)
+    except OrderAlreadyPaid as paid:
+        if paid.payment.method == PaymentMethod.STRIPE and paid.payment.stripe_payment_intent_id == payment_intent:
+            return order  # this very payment, recorded before
+        logger.error("Order %s was paid twice: %s; refunding the card payment %s", order.pk, paid, payment_intent)
+        _refund_undeliverable(order, checkout_session, key=f"order:{order.pk}:paid-twice:{payment_intent}", now=now,
+                              reason=f"{paid} This second payment (Stripe {payment_intent or 'unknown'}) is "
+                                     f"refunded in full automatically.")
         return order
     order.stripe_payment_intent_id = payment_intent or ""
+    instead = order_paid_with_points_since(order=order)
+    if instead is not None:
+        logger.error("Order %s was paid by card after the same items were paid with points (order %s): refunding",
+                     order.pk, instead.pk)
+        order.superseded_by = instead
+        if order.status == OrderStatus.PENDING:
+            _release(order, failed=False)
+        _refund_undeliverable(order, checkout_session, key=f"order:{order.pk}:paid-with-points", now=now,
+                              reason=f"The card payment arrived after the same items were paid with points (order "
+                                     f"{instead.short_id}). Refunding it in full automatically.")
+        return order
     if order.status in (OrderStatus.CANCELLED, OrderStatus.FAILED):
         try:
             with transaction.atomic():
                 stock_take(quantities=_quantities(order))
         except NotEnoughStock as sold_out:
             logger.error("Order %s was paid after its reservation ended and is sold out: refunding", order.pk)
-            _refund_unfulfillable(order, checkout_session, reason=f"Paid after the reservation ended, but "
-                                                                  f"{sold_out} Refunding in full.", now=now)
+            _refund_undeliverable(order, checkout_session, key=f"order:{order.pk}:unfulfillable", now=now,
+                                  reason=f"Paid after the reservation ended, but {sold_out} Refunding in full.")
             return order
     order_transition(order=order, to=OrderStatus.COMPLETED, fulfilled_at=now,
                      stripe_payment_intent_id=order.stripe_payment_intent_id,
@@ -132,11 +158,15 @@ def order_complete_from_checkout(*, checkout_session: CheckoutSession, payment_i
     return order
 
 
-def _refund_unfulfillable(order: Order, checkout_session: CheckoutSession, *, reason: str, now: datetime) -> None:
-    order.save(update_fields=["stripe_payment_intent_id", "updated_at"])
-    OrderStatusChange.objects.create(order=order, from_status=order.status, to_status=order.status, reason=reason)
+def _refund_undeliverable(order: Order, checkout_session: CheckoutSession, *, key: str, reason: str,
+                          now: datetime) -> None:
+    """Refund in full a card payment the order cannot take: recorded with a line in the order's history (staff
+    see it there, in the admin and on the dashboard), sent to Stripe by a task after commit."""
+    order.save(update_fields=["stripe_payment_intent_id", "superseded_by", "updated_at"])
+    OrderStatusChange.objects.create(order=order, from_status=order.status, to_status=order.status,
+                                     reason=reason[:HISTORY_LIMIT])
     refund, _created = refund_request(session=checkout_session, amount_cents=checkout_session.amount_cents,
-                                      idempotency_key=f"order:{order.pk}:unfulfillable", reason=reason, now=now)
+                                      idempotency_key=key, reason=reason, now=now)
     refund_id = str(refund.pk)
     transaction.on_commit(lambda: submit_refund.delay(refund_id))
 

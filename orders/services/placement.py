@@ -3,19 +3,26 @@
 from django.db import transaction
 from django.utils import timezone
 
-from orders.errors import CurrencyMismatch, EmptyCart, ProductUnavailable
-from orders.models import CartItem, Order, OrderItem, OrderStatus, PaymentMethod
+from checkout.services import checkout_session_end_active
+from orders.errors import CheckoutFormUsed, CurrencyMismatch, EmptyCart, ProductUnavailable
+from orders.models import CART, CartItem, Order, OrderItem, OrderStatus, PaymentMethod
 from orders.services.cart import cart_clear
+from orders.services.payments import order_payment_record
 from orders.services.status import order_record_creation, order_transition
 from orders.services.stock import stock_take
 from orders.tasks import send_order_confirmation
 from wallet.services import wallet_spend
 
 
-def _replayed_order(*, user, idempotency_key: str) -> Order | None:
+def _replayed_order(*, user, idempotency_key: str, payment_method: str) -> Order | None:
     order = Order.objects.filter(idempotency_key=idempotency_key).first()
     if order is not None and order.user_id != user.pk:
         raise ValueError("This checkout token belongs to another shopper.")
+    if order is not None and order.payment_method != payment_method:
+        # Card and points forms carry tokens of their own: one order is never paid both ways.
+        raise CheckoutFormUsed(f"This checkout form already placed order {order.short_id}, paid "
+                               f"{'with points' if order.payment_method == PaymentMethod.POINTS else 'by card'}; "
+                               f"reload your cart to pay another way.")
     return order
 
 
@@ -27,7 +34,7 @@ def order_create_from_cart(*, user, payment_method: str, idempotency_key: str) -
     caller's transaction on any later failure). Refusals raise CartError subclasses with the shopper's message."""
     items = list(CartItem.objects.select_for_update(of=("self",)).filter(user=user).select_related("product")
                  .order_by("id"))
-    replayed = _replayed_order(user=user, idempotency_key=idempotency_key)
+    replayed = _replayed_order(user=user, idempotency_key=idempotency_key, payment_method=payment_method)
     if replayed is not None:
         return replayed
     if not items:
@@ -56,16 +63,25 @@ def order_create_from_cart(*, user, payment_method: str, idempotency_key: str) -
 @transaction.atomic
 def order_pay_with_points(*, user, idempotency_key: str) -> Order:
     """Order the cart and pay with points, all in one transaction: the order and its items, the ledger entry,
-    the stock and the emptied cart commit together or not at all. A replay returns the first order.
+    its payment record, the stock and the emptied cart commit together or not at all. A replay returns the first
+    order.
+
+    The cart's card checkout in progress ends first (its order cancelled, its reserved copies back for this
+    order), and its Stripe page is made unpayable after commit -- Stripe is never called inside this transaction.
+    A card payment that was on its way all the same is refunded when it arrives (``order_complete_from_checkout``).
 
     Raises CartError subclasses or wallet's InsufficientPoints; nothing is changed then."""
+    now = timezone.now()
+    if _replayed_order(user=user, idempotency_key=idempotency_key, payment_method=PaymentMethod.POINTS) is None:
+        checkout_session_end_active(user=user, kind=CART, now=now)
     order = order_create_from_cart(user=user, payment_method=PaymentMethod.POINTS, idempotency_key=idempotency_key)
     if order.status != OrderStatus.PENDING:
         return order
     wallet_spend(user=user, points=order.total_points, idempotency_key=f"order:{order.pk}:pay",
                  description=f"Order {order.short_id}", order=order, metadata={"order_id": str(order.pk)})
+    order_payment_record(order=order, method=PaymentMethod.POINTS, amount=order.total_points, now=now)
     order_transition(order=order, to=OrderStatus.COMPLETED, reason=f"Paid with {order.total_points} points.",
-                     fulfilled_at=timezone.now())
+                     fulfilled_at=now)
     cart_clear(user=user)
     order_queue_confirmation(order=order)
     return order

@@ -83,10 +83,12 @@ def _cart_changed(request, error: str):
 
 
 def cart_context(request) -> dict:
-    # A fresh token per rendering of the pay buttons: a double click submits the same token, and the order
-    # service turns the second submit into a replay of the first.
+    # A fresh token per rendering of each pay button: a double click submits the same token, and the order
+    # service turns the second submit into a replay of the first. Each way of paying has its own, so paying by
+    # card, going Back and paying with points places a second order (ending the first) instead of paying the
+    # card order with points.
     return {"cart": cart_summary(user=request.user), "balance": wallet_balance(user=request.user),
-            "checkout_token": uuid.uuid4()}
+            "points_checkout_token": uuid.uuid4(), "card_checkout_token": uuid.uuid4()}
 
 
 def _safe_back(request) -> str:

@@ -69,7 +69,7 @@ def pay_with_points(request):
     if not _is_uuid(token):
         return _cart_refusal(request, "This checkout form is out of date; please try again.")
     try:
-        order = order_pay_with_points(user=request.user, idempotency_key=f"cart:{request.user.pk}:{token}")
+        order = order_pay_with_points(user=request.user, idempotency_key=f"points:{request.user.pk}:{token}")
     except (CartError, InsufficientPoints) as refusal:
         return _cart_refusal(request, str(refusal))
     if not request.htmx:
@@ -130,7 +130,7 @@ def pay_by_card(request):
     if not _is_uuid(token):
         return _cart_refusal(request, "This checkout form is out of date; please try again.")
     try:
-        session = order_checkout_start(user=request.user, idempotency_key=f"cart:{request.user.pk}:{token}")
+        session = order_checkout_start(user=request.user, idempotency_key=f"card:{request.user.pk}:{token}")
     except CartError as refusal:
         return _cart_refusal(request, str(refusal))
     order_url = reverse("orders:detail", args=[session.order.pk])

@@ -153,5 +153,6 @@ def test_the_management_command_for_cron(package):
 
     assert out.getvalue() == ("Marked 2 checkout sessions expired.\nDeleted 1 abandoned checkout sessions.\n"
                               "Released what 0 ended points_package checkouts held.\n"
+                              "Released what 0 ended restored_payment checkouts held.\n"
                               "Released what 0 ended cart checkouts held.\n")
     assert CheckoutSession.objects.filter(status="expired").count() == 2

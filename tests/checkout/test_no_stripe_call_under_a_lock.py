@@ -14,7 +14,8 @@ from orders.models import Order
 from orders.services.refunds import order_refund_stripe
 from stripe_fake import hosted
 from stripe_fake.transport import FakeStripeHTTPClient
-from tests.factories import ProductFactory, StaffFactory, UserFactory
+from stripe_fake.models import FakeStripeObject
+from tests.factories import ProductFactory, StaffFactory, UserFactory, give_points
 from tests.payments import pay_points_checkout
 from wallet.services import points_purchase_start
 
@@ -57,6 +58,12 @@ def test_no_path_calls_stripe_inside_a_transaction(stripe_calls, webhooks, packa
     client.post(reverse("orders:cart_add"), {"product_id": product.pk, "quantity": 1})
     client.post(reverse("orders:pay_by_card"), {"checkout_token": str(uuid.uuid4())})
     client.post(reverse("orders:cancel", args=[Order.objects.get(user=shopper, status="pending").pk]))
+    # a card checkout ended by paying the same cart with points (its Stripe session expired after commit)
+    give_points(shopper, 1000)
+    client.post(reverse("orders:pay_by_card"), {"checkout_token": str(uuid.uuid4())})
+    card_session = Order.objects.get(user=shopper, status="pending").checkout_session
+    client.post(reverse("orders:pay_with_points"), {"checkout_token": str(uuid.uuid4())})
+    assert FakeStripeObject.objects.get(pk=card_session.stripe_session_id).data["status"] == "expired"
 
     # a refund sent by the task that sends refunds recorded elsewhere
     submit_refund(str(Refund.objects.order_by("created_at").first().pk))

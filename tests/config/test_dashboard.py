@@ -1,5 +1,7 @@
 """The staff dashboard: today's figures, right and in a constant number of queries."""
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -56,7 +58,7 @@ def test_the_figures_add_up(db):
 def test_the_page_costs_the_same_queries_however_much_there_is(staff_client, rows, django_assert_max_num_queries):
     some_activity(rows)
 
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(12):
         response = staff_client.get(reverse(DASHBOARD))
 
     assert response.status_code == 200
@@ -116,7 +118,28 @@ def test_open_disputes_cost_the_dashboard_no_query_per_row(staff_client, rows, d
     for number in range(rows):
         _dispute(staff_client, _paid_package(number), f"dp_test_{number}", "needs_response")
 
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(12):
         response = staff_client.get(reverse(DASHBOARD))
 
     assert response.content.decode().count('class="open-dispute"') == rows
+def test_refunds_the_shop_made_on_its_own_and_webhooks_needing_attention_are_counted(db, staff):
+    from checkout.models import Refund
+
+    session = CheckoutSessionFactory(status="completed", completed_at=timezone.now(), stripe_payment_intent_id="pi_1")
+    day_began = timezone.now()
+
+    def refund(key, **fields):
+        return Refund.objects.create(session=session, amount_cents=100, currency="usd", idempotency_key=key,
+                                     reason="test", **fields)
+
+    refund("yesterday", created_at=day_began - timedelta(hours=1))
+    refund("by-the-shop")
+    refund("by-staff", requested_by=staff)
+    for status in ("attention", "attention", "failed", "ignored"):
+        WebhookEvent.objects.create(event_id=f"evt_{status}_{WebhookEvent.objects.count()}", type="t", payload={},
+                                    status=status)
+
+    figures = dashboard_figures(since=day_began)
+
+    assert (figures.refunds_by_the_shop, figures.refunds_by_the_shop_cents) == (1, 100)
+    assert (figures.webhooks_needing_attention, figures.failed_webhooks) == (2, 1)

@@ -49,7 +49,7 @@ def test_pages_sign_in_balance_and_payment_work_without_redis_and_the_email_task
     badge = client.get(reverse("wallet:balance"), headers=HTMX)
     assert badge.status_code == 200 and b'data-balance="1000"' in badge.content
     cart = client.get(reverse("orders:cart"))
-    token = cart.context["checkout_token"]
+    token = cart.context["points_checkout_token"]
     # and paying with points works; the confirmation email's task cannot be queued, so it is kept
     with django_capture_on_commit_callbacks(execute=True):
         paid = client.post(reverse("orders:pay_with_points"), {"checkout_token": token}, headers=HTMX)
