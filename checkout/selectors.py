@@ -93,5 +93,17 @@ def refund_description(refund: Refund) -> str:
     state = {Refund.Status.REQUESTED: "recorded, not yet accepted by Stripe",
              Refund.Status.PENDING: "awaiting Stripe's confirmation",
              Refund.Status.SUCCEEDED: "confirmed by Stripe",
-             Refund.Status.FAILED: f"refused by Stripe: {refund.failure_message}"}[refund.status]
-    return f"Refunded {format_money(refund.amount_cents, refund.currency)} ({state})."
+             Refund.Status.FAILED: f"failed at Stripe: {refund.failure_message}",
+             Refund.Status.CANCELED: f"canceled at Stripe: {refund.failure_message}"}[refund.status]
+    where = ", made in Stripe's Dashboard" if refund.made_in_stripe else ""
+    return f"Refunded {format_money(refund.amount_cents, refund.currency)} ({state}{where})."
+
+
+def refunds_undone(*, limit: int) -> tuple[int, list[Refund]]:
+    """How many refunds failed or were canceled (money the shopper was promised and did not get), and the latest
+    ``limit`` of them with their session and shopper: one query while there are fewer than ``limit``."""
+    latest = list(Refund.objects.filter(status__in=Refund.UNDONE).select_related("session__user")
+                  .order_by("-updated_at")[:limit])
+    if len(latest) < limit:
+        return len(latest), latest
+    return Refund.objects.filter(status__in=Refund.UNDONE).count(), latest

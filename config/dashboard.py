@@ -3,6 +3,11 @@
 Every figure is one aggregate over an indexed column set, so the page costs the same handful of queries
 however many orders, ledger entries or sessions there are (tests/config/test_dashboard.py counts them).
 "Today" is the current day in TIME_ZONE. Amounts are integer cents of the shop's currency and integer points.
+
+Net money is what was sold today less what was refunded today, of every kind (card orders, points packages): a
+refund counts on the day it was asked for (or, made in Stripe's Dashboard, the day the shop heard of it) while
+Stripe has it pending or succeeded; one that failed or was canceled does not count -- not even on its day once it
+fails after having succeeded -- and is listed under "Refunds that failed" instead.
 """
 
 from dataclasses import dataclass
@@ -13,9 +18,10 @@ from django.db.models import Count, Q, Sum
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from checkout.models import CheckoutSession, WebhookEvent
-from orders.models import Order, OrderStatus, PaymentMethod
-from wallet.models import POINTS_PACKAGE, LedgerEntry
+from checkout.models import CheckoutSession, Refund, WebhookEvent
+from checkout.selectors import refunds_undone
+from orders.models import CART, Order, OrderStatus, PaymentMethod
+from wallet.models import POINTS_PACKAGE, LedgerEntry, RefundShortfall
 
 RECENT_FAILURES = 10
 PAID = [OrderStatus.COMPLETED, OrderStatus.REFUNDED]
@@ -27,7 +33,6 @@ class Dashboard:
     since: datetime
     card_orders: int
     card_sales_cents: int
-    card_refunded_cents: int
     points_orders: int
     points_sales: int
     points_refunded: int
@@ -42,10 +47,28 @@ class Dashboard:
     sessions_by_status: dict[str, int]
     failed_webhooks: int
     recent_failures: list
+    refunded_cents_by_kind: dict[str, int]
+    undone_refunds: int
+    recent_undone_refunds: list
+    open_shortfalls: int
+    open_shortfall_points: int
+
+    @property
+    def card_refunded_cents(self) -> int:
+        return self.refunded_cents_by_kind.get(CART, 0)
+
+    @property
+    def package_refunded_cents(self) -> int:
+        return self.refunded_cents_by_kind.get(POINTS_PACKAGE, 0)
+
+    @property
+    def refunded_cents(self) -> int:
+        """Every kind's refunds counted today (kinds the dashboard has no row for included)."""
+        return sum(self.refunded_cents_by_kind.values())
 
     @property
     def sales_cents(self) -> int:
-        return self.card_sales_cents - self.card_refunded_cents + self.package_sales_cents
+        return self.card_sales_cents + self.package_sales_cents - self.refunded_cents
 
 
 def start_of_today() -> datetime:
@@ -59,7 +82,6 @@ def dashboard_figures(*, since: datetime | None = None) -> Dashboard:
     orders = Order.objects.filter(created_at__gte=since).aggregate(
         card_orders=Count("id", filter=card & today_paid),
         card_sales=Sum("total_cents", filter=card & today_paid, default=0),
-        card_refunded=Sum("refunded_cents", filter=card & today_paid, default=0),
         points_orders=Count("id", filter=points & today_paid),
         points_sales=Sum("total_points", filter=points & today_paid, default=0),
         points_refunded=Sum("refunded_points", filter=points & today_paid, default=0),
@@ -78,10 +100,16 @@ def dashboard_figures(*, since: datetime | None = None) -> Dashboard:
                     .only("id", "event_id", "type", "attempts", "error", "received_at")[:RECENT_FAILURES])
     failed_count = len(failures) if len(failures) < RECENT_FAILURES else \
         WebhookEvent.objects.filter(status=WebhookEvent.Status.FAILED).count()
+    refunded = dict(Refund.objects.filter(created_at__gte=since, status__in=Refund.ACCEPTED).order_by()
+                    .values_list("session__kind").annotate(cents=Sum("amount_cents")).values_list("session__kind",
+                                                                                                   "cents"))
+    undone_count, undone = refunds_undone(limit=RECENT_FAILURES)
+    shortfalls = RefundShortfall.objects.filter(settled_at__isnull=True).aggregate(
+        count=Count("pk"), points=Sum("points", default=0))
     return Dashboard(
         since=since,
         card_orders=orders["card_orders"], card_sales_cents=orders["card_sales"],
-        card_refunded_cents=orders["card_refunded"], points_orders=orders["points_orders"],
+        points_orders=orders["points_orders"],
         points_sales=orders["points_sales"], points_refunded=orders["points_refunded"],
         package_sales=packages["count"], package_sales_cents=packages["cents"],
         points_by_kind=by_kind,
@@ -91,6 +119,8 @@ def dashboard_figures(*, since: datetime | None = None) -> Dashboard:
         sessions_awaiting_stripe=sum(awaiting for _, _, awaiting in sessions),
         sessions_by_status={status: count for status, count, _ in sessions},
         failed_webhooks=failed_count, recent_failures=failures,
+        refunded_cents_by_kind=refunded, undone_refunds=undone_count, recent_undone_refunds=undone,
+        open_shortfalls=shortfalls["count"], open_shortfall_points=shortfalls["points"],
     )
 
 

@@ -45,13 +45,14 @@ class OrderStatus(models.TextChoices):
 
 class Order(models.Model):
     # A card payment Stripe accepted just before we gave up on its checkout is honoured (completed), or refunded
-    # when its copies were sold meanwhile: money that arrived is never ignored.
+    # when its copies were sold meanwhile: money that arrived is never ignored. A card refund that fails or is
+    # canceled at Stripe (even after it succeeded: the bank returned it) gives the order back the status it had.
     TRANSITIONS = Transitions({
         OrderStatus.PENDING: {OrderStatus.COMPLETED, OrderStatus.FAILED, OrderStatus.CANCELLED},
         OrderStatus.COMPLETED: {OrderStatus.REFUNDED},
         OrderStatus.FAILED: {OrderStatus.COMPLETED, OrderStatus.REFUNDED},
         OrderStatus.CANCELLED: {OrderStatus.COMPLETED, OrderStatus.REFUNDED},
-        OrderStatus.REFUNDED: set(),
+        OrderStatus.REFUNDED: {OrderStatus.COMPLETED, OrderStatus.FAILED, OrderStatus.CANCELLED},
     })
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
