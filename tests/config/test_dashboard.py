@@ -1,16 +1,19 @@
 """The staff dashboard: today's figures, right and in a constant number of queries."""
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from checkout.models import WebhookEvent
+from checkout.models import Refund, WebhookEvent
 from config.dashboard import dashboard_figures
 from orders.models import Order
 from orders.services.cart import cart_add
 from orders.services.placement import order_pay_with_points
-from tests.factories import CheckoutSessionFactory, ProductFactory, ShopperFactory
+from tests.factories import CheckoutSessionFactory, OrderFactory, ProductFactory, ShopperFactory
+from wallet.models import RefundShortfall
 
 DASHBOARD = "admin:dashboard"
 
@@ -27,10 +30,19 @@ def some_activity(count: int):
         points_order(shopper, product, f"dash-{number}-{shopper.pk}")
         Order.objects.create(user=shopper, payment_method="stripe", status="pending", total_cents=250,
                              total_points=0, idempotency_key=f"dash-card-{shopper.pk}")
-        CheckoutSessionFactory(user=shopper, status="completed", completed_at=timezone.now())
+        paid = CheckoutSessionFactory(user=shopper, status="completed", completed_at=timezone.now())
         CheckoutSessionFactory(user=shopper, awaiting_stripe=True)
         WebhookEvent.objects.create(event_id=f"evt_dash_{shopper.pk}", type="checkout.session.completed",
                                     payload={}, status="failed", error="boom")
+        failed = _refund(paid, 100, "failed", key=f"dash-refund-{shopper.pk}")
+        RefundShortfall.objects.create(refund=failed, purchase=paid.points_purchase, points=10)
+
+
+def _refund(session, cents: int, status: str, *, key: str, when=None) -> Refund:
+    """A refund row as the refund services leave it in ``status`` (the dashboard only reads them)."""
+    when = when or timezone.now()
+    return Refund.objects.create(session=session, amount_cents=cents, currency="usd", idempotency_key=key,
+                                 status=status, reason="test", attempts=1, created_at=when, updated_at=when)
 
 
 def test_the_figures_add_up(db):
@@ -43,7 +55,9 @@ def test_the_figures_add_up(db):
     assert (figures.points_orders, figures.points_sales, figures.points_spent) == (2, 200, 200)
     assert figures.points_credited == 600
     assert figures.package_sales == 2 and figures.package_sales_cents == 2 * 499
-    assert figures.sales_cents == 2 * 499
+    assert figures.sales_cents == 2 * 499  # the failed refunds are not counted
+    assert (figures.undone_refunds, len(figures.recent_undone_refunds)) == (3, 3)
+    assert (figures.open_shortfalls, figures.open_shortfall_points) == (3, 30)
     assert figures.orders_waiting == 3 and figures.orders_waiting_cents == 3 * 250  # waiting ones: all, not today's
     assert figures.sessions_awaiting_stripe == 3
     assert figures.sessions_by_status == {"completed": 3, "active": 3}
@@ -54,12 +68,14 @@ def test_the_figures_add_up(db):
 def test_the_page_costs_the_same_queries_however_much_there_is(staff_client, rows, django_assert_max_num_queries):
     some_activity(rows)
 
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(14):
         response = staff_client.get(reverse(DASHBOARD))
 
     assert response.status_code == 200
     assert f'id="orders-waiting">{rows}<'.encode() in response.content
     assert f'id="failed-webhooks">{rows}<'.encode() in response.content
+    assert f'id="undone-refunds">{rows}<'.encode() in response.content
+    assert f'id="open-shortfalls">{rows}<'.encode() in response.content
 
 
 def test_the_dashboard_is_linked_from_the_admin_index_and_staff_only(staff_client, shopper):
@@ -70,3 +86,32 @@ def test_the_dashboard_is_linked_from_the_admin_index_and_staff_only(staff_clien
     as_shopper.force_login(shopper)
     response = as_shopper.get(reverse(DASHBOARD))
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_net_money_is_sales_less_every_kind_of_refund_counted_while_pending_or_succeeded(db, staff_client):
+    day_began = timezone.now()
+    yesterday = day_began - timedelta(days=1)
+    bought_yesterday = OrderFactory(total_cents=3999, checkout_session=CheckoutSessionFactory(
+        kind="cart", package=None, title="Order", amount_cents=3999, currency="usd", status="completed",
+        created_at=yesterday))
+    Order.objects.filter(pk=bought_yesterday.pk).update(created_at=yesterday)
+    card = bought_yesterday.checkout_session  # its refunds made today count today
+    package = CheckoutSessionFactory(status="completed")  # $4.99 sold today
+    OrderFactory(total_cents=2500)  # a card order sold today
+    for cents, status in [(1000, "succeeded"), (500, "pending"), (700, "failed"), (300, "requested")]:
+        _refund(card, cents, status, key=f"card-{status}")
+    _refund(card, 900, "succeeded", key="card-yesterday", when=yesterday)
+    for cents, status in [(299, "succeeded"), (200, "canceled"), (100, "pending")]:
+        _refund(package, cents, status, key=f"package-{status}")
+
+    figures = dashboard_figures(since=day_began)
+
+    # then: per kind, counted on the day they were asked while Stripe has them pending or succeeded
+    assert (figures.card_refunded_cents, figures.package_refunded_cents) == (1000 + 500, 299 + 100)
+    assert figures.refunded_cents == 1899
+    assert (figures.card_sales_cents, figures.package_sales_cents) == (2500, 499)
+    assert figures.sales_cents == 2500 + 499 - 1899
+    assert figures.undone_refunds == 2
+    page = staff_client.get(reverse(DASHBOARD)).content
+    assert b'id="card-refunded" data-cents="1500"' in page and b'id="package-refunded" data-cents="399"' in page
+    assert b'id="refunded-cents" data-cents="1899"' in page
