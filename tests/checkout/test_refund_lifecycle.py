@@ -14,7 +14,7 @@ from checkout.models import CheckoutSession, Refund, WebhookEvent
 from checkout.services import checkout_session_refund
 from config.dashboard import dashboard_figures
 from orders.downloads import download_item, download_token
-from orders.models import Order, OrderItem, OrderStatus
+from orders.models import OrderItem, OrderStatus
 from orders.services.refunds import order_refund_stripe
 from ops.alerts import staff_email_send
 from stripe_fake import hosted
@@ -375,7 +375,8 @@ def test_a_partial_dashboard_refund_of_a_package_takes_back_its_share(purchase, 
     assert purchase.stripe_refunded_cents == 3999
 
 
-@pytest.mark.parametrize("metadata", [{}, {"refund_id": "not-a-uuid"}, {"refund_id": "7c9e6679-7425-40de-944b-e07fc1f90ae7"}])
+@pytest.mark.parametrize("metadata", [{}, {"refund_id": "not-a-uuid"},
+                                      {"refund_id": "7c9e6679-7425-40de-944b-e07fc1f90ae7"}])
 def test_refunds_of_payments_that_are_not_ours_are_ignored(card_order, deliver, metadata):
     outcome = deliver("refund.created", refund_object("pi_test_not_ours", status="succeeded", amount=100,
                                                       stripe_id="re_other", metadata=metadata))
