@@ -62,7 +62,7 @@ class SessionHistoryInline(StatusHistoryInline):
 
 class RefundInline(ReadOnlyInline):
     model = Refund
-    fields = ["created_at", "amount_cents", "status", "reason", "requested_by", "stripe_refund_id",
+    fields = ["created_at", "amount_cents", "status", "origin", "reason", "requested_by", "stripe_refund_id",
               "failure_message"]
     readonly_fields = fields
 
@@ -130,8 +130,9 @@ class RefundHistoryInline(StatusHistoryInline):
 class RefundAdmin(ReadOnlyAdmin):
     """Refunds are made from what was sold (an order, a points purchase) and sent to Stripe by the services."""
 
-    list_display = ["created_at", "session", "price", "status", "requested_by", "stripe_refund_id", "attempts"]
-    list_filter = ["status", "created_at"]
+    list_display = ["created_at", "session", "price", "status", "origin", "requested_by", "stripe_refund_id",
+                    "attempts"]
+    list_filter = ["status", "origin", "created_at"]
     search_fields = ["=id", "=session__id", "=stripe_refund_id", "=idempotency_key", "session__user__email"]
     list_select_related = ["session", "requested_by"]
     readonly_fields = [field.name for field in Refund._meta.fields]

@@ -9,8 +9,8 @@ Callers get plain frozen values back (``StripeCheckoutSession``), never stripe o
 """
 
 import logging
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 import stripe
@@ -74,62 +74,92 @@ class StripeCheckoutSession:
 
 @dataclass(frozen=True)
 class StripeRefund:
+    """A refund as Stripe's API answers and its ``refund.*`` / ``charge.refund.updated`` events carry it. ``status``
+    is Stripe's: pending, requires_action, succeeded, failed or canceled."""
+
     id: str
     amount: int
     currency: str
     status: str
     payment_intent: str
+    charge: str = ""
+    failure_reason: str = ""
+    metadata: dict = field(default_factory=dict)
 
     @classmethod
     def from_data(cls, data) -> "StripeRefund":
         data = data.to_dict() if hasattr(data, "to_dict") else dict(data)
         return cls(id=str(data.get("id") or ""), amount=int(data.get("amount") or 0),
                    currency=str(data.get("currency") or ""), status=str(data.get("status") or ""),
-                   payment_intent=_id_of(data.get("payment_intent")))
-
-
-@dataclass(frozen=True)
-class StripeDispute:
-    id: str
-    payment_intent: str
-    charge: str
-    amount: int
-    currency: str
-    status: str
-
-    @classmethod
-    def from_data(cls, data) -> "StripeDispute":
-        data = data.to_dict() if hasattr(data, "to_dict") else dict(data)
-        return cls(id=str(data.get("id") or ""), payment_intent=_id_of(data.get("payment_intent")),
-                   charge=_id_of(data.get("charge")), amount=int(data.get("amount") or 0),
-                   currency=str(data.get("currency") or ""), status=str(data.get("status") or ""))
+                   payment_intent=_id_of(data.get("payment_intent")), charge=_id_of(data.get("charge")),
+                   failure_reason=str(data.get("failure_reason") or ""),
+                   metadata={str(key): str(value) for key, value in (data.get("metadata") or {}).items()})
 
 
 def _id_of(value) -> str:
-    """An expandable field's id, whether Stripe sent the id or the expanded object."""
+    """An id field that may come expanded (an object) or as its id."""
     if isinstance(value, dict):
         return str(value.get("id") or "")
     return str(value or "")
 
 
+def _timestamp(value) -> datetime | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return datetime.fromtimestamp(value, tz=UTC)
+
+
+@dataclass(frozen=True)
+class StripeDispute:
+    """A dispute as Stripe's events carry it (``data.object`` of ``charge.dispute.*``)."""
+
+    id: str
+    payment_intent: str
+    charge: str
+    amount: int
+    currency: str
+    reason: str
+    status: str
+    created: datetime | None
+    evidence_due_by: datetime | None
+
+    @classmethod
+    def from_data(cls, data) -> "StripeDispute":
+        data = data.to_dict() if hasattr(data, "to_dict") else dict(data)
+        charge = data.get("charge")
+        intent = _id_of(data.get("payment_intent"))
+        if not intent and isinstance(charge, dict):
+            intent = _id_of(charge.get("payment_intent"))
+        amount = data.get("amount")
+        evidence = data.get("evidence_details") if isinstance(data.get("evidence_details"), dict) else {}
+        return cls(id=_id_of(data.get("id")), payment_intent=intent, charge=_id_of(charge),
+                   amount=amount if isinstance(amount, int) and not isinstance(amount, bool) and amount >= 0 else 0,
+                   currency=str(data.get("currency") or "")[:3], reason=str(data.get("reason") or ""),
+                   status=str(data.get("status") or ""), created=_timestamp(data.get("created")),
+                   evidence_due_by=_timestamp(evidence.get("due_by")))
+
+
 @dataclass(frozen=True)
 class StripeCharge:
-    """A charge as ``charge.refunded`` reports it: ``amount_refunded`` is cumulative (every refund so far)."""
+    """A charge as ``charge.refunded`` reports it: ``amount_refunded`` is what its pending and succeeded refunds add
+    up to. ``refunds`` are its refunds when the charge carries them (API versions before 2022-11-15, or expanded)."""
 
     id: str
     payment_intent: str
     amount: int
     amount_refunded: int
     currency: str
+    refunds: tuple[StripeRefund, ...] = ()
 
     @classmethod
     def from_data(cls, data) -> "StripeCharge":
         data = data.to_dict() if hasattr(data, "to_dict") else dict(data)
-        intent = data.get("payment_intent") or ""
-        return cls(id=str(data.get("id") or ""),
-                   payment_intent=intent if isinstance(intent, str) else str(intent.get("id") or ""),
+        listed = data.get("refunds") if isinstance(data.get("refunds"), dict) else {}
+        refunds = tuple(StripeRefund.from_data(refund) for refund in listed.get("data") or ()
+                        if isinstance(refund, dict) and refund.get("id"))
+        return cls(id=str(data.get("id") or ""), payment_intent=_id_of(data.get("payment_intent")),
                    amount=int(data.get("amount") or 0), amount_refunded=int(data.get("amount_refunded") or 0),
-                   currency=str(data.get("currency") or ""))
+                   currency=str(data.get("currency") or ""), refunds=refunds)
 
 
 def stripe_client() -> stripe.StripeClient:
@@ -210,8 +240,8 @@ def refund_create(*, payment_intent_id: str, idempotency_key: str, amount_cents:
         params["amount"] = amount_cents
     with _translated_errors("refund a payment", nothing_done="Nothing was refunded"):
         refund = stripe_client().v1.refunds.create(params, {"idempotency_key": idempotency_key})
-    return StripeRefund(id=refund.id, amount=refund.amount, currency=refund.currency, status=refund.status,
-                        payment_intent=refund.payment_intent or payment_intent_id)
+    answer = StripeRefund.from_data(refund)
+    return answer if answer.payment_intent else replace(answer, payment_intent=payment_intent_id)
 
 
 def stripe_objects_created(*, resource: str, since: datetime, until: datetime) -> list:

@@ -9,8 +9,10 @@ seller's own rows move together with the payment or not at all:
 * ``on_refund_requested``  staff refund the whole payment (``checkout_session_refund``): take back what was
                        sold, or raise ``RefundRefused`` and nothing happens; kinds refunded elsewhere (an order's
                        own refund page) say where in ``refund_elsewhere``;
-* ``on_refund_failed``  Stripe refused a refund of the session's payment: give back what was taken back;
-* ``on_refunded``      Stripe's ``charge.refunded`` for the session's payment (``RefundProgress``);
+* ``on_refunded``      Stripe accepted a refund of the session's payment (pending or succeeded), or one made in
+                       Stripe's Dashboard was recorded (``RefundProgress``): bring what was sold in line;
+* ``on_refund_failed``  a refund failed or was canceled -- refused at once, or failed after it had succeeded (the
+                       bank returned it): undo what it took back;
 * ``on_dispute_opened``  the cardholder disputes the session's payment (``checkout.models.Dispute``): suspend
                        or hold back what was sold until Stripe decides (once per dispute);
 * ``on_dispute_closed``  Stripe decided: ``won`` gives back what was held, otherwise the loss is final (once
@@ -37,14 +39,16 @@ class Payment:
 
 @dataclass(frozen=True)
 class RefundProgress:
-    """What a ``charge.refunded`` told checkout about a session's payment: ``refunded_cents`` in all so far (never
-    less than Stripe said before), whether that ``increased`` now, and ``requested_cents``: what the shop's own
-    refunds of it add up to (failed ones not counted). More refunded than requested was refunded outside the
-    shop (Stripe's dashboard)."""
+    """A refund of a session's payment moved forward: ``refund`` (a ``checkout.models.Refund``) is now pending or
+    succeeded at Stripe. ``refunded_cents`` is what Stripe has accepted to refund of the payment in all (its pending
+    and succeeded refunds, the session's ``stripe_refunded_cents``), and ``increased`` whether that went up now
+    (a pending refund that succeeded changes nothing). ``made_in_stripe``: nobody in the shop asked for it (Stripe's
+    Dashboard), so nothing was taken back yet -- the kind takes back what it can now, like a staff refund."""
 
     refunded_cents: int
+    refund: object = None
     increased: bool = False
-    requested_cents: int = 0
+    made_in_stripe: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,7 +88,9 @@ class SessionKind:
         raise NotImplementedError
 
     def on_refund_failed(self, *, session, refund, now: datetime) -> str:
-        """Stripe refused ``refund``: nothing was refunded. Returns a few words for the log."""
+        """``refund`` failed or was canceled (``refund.status``), maybe after it had succeeded: nothing of it is
+        refunded, and ``session.stripe_refunded_cents`` no longer counts it. Give back what it took back. Returns a
+        few words for the log."""
         return "nothing to give back"
 
     def on_refunded(self, *, session, progress: RefundProgress, now: datetime) -> str:

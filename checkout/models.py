@@ -65,7 +65,7 @@ class CheckoutSession(models.Model):
     failure_message = models.CharField(max_length=255, blank=True,
                                        help_text="Why the last payment attempt failed, as the shopper sees it.")
     stripe_refunded_cents = models.PositiveBigIntegerField(
-        default=0, help_text="What Stripe last said was refunded of the payment (charge.refunded; never backwards).")
+        default=0, help_text="What Stripe has accepted to refund of the payment: its pending and succeeded refunds.")
 
     class Meta:
         ordering = ["-created_at"]
@@ -134,22 +134,38 @@ class CheckoutSessionStatusChange(StatusChange):
 class Refund(models.Model):
     """A refund of (part of) a session's payment, made in two phases so that Stripe is never called while a row
     lock is held: recorded (``requested``) in the transaction that decided it, sent to Stripe after commit with
-    ``idempotency_key`` (a retry cannot refund twice), and the answer recorded: ``pending`` or ``succeeded``
-    when Stripe accepted it, ``failed`` when Stripe refused it for good. ``charge.refunded`` confirms it."""
+    ``idempotency_key`` (a retry cannot refund twice), and Stripe's answer recorded. From then on it follows
+    Stripe's refund: ``pending`` (Stripe accepted it; ``requires_action`` too), then ``succeeded``, ``failed`` or
+    ``canceled``, from Stripe's answers and its ``refund.*`` / ``charge.refund.updated`` / ``charge.refunded``
+    events (``checkout.services.refund_updates``), never backwards.
+
+    A refund made in Stripe's Dashboard, which the shop never asked for, is recorded too (``origin`` stripe, no
+    ``requested_by``), so that every refund of a payment has a row and what was sold follows them all."""
 
     class Status(models.TextChoices):
         REQUESTED = "requested", "Requested (not yet accepted by Stripe)"
         PENDING = "pending", "Pending at Stripe"
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
+        CANCELED = "canceled", "Canceled"
 
-    # A refund Stripe reported succeeded can still fail later (the customer's bank returns it).
+    class Origin(models.TextChoices):
+        SHOP = "shop", "Asked by the shop"
+        STRIPE = "stripe", "Made in Stripe (not by the shop)"
+
+    # A refund Stripe reported succeeded can still fail later (the customer's bank returns it); only a refund
+    # that has not succeeded yet can be canceled. Failed and canceled are final: a late "succeeded" cannot undo them.
     TRANSITIONS = Transitions({
-        Status.REQUESTED: {Status.PENDING, Status.SUCCEEDED, Status.FAILED},
-        Status.PENDING: {Status.SUCCEEDED, Status.FAILED},
+        Status.REQUESTED: {Status.PENDING, Status.SUCCEEDED, Status.FAILED, Status.CANCELED},
+        Status.PENDING: {Status.SUCCEEDED, Status.FAILED, Status.CANCELED},
         Status.SUCCEEDED: {Status.FAILED},
         Status.FAILED: set(),
+        Status.CANCELED: set(),
     })
+    # Money Stripe has accepted to give back: what orders, packages and the dashboard count as refunded.
+    ACCEPTED = frozenset({Status.PENDING, Status.SUCCEEDED})
+    # Nothing was (or stays) refunded: what the refund took back is given back.
+    UNDONE = frozenset({Status.FAILED, Status.CANCELED})
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     session = models.ForeignKey(CheckoutSession, on_delete=models.PROTECT, related_name="refunds")
@@ -158,9 +174,11 @@ class Refund(models.Model):
     idempotency_key = models.CharField(max_length=255, unique=True,
                                        help_text="Sent to Stripe with the refund: the same refund asked twice is one.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.REQUESTED)
+    origin = models.CharField(max_length=8, choices=Origin.choices, default=Origin.SHOP)
     reason = models.CharField(max_length=300)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                     related_name="+", help_text="The staff member who asked for it (none: the shop).")
+                                     related_name="+", help_text="The staff member who asked for it (none: the shop, "
+                                                                 "or someone in Stripe's Dashboard).")
     stripe_refund_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     failure_message = models.CharField(max_length=500, blank=True)
     attempts = models.PositiveIntegerField(default=0, help_text="How often it was sent to Stripe.")
@@ -173,11 +191,18 @@ class Refund(models.Model):
             models.Index(fields=["updated_at"], condition=Q(status="requested"), name="refund_unsent_idx"),
             # The dashboard's refunds the shop made on its own (a payment it could not deliver), by day.
             models.Index(fields=["created_at"], condition=Q(requested_by__isnull=True), name="refund_by_the_shop_idx"),
+            models.Index(fields=["created_at"], name="refund_created_idx"),
+            models.Index(fields=["updated_at"], condition=Q(status__in=["failed", "canceled"]),
+                         name="refund_undone_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount_cents__gt=0), name="refund_amount_positive"),
-            models.CheckConstraint(condition=Q(status__in=["requested", "pending", "succeeded", "failed"]),
+            models.CheckConstraint(condition=Q(status__in=["requested", "pending", "succeeded", "failed", "canceled"]),
                                    name="refund_status_known"),
+            models.CheckConstraint(condition=Q(origin__in=["shop", "stripe"]), name="refund_origin_known"),
+            # Stripe's Dashboard refunds are recorded from what Stripe says, never sent by the shop.
+            models.CheckConstraint(condition=Q(origin="shop") | (Q(requested_by__isnull=True) & Q(attempts=0)),
+                                   name="refund_from_stripe_not_sent"),
         ]
 
     def __str__(self):
@@ -185,8 +210,12 @@ class Refund(models.Model):
 
     @property
     def counts(self) -> bool:
-        """Money that left, or is leaving, the shop (everything but a failed refund)."""
-        return self.status != self.Status.FAILED
+        """Money that left, or is leaving, the shop (everything but a failed or canceled refund)."""
+        return self.status not in self.UNDONE
+
+    @property
+    def made_in_stripe(self) -> bool:
+        return self.origin == self.Origin.STRIPE
 
 
 class RefundStatusChange(StatusChange):

@@ -93,8 +93,10 @@ def refund_description(refund: Refund) -> str:
     state = {Refund.Status.REQUESTED: "recorded, not yet accepted by Stripe",
              Refund.Status.PENDING: "awaiting Stripe's confirmation",
              Refund.Status.SUCCEEDED: "confirmed by Stripe",
-             Refund.Status.FAILED: f"refused by Stripe: {refund.failure_message}"}[refund.status]
-    return f"Refunded {format_money(refund.amount_cents, refund.currency)} ({state})."
+             Refund.Status.FAILED: f"failed at Stripe: {refund.failure_message}",
+             Refund.Status.CANCELED: f"canceled at Stripe: {refund.failure_message}"}[refund.status]
+    where = ", made in Stripe's Dashboard" if refund.made_in_stripe else ""
+    return f"Refunded {format_money(refund.amount_cents, refund.currency)} ({state}{where})."
 
 
 def checkout_session_disputes(*, session: CheckoutSession) -> list[Dispute]:
@@ -109,3 +111,13 @@ def dispute_description(dispute: Dispute) -> str:
         return f"Dispute of {amount} {dispute.outcome} ({dispute.closed_at:%Y-%m-%d}): {dispute.seller_note}"
     due = f", evidence due by {dispute.evidence_due_by:%Y-%m-%d %H:%M} UTC" if dispute.evidence_due_by else ""
     return f"Dispute of {amount} open ({dispute.get_status_display().lower()}{due}): {dispute.seller_note}"
+
+
+def refunds_undone(*, limit: int) -> tuple[int, list[Refund]]:
+    """How many refunds failed or were canceled (money the shopper was promised and did not get), and the latest
+    ``limit`` of them with their session and shopper: one query while there are fewer than ``limit``."""
+    latest = list(Refund.objects.filter(status__in=Refund.UNDONE).select_related("session__user")
+                  .order_by("-updated_at")[:limit])
+    if len(latest) < limit:
+        return len(latest), latest
+    return Refund.objects.filter(status__in=Refund.UNDONE).count(), latest

@@ -3,6 +3,11 @@
 Every figure is one aggregate over an indexed column set, so the page costs the same handful of queries
 however many orders, ledger entries or sessions there are (tests/config/test_dashboard.py counts them).
 "Today" is the current day in TIME_ZONE. Amounts are integer cents of the shop's currency and integer points.
+
+Net money is what was sold today less what was refunded today, of every kind (card orders, points packages): a
+refund counts on the day it was asked for (or, made in Stripe's Dashboard, the day the shop heard of it) while
+Stripe has it pending or succeeded; one that failed or was canceled does not count -- not even on its day once it
+fails after having succeeded -- and is listed under "Refunds that failed" instead.
 """
 
 from dataclasses import dataclass
@@ -14,9 +19,10 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from checkout.models import CheckoutSession, Dispute, Refund, StripeBooksCheck, WebhookEvent
+from checkout.selectors import refunds_undone
 from checkout.services.books import stripe_books_latest
-from orders.models import Order, OrderStatus, PaymentMethod
-from wallet.models import POINTS_PACKAGE, LedgerEntry
+from orders.models import CART, Order, OrderStatus, PaymentMethod
+from wallet.models import POINTS_PACKAGE, LedgerEntry, RefundShortfall
 
 RECENT_FAILURES = 10
 OPEN_DISPUTES_SHOWN = 20
@@ -29,7 +35,6 @@ class Dashboard:
     since: datetime
     card_orders: int
     card_sales_cents: int
-    card_refunded_cents: int
     points_orders: int
     points_sales: int
     points_refunded: int
@@ -45,6 +50,11 @@ class Dashboard:
     failed_webhooks: int
     recent_failures: list
     books_check: StripeBooksCheck | None
+    refunded_cents_by_kind: dict[str, int]
+    undone_refunds: int
+    recent_undone_refunds: list
+    open_shortfalls: int
+    open_shortfall_points: int
     lost_disputes_cents: int = 0
     open_disputes: int = 0
     open_dispute_rows: tuple = ()
@@ -53,9 +63,21 @@ class Dashboard:
     refunds_by_the_shop_cents: int = 0
 
     @property
+    def card_refunded_cents(self) -> int:
+        return self.refunded_cents_by_kind.get(CART, 0)
+
+    @property
+    def package_refunded_cents(self) -> int:
+        return self.refunded_cents_by_kind.get(POINTS_PACKAGE, 0)
+
+    @property
+    def refunded_cents(self) -> int:
+        """Every kind's refunds counted today (kinds the dashboard has no row for included)."""
+        return sum(self.refunded_cents_by_kind.values())
+
+    @property
     def sales_cents(self) -> int:
-        return (self.card_sales_cents - self.card_refunded_cents + self.package_sales_cents
-                - self.lost_disputes_cents)
+        return self.card_sales_cents + self.package_sales_cents - self.refunded_cents - self.lost_disputes_cents
 
 
 def start_of_today() -> datetime:
@@ -69,7 +91,6 @@ def dashboard_figures(*, since: datetime | None = None) -> Dashboard:
     orders = Order.objects.filter(created_at__gte=since).aggregate(
         card_orders=Count("id", filter=card & today_paid),
         card_sales=Sum("total_cents", filter=card & today_paid, default=0),
-        card_refunded=Sum("refunded_cents", filter=card & today_paid, default=0),
         points_orders=Count("id", filter=points & today_paid),
         points_sales=Sum("total_points", filter=points & today_paid, default=0),
         points_refunded=Sum("refunded_points", filter=points & today_paid, default=0),
@@ -91,17 +112,24 @@ def dashboard_figures(*, since: datetime | None = None) -> Dashboard:
         failed=Count("id", filter=Q(status=failed)), attention=Count("id", filter=Q(status=attention)))
     # Payments the shop refunded on its own because it could not deliver them (paid twice, sold out meanwhile,
     # paid after their checkout session was deleted): no staff member asked for them.
-    by_the_shop = Refund.objects.filter(created_at__gte=since, requested_by__isnull=True).aggregate(
+    by_the_shop = Refund.objects.filter(created_at__gte=since, requested_by__isnull=True,
+                                        origin=Refund.Origin.SHOP).aggregate(
         count=Count("id"), cents=Sum("amount_cents", default=0))
     disputes = Dispute.objects.aggregate(
         open=Count("id", filter=Q(outcome="")),
         lost=Sum("amount_cents", filter=Q(outcome=Dispute.Outcome.LOST, closed_at__gte=since), default=0))
     open_disputes = (Dispute.objects.filter(outcome="").select_related("session__user")
                      .order_by(F("evidence_due_by").asc(nulls_last=True), "opened_at")[:OPEN_DISPUTES_SHOWN])
+    refunded = dict(Refund.objects.filter(created_at__gte=since, status__in=Refund.ACCEPTED).order_by()
+                    .values_list("session__kind").annotate(cents=Sum("amount_cents")).values_list("session__kind",
+                                                                                                   "cents"))
+    undone_count, undone = refunds_undone(limit=RECENT_FAILURES)
+    shortfalls = RefundShortfall.objects.filter(settled_at__isnull=True).aggregate(
+        count=Count("pk"), points=Sum("points", default=0))
     return Dashboard(
         since=since,
         card_orders=orders["card_orders"], card_sales_cents=orders["card_sales"],
-        card_refunded_cents=orders["card_refunded"], points_orders=orders["points_orders"],
+        points_orders=orders["points_orders"],
         points_sales=orders["points_sales"], points_refunded=orders["points_refunded"],
         package_sales=packages["count"], package_sales_cents=packages["cents"],
         points_by_kind=by_kind,
@@ -116,6 +144,8 @@ def dashboard_figures(*, since: datetime | None = None) -> Dashboard:
         books_check=stripe_books_latest(),
         # Money a lost dispute took back, counted the day the dispute was lost.
         lost_disputes_cents=disputes["lost"], open_disputes=disputes["open"], open_dispute_rows=tuple(open_disputes),
+        refunded_cents_by_kind=refunded, undone_refunds=undone_count, recent_undone_refunds=undone,
+        open_shortfalls=shortfalls["count"], open_shortfall_points=shortfalls["points"],
     )
 
 

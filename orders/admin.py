@@ -117,7 +117,8 @@ class OrderAdmin(admin.ModelAdmin):
                     messages.success(request, f"Refund of order {order.short_id} recorded.")
                 else:
                     messages.success(request, f"Refund of order {order.short_id} requested from Stripe: the order "
-                                              f"is marked refunded when Stripe confirms it.")
+                                              f"is marked refunded once Stripe accepts it, and again completed if "
+                                              f"the refund fails.")
                 return redirect("admin:orders_order_change", order.pk)
         context = {**self.admin_site.each_context(request), "order": order, "form": form, "opts": self.model._meta,
                    "title": f"Refund order {order.short_id}",

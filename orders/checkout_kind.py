@@ -14,7 +14,7 @@ from orders.services.card import (
     orders_release_ended_reservations,
 )
 from orders.services.disputes import order_dispute_close, order_dispute_open
-from orders.services.refunds import order_refund_confirm, order_refund_failed
+from orders.services.refunds import order_refund_failed, order_refunds_follow
 
 
 class CartKind(SessionKind):
@@ -34,7 +34,7 @@ class CartKind(SessionKind):
         order_reservation_release(checkout_session=session, now=now)
 
     def on_refunded(self, *, session, progress: RefundProgress, now: datetime) -> str:
-        return order_refund_confirm(checkout_session=session, refunded_cents=progress.refunded_cents)
+        return order_refunds_follow(checkout_session=session, made_in_stripe=progress.made_in_stripe)
 
     def on_refund_failed(self, *, session, refund, now: datetime) -> str:
         return order_refund_failed(checkout_session=session, refund=refund)

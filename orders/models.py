@@ -57,13 +57,14 @@ class DisputeStatus(models.TextChoices):
 
 class Order(models.Model):
     # A card payment Stripe accepted just before we gave up on its checkout is honoured (completed), or refunded
-    # when its copies were sold meanwhile: money that arrived is never ignored.
+    # when its copies were sold meanwhile: money that arrived is never ignored. A card refund that fails or is
+    # canceled at Stripe (even after it succeeded: the bank returned it) gives the order back the status it had.
     TRANSITIONS = Transitions({
         OrderStatus.PENDING: {OrderStatus.COMPLETED, OrderStatus.FAILED, OrderStatus.CANCELLED},
         OrderStatus.COMPLETED: {OrderStatus.REFUNDED},
         OrderStatus.FAILED: {OrderStatus.COMPLETED, OrderStatus.REFUNDED},
         OrderStatus.CANCELLED: {OrderStatus.COMPLETED, OrderStatus.REFUNDED},
-        OrderStatus.REFUNDED: set(),
+        OrderStatus.REFUNDED: {OrderStatus.COMPLETED, OrderStatus.FAILED, OrderStatus.CANCELLED},
     })
     # A dispute won may be followed by another one of the same payment; a dispute lost is final.
     DISPUTE_TRANSITIONS = Transitions({

@@ -15,7 +15,7 @@ from checkout.selectors import (
 )
 from checkout.services import RefundRefused, checkout_session_refund
 from wallet.forms import AdjustBalanceForm
-from wallet.models import LedgerEntry, PointsPackage, PointsPurchase, Wallet
+from wallet.models import LedgerEntry, PointsPackage, PointsPurchase, RefundShortfall, Wallet
 from wallet.selectors import points_purchase_credit, wallet_balance
 from wallet.services import InsufficientPoints, WalletError, wallet_adjust
 from wallet.templatetags.wallet_tags import signed_points
@@ -174,7 +174,9 @@ class PointsPurchaseAdmin(ReadOnlyAdmin):
         session = purchase.checkout_session
         refunds = checkout_session_refunds(session=session)
         if any(refund.counts for refund in refunds):
-            return " ".join(refund_description(refund) for refund in refunds)
+            shortfalls = [f"{shortfall.points:,} points could not be taken back (spent already)."
+                          for shortfall in purchase.refund_shortfalls.filter(settled_at__isnull=True)]
+            return " ".join([*(refund_description(refund) for refund in refunds), *shortfalls])
         if session.status != session.Status.COMPLETED:
             return "Only paid and credited purchases are refunded."
         return format_html('<a class="button" href="{}">Refund this purchase…</a>',
@@ -225,3 +227,38 @@ class PointsPurchaseAdmin(ReadOnlyAdmin):
                    "opts": self.model._meta, "title": f"Refund {session.title} bought by {session.user}",
                    "balance": wallet_balance(user=session.user).current}
         return TemplateResponse(request, "admin/wallet/pointspurchase/refund.html", context)
+
+
+class OpenShortfallFilter(admin.SimpleListFilter):
+    title = "still open"
+    parameter_name = "open"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Open"), ("no", "Settled (the refund failed or was canceled)")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(settled_at__isnull=self.value() == "yes")
+        return queryset
+
+
+@admin.register(RefundShortfall)
+class RefundShortfallAdmin(ReadOnlyAdmin):
+    """Points a refund made in Stripe's Dashboard could not take back because the shopper had spent them: what
+    staff decide about is theirs (an adjustment, if anything), so this only shows them."""
+
+    list_display = ["created_at", "shopper", "purchase", "points", "refund_amount", "refund", "settled_at"]
+    list_filter = [OpenShortfallFilter, "created_at"]
+    search_fields = ["purchase__checkout_session__user__email", "=refund__stripe_refund_id"]
+    list_select_related = ["purchase__checkout_session__user", "purchase__package", "refund"]
+    fields = ["refund", "purchase", "shopper", "points", "refund_amount", "created_at", "settled_at",
+              "settled_because"]
+    readonly_fields = fields
+
+    @admin.display(description="Shopper", ordering="purchase__checkout_session__user__email")
+    def shopper(self, shortfall):
+        return shortfall.purchase.checkout_session.user
+
+    @admin.display(description="Refunded", ordering="refund__amount_cents")
+    def refund_amount(self, shortfall):
+        return format_money(shortfall.refund.amount_cents, shortfall.refund.currency)

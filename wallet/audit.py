@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 
-from wallet.models import LedgerEntry, Wallet
+from wallet.models import RESTORES_PURCHASE, LedgerEntry, Wallet
 
 _LEDGER = LedgerEntry._meta.db_table
 _WALLET = Wallet._meta.db_table
@@ -54,17 +54,22 @@ SELECT w.id, u.email, w.balance, w.lifetime, w.spent,
 _TOTALS = f"SELECT (SELECT COUNT(*) FROM {_WALLET}), (SELECT COUNT(*) FROM {_LEDGER})"
 
 # Entries on a wallet that does not exist, and reversals that took back more than their purchase (or reversed
-# something other than a purchase, or on another wallet).
+# something other than a purchase, or on another wallet). Points given back to a purchase (``wallet_restore``: its
+# refund failed) may be reversed again, so they are subtracted from what its reversals took.
 _ORPHANS = f"""
 SELECT e.wallet_id, COUNT(*) FROM {_LEDGER} e LEFT JOIN {_WALLET} w ON w.id = e.wallet_id
  WHERE w.id IS NULL GROUP BY e.wallet_id
 """
+_RESTORED = f"""COALESCE((SELECT SUM(a.amount) FROM {_LEDGER} a
+  WHERE a.wallet_id = p.wallet_id AND a.kind = 'adjustment'
+    AND CAST(a.metadata->>'{RESTORES_PURCHASE}' AS BIGINT) = p.id), 0)"""
 _REVERSALS = f"""
-SELECT p.id, p.wallet_id, p.kind, p.amount, CAST(-SUM(r.amount) AS BIGINT),
+SELECT p.id, p.wallet_id, p.kind, p.amount, CAST(-SUM(r.amount) - {_RESTORED} AS BIGINT),
        COUNT(*) FILTER (WHERE r.wallet_id <> p.wallet_id)
   FROM {_LEDGER} r JOIN {_LEDGER} p ON p.id = r.reverses_id
  GROUP BY p.id, p.wallet_id, p.kind, p.amount
-HAVING p.kind <> 'purchase' OR -SUM(r.amount) > p.amount OR COUNT(*) FILTER (WHERE r.wallet_id <> p.wallet_id) > 0
+HAVING p.kind <> 'purchase' OR -SUM(r.amount) - {_RESTORED} > p.amount
+    OR COUNT(*) FILTER (WHERE r.wallet_id <> p.wallet_id) > 0
 """
 
 

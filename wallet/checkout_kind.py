@@ -18,6 +18,7 @@ from wallet.services import (
     wallet_credit,
     wallet_reverse,
 )
+from wallet.services.refunds import points_purchase_refund_take, points_purchase_refund_undo
 
 logger = logging.getLogger(__name__)
 
@@ -63,30 +64,21 @@ class PointsPackageKind(SessionKind):
         return f"{credit.amount} points taken back"
 
     def on_refund_failed(self, *, session, refund, now: datetime) -> str:
-        """Stripe refused the refund: the points taken back for it are the shopper's again (a credit of its own;
-        the ledger never changes an entry)."""
-        reversal = LedgerEntry.objects.filter(idempotency_key=refund.idempotency_key).first()
-        if reversal is None:
-            return "no points had been taken back"
-        wallet_credit(user=session.user, points=-reversal.amount, kind="adjustment",
-                      idempotency_key=f"{refund.idempotency_key}:failed",
-                      description=f"{session.title}: the refund failed at Stripe, so its points are back",
-                      created_by=refund.requested_by,
-                      metadata={"checkout_session_id": str(session.pk), "refund_id": str(refund.pk),
-                                "reason": f"refund failed: {refund.failure_message}"})
-        return f"{-reversal.amount} points given back"
+        """The refund failed or was canceled (maybe after it succeeded): the points taken back for it are the
+        shopper's again (an entry of their own; the ledger never changes one), and it owes nothing any more."""
+        return points_purchase_refund_undo(session=session, refund=refund, now=now)
 
     def on_refunded(self, *, session, progress: RefundProgress, now: datetime) -> str:
-        if not progress.requested_cents:
-            if progress.increased:
-                logger.warning("Checkout session %s: Stripe refunded %s cents of its payment %s, but not through the "
-                               "shop, so its points were not taken back", session.pk, progress.refunded_cents,
-                               session.stripe_payment_intent_id)
-                return "package refunded outside the shop: its points were not taken back"
-            return "refund already recorded"
-        if progress.refunded_cents < progress.requested_cents:
-            return "package refund partly confirmed"
-        return "package refund confirmed" if progress.increased else "refund already recorded"
+        """Stripe accepted a refund: a staff refund took its points already; one made in Stripe's Dashboard takes
+        back what the balance allows now, and the rest is recorded as a shortfall."""
+        refund = progress.refund
+        if progress.increased:
+            taken = points_purchase_refund_take(session=session, refund=refund, now=now)
+            if progress.made_in_stripe:
+                return f"package refunded in Stripe: {taken}"
+        if refund.status == refund.Status.SUCCEEDED:
+            return "package refund confirmed"
+        return "package refund accepted, awaiting Stripe's confirmation"
 
     def refund_url(self, session) -> str | None:
         return reverse("admin:wallet_pointspurchase_refund", args=[session.pk])

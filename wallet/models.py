@@ -174,6 +174,11 @@ def purchase_credit_key(stripe_session_id: str) -> str:
     return f"stripe:checkout:{stripe_session_id}"
 
 
+# The metadata key of an adjustment that gives back points reversed from a purchase (its refund failed), naming the
+# purchase's entry: ``wallet_reverse`` and the audit count such points as not taken back.
+RESTORES_PURCHASE = "restores_purchase"
+
+
 class PointsPurchase(models.Model):
     """A points package bought through a checkout session: what was offered (a snapshot: the package may change
     later). Created with its session by ``wallet.services.purchases``; once paid, the ledger entry that credited it
@@ -202,3 +207,33 @@ class PointsPurchase(models.Model):
 
     def __str__(self):
         return f"{self.points} points ({self.checkout_session_id})"
+
+
+class RefundShortfall(models.Model):
+    """Points a refund should have taken back from a points package purchase but could not, because the shopper had
+    spent them already (a balance never goes below zero): a refund made in Stripe's Dashboard takes back what the
+    balance allows and records the rest here, for staff (admin, dashboard). ``settled_at``: the refund failed or was
+    canceled, so nothing is owed any more."""
+
+    refund = models.OneToOneField("checkout.Refund", on_delete=models.PROTECT, primary_key=True,
+                                  related_name="points_shortfall")
+    purchase = models.ForeignKey(PointsPurchase, on_delete=models.PROTECT, related_name="refund_shortfalls")
+    points = models.PositiveBigIntegerField(help_text="Points the refund should have taken back and could not.")
+    created_at = models.DateTimeField(default=timezone.now)
+    settled_at = models.DateTimeField(null=True, blank=True)
+    settled_because = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["created_at"], condition=Q(settled_at__isnull=True),
+                                name="shortfall_open_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(points__gt=0), name="shortfall_points_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.points} points not taken back ({self.refund_id})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.settled_at is None

@@ -1,7 +1,8 @@
 """Every write the checkout app makes. Split by concern:
 
 sessions     start / renew / follow / cancel / pay
-refunds      staff refunds of a payment, and Stripe's confirmations
+refunds      staff refunds of a payment: recorded, then sent to Stripe
+refund_lifecycle  what Stripe's answers and refund events do to them, refunds made in Stripe's Dashboard
 disputes     disputes of payments, mirrored from Stripe's events, and the staff alert
 fulfilment   apply Stripe's answer (credit, expire, failure) and reconcile with Stripe
 webhooks     verify, store and process Stripe's deliveries

@@ -17,7 +17,7 @@ one -- directly or on an expanded charge -- is not ours either, and no call to S
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 
 from django.conf import settings
@@ -28,6 +28,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from checkout.gateway import StripeDispute
 from checkout.kinds import handler_for, rows_loaded_with_sessions
 from checkout.models import CheckoutSession, Dispute, DisputeStatusChange
 from checkout.money import format_money
@@ -39,49 +40,6 @@ SELLER_NOTE_LIMIT = Dispute._meta.get_field("seller_note").max_length
 REASON_LIMIT = Dispute._meta.get_field("reason").max_length
 # A status Stripe adds after this code was written is taken as the most cautious one: open, answer needed.
 UNKNOWN_STATUS_FALLBACK = Dispute.Status.NEEDS_RESPONSE
-
-
-def _id_of(value) -> str:
-    """An id field that Stripe may send as an id or, expanded, as the object."""
-    if isinstance(value, dict):
-        value = value.get("id")
-    return value if isinstance(value, str) else ""
-
-
-def _timestamp(value) -> datetime | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return datetime.fromtimestamp(value, tz=UTC)
-
-
-@dataclass(frozen=True)
-class StripeDispute:
-    """A dispute as Stripe's events carry it (``data.object`` of ``charge.dispute.*``)."""
-
-    id: str
-    payment_intent: str
-    charge: str
-    amount: int
-    currency: str
-    reason: str
-    status: str
-    created: datetime | None
-    evidence_due_by: datetime | None
-
-    @classmethod
-    def from_data(cls, data) -> "StripeDispute":
-        data = data.to_dict() if hasattr(data, "to_dict") else dict(data)
-        charge = data.get("charge")
-        intent = _id_of(data.get("payment_intent"))
-        if not intent and isinstance(charge, dict):
-            intent = _id_of(charge.get("payment_intent"))
-        amount = data.get("amount")
-        evidence = data.get("evidence_details") if isinstance(data.get("evidence_details"), dict) else {}
-        return cls(id=_id_of(data.get("id")), payment_intent=intent, charge=_id_of(charge),
-                   amount=amount if isinstance(amount, int) and not isinstance(amount, bool) and amount >= 0 else 0,
-                   currency=str(data.get("currency") or "")[:3], reason=str(data.get("reason") or ""),
-                   status=str(data.get("status") or ""), created=_timestamp(data.get("created")),
-                   evidence_due_by=_timestamp(evidence.get("due_by")))
 
 
 class DisputeOutcome(StrEnum):

@@ -5,19 +5,16 @@
    (a package's points) -- all of it commits, or none.
 2. ``refund_submit``, after commit and outside any transaction: Stripe is asked with the refund's key, so a retry
    after a lost answer gets Stripe's first refund back instead of a second one; the answer is recorded in a short
-   transaction of its own. Stripe unreachable: the refund stays ``requested`` and ``refunds_submit_unsent``
-   (beat) sends it again. Stripe refusing: the refund ``failed``, and its kind gives back what it took
-   (``on_refund_failed``).
+   transaction of its own (``refund_lifecycle.refund_status_apply``: usually ``pending``). Stripe unreachable:
+   the refund stays ``requested`` and ``refunds_submit_unsent`` (beat) sends it again. Stripe refusing: the
+   refund ``failed``, and its kind gives back what it took (``on_refund_failed``).
 
-``charge.refunded`` carries the charge's cumulative ``amount_refunded``. It is applied as ``max(what we have,
-what Stripe says)``, never backwards, so replays and events arriving out of order change nothing; it confirms the
-session's refunds it covers, and the kind's ``on_refunded`` says what that means for what was sold.
+What happens to a refund after that -- Stripe's events settling it, failing it after it succeeded, refunds made in
+Stripe's Dashboard -- is ``checkout.services.refund_lifecycle``.
 """
 
 import logging
-from collections.abc import Iterable
 from datetime import datetime, timedelta
-from enum import StrEnum
 
 from django.db import transaction
 from django.db.models import F, Sum
@@ -25,10 +22,17 @@ from django.utils import timezone
 
 from checkout import gateway
 from checkout.errors import RefundRefused
-from checkout.gateway import PaymentProviderError, StripeCharge
-from checkout.kinds import RefundProgress, handler_for
+from checkout.gateway import PaymentProviderError
+from checkout.kinds import handler_for
 from checkout.models import CheckoutSession, Refund, RefundStatusChange
 from checkout.money import format_money
+from checkout.services.refund_lifecycle import (
+    RefundOutcome,
+    charge_refunded_apply,
+    refund_move,
+    refund_status_apply,
+    stripe_refund_apply,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -38,29 +42,14 @@ STRIPE_METADATA_LIMIT = 500  # Stripe refuses longer metadata values
 RESEND_AFTER = timedelta(minutes=1)  # a refund still unsent this long after its last attempt is sent again
 RESEND_BATCH = 100
 
-__all__ = ["RefundRefused", "charge_refunded_apply", "checkout_session_refund", "refund_request", "refund_submit",
-           "refunds_submit_unsent"]
-
-
-class RefundOutcome(StrEnum):
-    UNKNOWN_PAYMENT = "unknown payment"
-
-
-def refund_move(refund: Refund, target: str, *, now: datetime, note: str = "", **changes) -> Refund:
-    """Move ``refund`` (locked by the caller) to ``target`` as ``Refund.TRANSITIONS`` allows, with its history."""
-    Refund.TRANSITIONS.check(refund.status, target, what=f"refund {refund.pk}")
-    source, refund.status, refund.updated_at = refund.status, target, now
-    for name, value in changes.items():
-        setattr(refund, name, value)
-    refund.save(update_fields=["status", "updated_at", *changes])
-    RefundStatusChange.objects.create(refund=refund, from_status=source, to_status=target, note=note[:500],
-                                      created_at=now)
-    return refund
+__all__ = ["RefundOutcome", "RefundRefused", "charge_refunded_apply", "checkout_session_refund", "refund_move",
+           "refund_request", "refund_submit", "refunds_submit_unsent", "stripe_refund_apply"]
 
 
 def refundable_cents(session: CheckoutSession) -> int:
-    """What is left of the session's payment to refund: its amount less every refund that did not fail."""
-    counted = session.refunds.exclude(status=Refund.Status.FAILED).aggregate(total=Sum("amount_cents"))["total"]
+    """What is left of the session's payment to refund: its amount less every refund that did not fail or was
+    not canceled (those Stripe has not accepted yet included)."""
+    counted = session.refunds.exclude(status__in=Refund.UNDONE).aggregate(total=Sum("amount_cents"))["total"]
     return session.amount_cents - (counted or 0)
 
 
@@ -110,16 +99,15 @@ def refund_submit(*, refund_id, now: datetime | None = None) -> Refund:
     except PaymentProviderError as error:
         return _record_failure(refund, error, now=now)
     with transaction.atomic():
-        session = CheckoutSession.objects.select_for_update().get(pk=refund.session_id)
+        session = CheckoutSession.objects.select_for_update(of=("self",)).select_related("user").get(
+            pk=refund.session_id)
         refund = Refund.objects.select_for_update().get(pk=refund.pk)
-        if refund.status != Refund.Status.REQUESTED:
-            return refund  # a confirmation overtook the answer
-        target = Refund.Status.SUCCEEDED if answer.status == "succeeded" else Refund.Status.PENDING
-        refund_move(refund, target, now=now, note=f"Stripe accepted it ({answer.id}: {answer.status})",
-                    stripe_refund_id=answer.id, failure_message="")
-        _confirm_covered(session, now=now)  # Stripe's charge.refunded may have come first (an earlier attempt)
-    logger.info("Refund %s of checkout session %s: %s cents %s at Stripe (%s)", refund.pk, refund.session_id,
-                refund.amount_cents, refund.status, answer.id)
+        # Stripe's events about it may have come first: the answer then only fills in what they did not say.
+        outcome = refund_status_apply(session=session, refund=refund, stripe_status=answer.status, now=now,
+                                      note=f"Stripe accepted it ({answer.id})", stripe_refund_id=answer.id,
+                                      failure_reason=answer.failure_reason)
+    logger.info("Refund %s of checkout session %s: %s cents, Stripe %s %s: %s", refund.pk, refund.session_id,
+                refund.amount_cents, answer.id, answer.status, outcome)
     return refund
 
 
@@ -131,13 +119,13 @@ def _record_failure(refund: Refund, error: PaymentProviderError, *, now: datetim
         logger.warning("Refund %s could not be sent to Stripe (%s); it is sent again later", refund.pk, message)
         return refund
     with transaction.atomic():
-        session = CheckoutSession.objects.select_for_update().select_related("user").get(pk=refund.session_id)
+        session = CheckoutSession.objects.select_for_update(of=("self",)).select_related("user").get(
+            pk=refund.session_id)
         refund = Refund.objects.select_for_update().get(pk=refund.pk)
         if refund.status != Refund.Status.REQUESTED:
             return refund
-        refund_move(refund, Refund.Status.FAILED, now=now, note=f"Stripe refused it: {message}",
-                    failure_message=message)
-        given_back = handler_for(session.kind).on_refund_failed(session=session, refund=refund, now=now)
+        given_back = refund_status_apply(session=session, refund=refund, stripe_status="failed", now=now,
+                                         note=f"Stripe refused it: {message}", failure_message=message)
     logger.error("Refund %s of checkout session %s refused by Stripe (%s): %s", refund.pk, refund.session_id,
                  message, given_back)
     return refund
@@ -194,48 +182,7 @@ def _check_refundable(session: CheckoutSession | None) -> None:
         raise RefundRefused(elsewhere)
     if session.status != CheckoutSession.Status.COMPLETED:
         raise RefundRefused(f"Only a paid and credited purchase can be refunded; this one is {session.status}.")
-    done = session.refunds.exclude(status=Refund.Status.FAILED).first()
+    done = session.refunds.exclude(status__in=Refund.UNDONE).first()
     if done is not None:
         raise RefundRefused(f"This purchase was already refunded ({format_money(done.amount_cents, done.currency)} "
                             f"on {done.created_at:%Y-%m-%d %H:%M} UTC).")
-
-
-def charge_refunded_apply(*, charge: StripeCharge, now: datetime | None = None) -> str:
-    """Apply Stripe's ``charge.refunded`` inside the webhook's transaction to the session the payment paid: the
-    amount Stripe refunded so far, the refunds of ours it covers, then its kind's ``on_refunded``. Returns the
-    outcome, for the delivery's record."""
-    now = now or timezone.now()
-    if not charge.payment_intent:
-        return RefundOutcome.UNKNOWN_PAYMENT
-    with transaction.atomic(savepoint=False):
-        session = (CheckoutSession.objects.select_for_update(of=("self",)).select_related("user")
-                   .filter(stripe_payment_intent_id=charge.payment_intent).order_by("created_at").first())
-        if session is None:
-            return RefundOutcome.UNKNOWN_PAYMENT
-        increased = charge.amount_refunded > session.stripe_refunded_cents
-        if increased:
-            session.stripe_refunded_cents, session.updated_at = charge.amount_refunded, now
-            session.save(update_fields=["stripe_refunded_cents", "updated_at"])
-        requested = _confirm_covered(session, now=now)
-        progress = RefundProgress(refunded_cents=session.stripe_refunded_cents, increased=increased,
-                                  requested_cents=requested)
-        return handler_for(session.kind).on_refunded(session=session, progress=progress, now=now)
-
-
-def _confirm_covered(session: CheckoutSession, *, now: datetime) -> int:
-    """Mark ``succeeded`` the session's refunds that Stripe's cumulative refunded amount covers, oldest first
-    (refunds sent to Stripe at least once; one never sent cannot be what Stripe refunded). Returns what the
-    session's refunds add up to, failed ones not counted."""
-    refunds = list(session.refunds.select_for_update().order_by("created_at", "id"))
-    covered = sum(refund.amount_cents for refund in refunds if refund.status == Refund.Status.SUCCEEDED)
-    for refund in _awaiting_confirmation(refunds):
-        if covered + refund.amount_cents > session.stripe_refunded_cents:
-            break
-        refund_move(refund, Refund.Status.SUCCEEDED, now=now, note="confirmed by Stripe's charge.refunded")
-        covered += refund.amount_cents
-    return sum(refund.amount_cents for refund in refunds if refund.counts)
-
-
-def _awaiting_confirmation(refunds: Iterable[Refund]) -> list[Refund]:
-    return [refund for refund in refunds if refund.status == Refund.Status.PENDING
-            or (refund.status == Refund.Status.REQUESTED and refund.attempts > 0)]

@@ -6,8 +6,9 @@ error, one more attempt) and the caller answers 500, so Stripe delivers it again
 from the admin. Events that are not about any session or order of ours are stored as ``ignored``; a payment for a
 session of ours that no longer exists is stored as ``attention`` (``services.orphans``).
 
-``charge.refunded`` (a refund of a card order or of a points package) goes to ``services.refunds``, every
-``charge.dispute.*`` to ``services.disputes``.
+``charge.refunded``, ``refund.*`` and ``charge.refund.updated`` (a refund of a card order or of a points package,
+asked by the shop or made in Stripe's Dashboard) go to ``services.refund_lifecycle``.
+Every ``charge.dispute.*`` goes to ``services.disputes``.
 """
 
 import logging
@@ -19,7 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from checkout import gateway
-from checkout.gateway import StripeCharge, StripeCheckoutSession
+from checkout.gateway import StripeCharge, StripeCheckoutSession, StripeRefund
 from checkout.models import WebhookEvent
 from checkout.services.fulfilment import (
     Outcome,
@@ -29,7 +30,7 @@ from checkout.services.fulfilment import (
 )
 from checkout.services.disputes import DisputeOutcome, StripeDispute, dispute_apply
 from checkout.services.orphans import stripe_payment_without_session
-from checkout.services.refunds import RefundOutcome, charge_refunded_apply
+from checkout.services.refund_lifecycle import RefundOutcome, charge_refunded_apply, stripe_refund_apply
 
 logger = logging.getLogger(__name__)
 
@@ -192,6 +193,13 @@ def _dispute_event(obj: dict, now: datetime) -> tuple[str, str]:
     return WebhookEvent.Status.PROCESSED, str(applied)[:ERROR_LIMIT]
 
 
+def _refund_event(obj: dict, now: datetime) -> tuple[str, str]:
+    applied = stripe_refund_apply(stripe_refund=StripeRefund.from_data(obj), now=now)
+    if applied == RefundOutcome.UNKNOWN_PAYMENT:
+        return WebhookEvent.Status.IGNORED, f"{applied}: nothing of ours was refunded"
+    return WebhookEvent.Status.PROCESSED, str(applied)
+
+
 def _outcome(outcome: Outcome) -> tuple[str, str]:
     if outcome == Outcome.UNKNOWN_SESSION:
         return WebhookEvent.Status.IGNORED, f"{outcome.value}: nothing of ours to update"
@@ -207,6 +215,10 @@ HANDLERS = {
     "checkout.session.async_payment_failed": _async_payment_failed,
     "payment_intent.payment_failed": _payment_intent_failed,
     "charge.refunded": _charge_refunded,
+    "refund.created": _refund_event,
+    "refund.updated": _refund_event,
+    "refund.failed": _refund_event,
+    "charge.refund.updated": _refund_event,
     # Each carries the whole dispute; they are applied alike, in whatever order they come.
     "charge.dispute.created": _dispute_event,
     "charge.dispute.updated": _dispute_event,

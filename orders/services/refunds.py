@@ -1,11 +1,14 @@
 """Refunds, started by staff. Points orders are refunded through the ledger at once; card orders through
-checkout's refunds (recorded, then sent to Stripe after commit), and marked refunded when Stripe's
-``charge.refunded`` event confirms it (``orders.checkout_kind``)."""
+checkout's refunds (recorded, then sent to Stripe after commit). A card order's refunded amount follows what Stripe
+has accepted to refund of its payment (pending and succeeded refunds, also those made in Stripe's Dashboard): up
+when a refund is accepted, down again -- and out of ``refunded`` -- when one fails or is canceled
+(``orders.checkout_kind``)."""
 
 import logging
 from enum import StrEnum
 
 from django.db import transaction
+from django.db.models import Count, Q, Sum
 
 from checkout.errors import RefundRefused as CheckoutRefundRefused
 from checkout.models import CheckoutSession, Refund
@@ -24,6 +27,7 @@ HISTORY_LIMIT = OrderStatusChange._meta.get_field("reason").max_length
 class RefundConfirmation(StrEnum):
     REFUNDED = "order refunded"
     PARTIALLY_REFUNDED = "order partially refunded"
+    REFUND_UNDONE = "order's refund undone"
     ALREADY_RECORDED = "order refund already recorded"
     NO_ORDER = "refund of a cart checkout without an order"
 
@@ -77,10 +81,11 @@ def order_refund_stripe(*, order_id, staff_user, reason: str, cents: int | None 
     with the order's history (and the payment's session locked, so two staff members refund one after the other),
     then sent to Stripe after commit; ``charge.refunded`` later marks the order (partially) refunded.
 
-    The refund's key is the order, what Stripe had confirmed as refunded before, and the amount asked: a retried
-    or double click before Stripe's confirmation finds the first refund (and records nothing more), never makes
-    a second one. Refused with ``RefundRefused``, nothing recorded, for bad requests; when Stripe refuses, the
-    refund is recorded as failed and the order's history says so."""
+    The refund's key is the order, what Stripe had confirmed (succeeded) as refunded before, the amount asked, and
+    how many of the payment's refunds failed or were canceled: a retried or double click before Stripe's
+    confirmation finds the first refund (and records nothing more), never makes a second one, while a refund asked
+    again after one failed is a new one. Refused with ``RefundRefused``, nothing recorded, for bad requests; when
+    Stripe refuses, the refund is recorded as failed and the order's history says so."""
     reason = _reason(reason)
     with transaction.atomic():
         session_id = Order.objects.filter(pk=order_id).values_list("checkout_session_id", flat=True).first()
@@ -99,7 +104,7 @@ def order_refund_stripe(*, order_id, staff_user, reason: str, cents: int | None 
         try:
             refund, created = refund_request(
                 session=session, amount_cents=cents, reason=reason, requested_by=staff_user,
-                idempotency_key=f"order:{order.pk}:refund:{order.refunded_cents}+{cents}")
+                idempotency_key=_refund_key(order, session, cents))
         except CheckoutRefundRefused as refusal:
             raise RefundRefused(str(refusal)) from refusal
         if created:
@@ -112,6 +117,14 @@ def order_refund_stripe(*, order_id, staff_user, reason: str, cents: int | None 
     logger.info("Order %s: refund %s of %s cents %s (Stripe %s), asked by staff %s", order.pk, refund.pk, cents,
                 refund.status, refund.stripe_refund_id, getattr(staff_user, "pk", None))
     return order
+
+
+def _refund_key(order: Order, session: CheckoutSession, cents: int) -> str:
+    refunds = session.refunds.aggregate(
+        succeeded=Sum("amount_cents", filter=Q(status=Refund.Status.SUCCEEDED), default=0),
+        undone=Count("id", filter=Q(status__in=Refund.UNDONE)))
+    key = f"order:{order.pk}:refund:{refunds['succeeded']}+{cents}"
+    return key + (f":after-{refunds['undone']}-undone" if refunds["undone"] else "")
 
 
 def _checked_cents(cents, order: Order, *, left: int) -> int:
@@ -136,44 +149,78 @@ def _stripe_refusal(refund: Refund) -> str:
 
 
 def order_refund_failed(*, checkout_session, refund: Refund) -> str:
-    """Stripe refused a refund of the order's payment: its history says so (inside the caller's transaction)."""
+    """A refund of the order's payment failed or was canceled (inside the caller's transaction): its history says
+    so, and the order's refunded amount (and status) follow what Stripe still has accepted to refund."""
     order = Order.objects.select_for_update().filter(checkout_session=checkout_session).first()
     if order is None:
         return "no order"
-    OrderStatusChange.objects.create(
-        order=order, from_status=order.status, to_status=order.status,
-        reason=(f"Stripe refused the refund of {money(refund.amount_cents, refund.currency)}: "
-                f"{refund.failure_message}")[:HISTORY_LIMIT])
+    verb = "canceled" if refund.status == Refund.Status.CANCELED else "refused"
+    note = (f"Stripe {verb} the refund of {money(refund.amount_cents, refund.currency)}: "
+            f"{refund.failure_message}")
+    outcome = _follow(order, checkout_session, note=note)
+    if outcome == RefundConfirmation.ALREADY_RECORDED:
+        OrderStatusChange.objects.create(order=order, from_status=order.status, to_status=order.status,
+                                         reason=note[:HISTORY_LIMIT])
     if order.status != OrderStatus.COMPLETED:
-        logger.error("Order %s was paid but not fulfilled, and Stripe refused to refund it: %s", order.pk,
+        logger.error("Order %s is %s and Stripe %s its refund: %s", order.pk, order.status, verb,
                      refund.failure_message)
-    return f"order {order.short_id}: refusal recorded"
+    return f"order {order.short_id}: {outcome}" if outcome != RefundConfirmation.ALREADY_RECORDED else \
+        f"order {order.short_id}: refusal recorded"
 
 
-def order_refund_confirm(*, checkout_session, refunded_cents: int) -> RefundConfirmation:
-    """Apply Stripe's ``charge.refunded`` to the card order ``checkout_session`` paid, inside the caller's
-    transaction. ``refunded_cents`` is the charge's cumulative ``amount_refunded``: the order takes ``max(what it
-    has, that)``, so a replay or an older event changes nothing. All of it refunded: the order is refunded; some:
-    it stays completed, partially refunded, with a history entry."""
+def order_refunds_follow(*, checkout_session, made_in_stripe: bool = False) -> RefundConfirmation:
+    """Bring the card order ``checkout_session`` paid in line with what Stripe has accepted to refund of its
+    payment (``checkout_session.stripe_refunded_cents``, which checkout keeps from the payment's refunds), inside
+    the caller's transaction: the order takes that amount (at most its total), so a replay or an older event
+    changes nothing. All of it refunded: the order is refunded; some: it stays completed, partially refunded,
+    with a history entry."""
     order = Order.objects.select_for_update().filter(checkout_session=checkout_session).first()
     if order is None:
         logger.error("Stripe refunded the payment of cart checkout %s, which has no order", checkout_session.pk)
         return RefundConfirmation.NO_ORDER
-    payment_intent_id = checkout_session.stripe_payment_intent_id
-    if refunded_cents > order.total_cents:
-        logger.error("Stripe says %s cents of payment %s were refunded, more than order %s's %s", refunded_cents,
-                     payment_intent_id, order.pk, order.total_cents)
-    confirmed = min(refunded_cents, order.total_cents)
-    if confirmed <= order.refunded_cents:
+    where = "A refund made in Stripe's Dashboard" if made_in_stripe else "Stripe accepted a refund"
+    return _follow(order, checkout_session, note=where)
+
+
+def _follow(order: Order, checkout_session, *, note: str) -> RefundConfirmation:
+    accepted = checkout_session.stripe_refunded_cents
+    if accepted > order.total_cents:
+        logger.error("Stripe accepted refunds of %s cents of payment %s, more than order %s's %s", accepted,
+                     checkout_session.stripe_payment_intent_id, order.pk, order.total_cents)
+    target = min(accepted, order.total_cents)
+    if target == order.refunded_cents:
         return RefundConfirmation.ALREADY_RECORDED
-    added, order.refunded_cents = confirmed - order.refunded_cents, confirmed
-    note = (f"Stripe confirmed a refund of {money(added, order.currency)}: {money(confirmed, order.currency)} of "
+    if target < order.refunded_cents:
+        return _refund_undone(order, target, note=note)
+    added, order.refunded_cents = target - order.refunded_cents, target
+    note = (f"{note} of {money(added, order.currency)}: {money(target, order.currency)} of "
             f"{money(order.total_cents, order.currency)} refunded")
-    if confirmed == order.total_cents and order.status != OrderStatus.REFUNDED:
-        # A completed order, or one paid after its reservation ended that could not be fulfilled.
-        order_transition(order=order, to=OrderStatus.REFUNDED, reason=f"{note}, all of it.", refunded_cents=confirmed)
-        return RefundConfirmation.REFUNDED
+    if target == order.total_cents and order.status != OrderStatus.REFUNDED:
+        if Order.TRANSITIONS.allows(order.status, OrderStatus.REFUNDED):
+            # A completed order, or one paid after its reservation ended that could not be fulfilled.
+            order_transition(order=order, to=OrderStatus.REFUNDED, reason=f"{note}, all of it."[:HISTORY_LIMIT],
+                             refunded_cents=target)
+            return RefundConfirmation.REFUNDED
+        logger.error("Order %s is %s, and its payment was refunded in full", order.pk, order.status)
     order.save(update_fields=["refunded_cents", "updated_at"])
     OrderStatusChange.objects.create(order=order, from_status=order.status, to_status=order.status,
-                                     reason=f"{note}.")
-    return RefundConfirmation.REFUNDED if confirmed == order.total_cents else RefundConfirmation.PARTIALLY_REFUNDED
+                                     reason=f"{note}."[:HISTORY_LIMIT])
+    return RefundConfirmation.REFUNDED if target == order.total_cents else RefundConfirmation.PARTIALLY_REFUNDED
+
+
+def _refund_undone(order: Order, target: int, *, note: str) -> RefundConfirmation:
+    """A refund the order counted failed or was canceled: the order counts only what is still refunded, and a
+    refunded order gets back the status it had before (completed: its downloads work again)."""
+    order.refunded_cents = target
+    note = (f"{note.rstrip('.')}. {money(target, order.currency)} of {money(order.total_cents, order.currency)} "
+            f"refunded now")
+    if order.status == OrderStatus.REFUNDED:
+        before = (order.status_changes.filter(to_status=OrderStatus.REFUNDED).order_by("-created_at", "-id")
+                  .values_list("from_status", flat=True).first()) or OrderStatus.COMPLETED
+        order_transition(order=order, to=before, refunded_cents=target,
+                         reason=f"{note}; the order is {OrderStatus(before).label.lower()} again."[:HISTORY_LIMIT])
+        return RefundConfirmation.REFUND_UNDONE
+    order.save(update_fields=["refunded_cents", "updated_at"])
+    OrderStatusChange.objects.create(order=order, from_status=order.status, to_status=order.status,
+                                     reason=f"{note}."[:HISTORY_LIMIT])
+    return RefundConfirmation.REFUND_UNDONE

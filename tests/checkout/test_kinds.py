@@ -76,8 +76,8 @@ class GiftCards(kinds.SessionKind):
         return "gift card restored"
 
     def on_refunded(self, *, session, progress, now):
-        self.calls.append(("refunded", session.pk, progress.refunded_cents, progress.requested_cents,
-                           progress.increased))
+        self.calls.append(("refunded", session.pk, progress.refunded_cents, progress.refund.status,
+                           progress.increased, progress.made_in_stripe))
         return "gift card refund confirmed"
 
 
@@ -120,8 +120,9 @@ def test_a_new_kind_is_paid_ended_and_refunded_through_its_own_handler(
         checkout_session_refund(session_id=session.pk, staff_user=staff, reason="Wrong name on the card")
 
     assert gift_cards.calls[2:] == [("refund requested", session.pk, "Wrong name on the card"),
-                                    ("refunded", session.pk, 2500, 2500, True)]
-    assert ("charge.refunded", 200) in webhooks
+                                    ("refunded", session.pk, 2500, "pending", True, False),
+                                    ("refunded", session.pk, 2500, "succeeded", False, False)]
+    assert ("charge.refunded", 200) in webhooks and ("refund.updated", 200) in webhooks
 
 
 def test_a_refund_stripe_refuses_is_handed_back_to_the_kind(gift_cards, shopper, staff, held_webhooks):

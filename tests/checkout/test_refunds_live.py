@@ -1,6 +1,6 @@
 """A points package refunded from the admin in demo mode, over real HTTP: gunicorn with one sync worker serves the
-admin page; the fake Stripe's refund sends the signed charge.refunded with a real POST from a background thread,
-back into that same worker, which confirms the refund."""
+admin page; the fake Stripe's refund is pending, settles right after its creation commits, and sends its signed
+events with real POSTs from background threads, back into that same worker, which confirms the refund."""
 
 import re
 
@@ -8,7 +8,7 @@ import requests
 from django.conf import settings
 from django.test import Client
 
-from checkout.models import CheckoutSession, WebhookEvent
+from checkout.models import CheckoutSession, Refund, WebhookEvent
 from stripe_fake import hosted
 from tests.factories import PointsPackageFactory, StaffFactory, UserFactory
 from tests.payments import pay_points_checkout
@@ -48,9 +48,12 @@ def test_a_refund_from_the_admin_is_confirmed_by_a_real_signed_webhook(one_worke
     done = browser.post(url, data={"csrfmiddlewaretoken": token, "reason": "Bought by mistake"},
                         headers={"Referer": url}, timeout=10, allow_redirects=False)
 
-    # then: refunded at once, and confirmed by Stripe's webhook into the same single worker
+    # then: refunded at once (Stripe accepted it), then settled by the fake Stripe after commit and confirmed by
+    # its signed refund.updated, POSTed into the same single worker
     assert done.status_code == 302, done.text[-2000:]
     assert wallet_balance(user=shopper).current == 0
-    wait_for(status_is({"stripe_refunded_cents": 3999}), timeout=20,
-              what=f"charge.refunded; server log:\n{log_path.read_text()[-3000:]}")
-    assert WebhookEvent.objects.get(type="charge.refunded").error == "package refund confirmed"
+    assert CheckoutSession.objects.get(pk=session.pk).stripe_refunded_cents == 3999
+    wait_for(lambda: WebhookEvent.objects.filter(type="refund.updated", status="processed").exists(), timeout=20,
+             what=f"refund.updated; server log:\n{log_path.read_text()[-3000:]}")
+    assert WebhookEvent.objects.get(type="refund.updated").error == "refund succeeded: package refund confirmed"
+    assert Refund.objects.get(session=session).status == "succeeded"

@@ -15,6 +15,7 @@ from orders.services.placement import order_pay_with_points
 from orders.services.refunds import order_refund_points, order_refund_stripe
 from stripe_fake.events import public
 from stripe_fake.models import FakeStripeObject
+from stripe_fake.refunds import refund_settle
 from tests.factories import give_points, paid_card_order
 from tests.stripe_events import post_event
 from wallet.models import LedgerEntry
@@ -122,29 +123,48 @@ def _history(order, text: str) -> list[str]:
     return list(order.status_changes.filter(reason__contains=text).values_list("reason", flat=True))
 
 
-def test_a_full_card_refund_is_requested_then_marked_refunded_by_charge_refunded(
+REFUND_EVENTS = [("refund.created", 200), ("charge.refunded", 200), ("refund.updated", 200),
+                 ("charge.refund.updated", 200)]
+
+
+def _refund_unanswered(order, staff, *, cents=None, reason="Broken file", fake_stripe):
+    """A refund Stripe made but whose answers never reached the shop: only Stripe's events can tell it now."""
+    fake_stripe.fail("lost_response", method="post", path="/v1/refunds", times=10)
+    order_refund_stripe(order_id=order.pk, staff_user=staff, reason=reason, cents=cents)
+    fake_stripe.reset()
+
+
+def test_a_full_card_refund_is_accepted_then_succeeds_through_stripes_events(
         card_order, staff, webhooks, django_capture_on_commit_callbacks):
     # when: staff refund the whole order
     with django_capture_on_commit_callbacks(execute=True):
         requested = order_refund_stripe(order_id=card_order.pk, staff_user=staff, reason="Wrong picture")
 
-        # then: Stripe refunded it, the order waits for the confirmation and says who asked and why
-        assert requested.status == OrderStatus.COMPLETED and requested.refunded_cents == 0
+        # then: Stripe accepted it (pending), the order counts it, and its history says who asked and why
+        assert requested.status == OrderStatus.COMPLETED and requested.refunded_cents == 0  # as it was asked
         [refund] = _stripe_refunds()
-        assert (refund["amount"], refund["payment_intent"]) == (3999, card_order.stripe_payment_intent_id)
+        assert (refund["amount"], refund["payment_intent"], refund["status"]) == (
+            3999, card_order.stripe_payment_intent_id, "pending")
         [record] = Refund.objects.filter(session=card_order.checkout_session)
-        assert (record.stripe_refund_id, record.amount_cents, record.requested_by) == (refund["id"], 3999, staff)
+        assert (record.stripe_refund_id, record.amount_cents, record.requested_by, record.status) == (
+            refund["id"], 3999, staff, "pending")
         [entry] = OrderStatusChange.objects.filter(order=card_order, reason__startswith="Refund of")
         assert entry.reason == "Refund of $39.99 requested by staff: Wrong picture"
         assert entry.changed_by == staff and entry.to_status == "completed"
+        order = Order.objects.get(pk=card_order.pk)
+        assert (order.status, order.refunded_cents) == (OrderStatus.REFUNDED, 3999)
+        assert order.status_changes.last().reason == (
+            "Stripe accepted a refund of $39.99: $39.99 of $39.99 refunded, all of it.")
 
-    # and: Stripe's signed charge.refunded, delivered after commit, marks the order refunded
-    assert webhooks == [("charge.refunded", 200)]
+    # and: after commit the fake Stripe settles it and its signed events confirm what the shop has
+    assert webhooks == REFUND_EVENTS
+    record.refresh_from_db()
+    assert record.status == "succeeded"
+    assert list(record.status_changes.values_list("to_status", flat=True)) == ["requested", "pending", "succeeded"]
     order = Order.objects.get(pk=card_order.pk)
     assert (order.status, order.refunded_cents) == (OrderStatus.REFUNDED, 3999)
-    assert order.status_changes.last().reason == (
-        "Stripe confirmed a refund of $39.99: $39.99 of $39.99 refunded, all of it.")
-    assert WebhookEvent.objects.get(type="charge.refunded").error == "order refunded"
+    assert order.status_changes.filter(to_status="refunded").count() == 1
+    assert WebhookEvent.objects.get(type="refund.updated").error == "refund succeeded: order refund already recorded"
     assert _charge(order)["amount_refunded"] == 3999
 
 
@@ -155,7 +175,7 @@ def test_partial_card_refunds_are_shown_as_such_until_the_rest_is_refunded(
 
     order = Order.objects.get(pk=card_order.pk)
     assert (order.status, order.refunded_cents, order.is_partially_refunded) == (OrderStatus.COMPLETED, 1000, True)
-    assert _history(order, "Stripe confirmed") == ["Stripe confirmed a refund of $10.00: $10.00 of $39.99 refunded."]
+    assert _history(order, "Stripe accepted") == ["Stripe accepted a refund of $10.00: $10.00 of $39.99 refunded."]
     client.force_login(order.user)
     assert b"Partially refunded" in client.get(reverse("orders:detail", args=[order.pk])).content
     with pytest.raises(RefundRefused, match=r"At most \$29.99 \(2999 cents\)"):
@@ -166,36 +186,44 @@ def test_partial_card_refunds_are_shown_as_such_until_the_rest_is_refunded(
 
     order.refresh_from_db()
     assert (order.status, order.refunded_cents) == (OrderStatus.REFUNDED, 3999)
-    assert [refund["amount"] for refund in _stripe_refunds()] == [1000, 2999]
-    assert webhooks == [("charge.refunded", 200)] * 2
+    assert [(refund["amount"], refund["status"]) for refund in _stripe_refunds()] == [
+        (1000, "succeeded"), (2999, "succeeded")]
+    assert webhooks == REFUND_EVENTS * 2
 
 
-def test_charge_refunded_replayed_and_shuffled_records_each_refund_once(card_order, staff, client):
-    # given: two partial refunds, whose events Stripe sends many times, in any order
-    order_refund_stripe(order_id=card_order.pk, staff_user=staff, reason="First", cents=1000)
-    order_refund_stripe(order_id=card_order.pk, staff_user=staff, reason="Second", cents=2999)
-    events = _sent("charge.refunded")
-    assert [event["data"]["object"]["amount_refunded"] for event in events] == [1000, 3999]
-    deliveries = events * 5
+def test_refund_events_replayed_and_shuffled_record_each_refund_once(card_order, staff, client, fake_stripe):
+    # given: two partial refunds whose answers were lost, settled at Stripe; Stripe sends their events many
+    # times, in any order
+    _refund_unanswered(card_order, staff, cents=1000, reason="First", fake_stripe=fake_stripe)
+    _refund_unanswered(card_order, staff, cents=2999, reason="Second", fake_stripe=fake_stripe)
+    assert list(Refund.objects.values_list("status", flat=True)) == ["requested", "requested"]
+    for refund in _stripe_refunds():
+        refund_settle(refund["id"], "succeeded")
+    events = [*_sent("charge.refunded"), *_sent("refund.created"), *_sent("refund.updated"),
+              *_sent("charge.refund.updated")]
+    assert [event["data"]["object"]["amount_refunded"] for event in _sent("charge.refunded")] == [1000, 3999]
+    deliveries = events * 3
     random.Random(5).shuffle(deliveries)
-    older_first = deliveries.index(events[0]) < deliveries.index(events[1])
 
     # when
     statuses = {post_event(client, event).status_code for event in deliveries}
 
-    # then: the order is refunded once; the older event adds a step only when it came first
+    # then: both refunds are known by their Stripe ids and succeeded, the order refunded once
     assert statuses == {200}
+    assert sorted(Refund.objects.values_list("status", "amount_cents")) == [("succeeded", 1000),
+                                                                            ("succeeded", 2999)]
+    assert set(Refund.objects.values_list("stripe_refund_id", flat=True)) == {r["id"] for r in _stripe_refunds()}
+    assert not Refund.objects.filter(origin="stripe").exists()
     order = Order.objects.get(pk=card_order.pk)
     assert (order.status, order.refunded_cents) == (OrderStatus.REFUNDED, 3999)
     assert order.status_changes.filter(to_status="refunded").count() == 1
-    assert len(_history(order, "Stripe confirmed")) == (2 if older_first else 1)
-    assert WebhookEvent.objects.filter(type="charge.refunded").count() == 2
+    assert WebhookEvent.objects.count() == len(events)
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-def test_charge_refunded_in_both_orders_ends_the_same(card_order, staff, client, seed):
-    order_refund_stripe(order_id=card_order.pk, staff_user=staff, reason="First", cents=1000)
-    order_refund_stripe(order_id=card_order.pk, staff_user=staff, reason="Second", cents=2999)
+def test_charge_refunded_in_both_orders_ends_the_same(card_order, staff, client, fake_stripe, seed):
+    _refund_unanswered(card_order, staff, cents=1000, reason="First", fake_stripe=fake_stripe)
+    _refund_unanswered(card_order, staff, cents=2999, reason="Second", fake_stripe=fake_stripe)
     events = _sent("charge.refunded")
     ordered = events if seed == 1 else events[::-1]
 
@@ -205,11 +233,12 @@ def test_charge_refunded_in_both_orders_ends_the_same(card_order, staff, client,
     order = Order.objects.get(pk=card_order.pk)
     assert (order.status, order.refunded_cents) == (OrderStatus.REFUNDED, 3999)
     assert order.status_changes.filter(to_status="refunded").count() == 1
+    assert list(Refund.objects.values_list("status", flat=True)) == ["pending", "pending"]
 
 
-def test_an_older_charge_refunded_after_a_newer_one_changes_nothing(card_order, staff, client):
-    order_refund_stripe(order_id=card_order.pk, staff_user=staff, reason="First", cents=1000)
-    order_refund_stripe(order_id=card_order.pk, staff_user=staff, reason="Second", cents=500)
+def test_an_older_charge_refunded_after_a_newer_one_changes_nothing(card_order, staff, client, fake_stripe):
+    _refund_unanswered(card_order, staff, cents=1000, reason="First", fake_stripe=fake_stripe)
+    _refund_unanswered(card_order, staff, cents=500, reason="Second", fake_stripe=fake_stripe)
     older, newer = _sent("charge.refunded")
 
     post_event(client, newer)
@@ -217,8 +246,9 @@ def test_an_older_charge_refunded_after_a_newer_one_changes_nothing(card_order, 
 
     order = Order.objects.get(pk=card_order.pk)
     assert (order.status, order.refunded_cents) == (OrderStatus.COMPLETED, 1500)
-    assert _history(order, "Stripe confirmed") == ["Stripe confirmed a refund of $15.00: $15.00 of $39.99 refunded."]
-    assert WebhookEvent.objects.get(event_id=older["id"]).error == "order refund already recorded"
+    assert _history(order, "Stripe accepted") == ["Stripe accepted a refund of $10.00: $10.00 of $39.99 refunded.",
+                                                  "Stripe accepted a refund of $5.00: $15.00 of $39.99 refunded."]
+    assert WebhookEvent.objects.get(event_id=older["id"]).error == "refund already recorded"
 
 
 def test_a_repeated_click_before_stripe_confirms_refunds_once(card_order, staff):
@@ -257,7 +287,7 @@ def test_stripe_unreachable_keeps_the_refund_for_beat_to_send(card_order, staff,
         refunds_submit_unsent()
 
     record.refresh_from_db()
-    assert record.status == "succeeded" and [refund["id"] for refund in _stripe_refunds()] == [
+    assert record.status == "pending" and [refund["id"] for refund in _stripe_refunds()] == [
         record.stripe_refund_id]
 
 
@@ -364,9 +394,9 @@ def test_a_card_order_paid_in_the_shop_is_refunded_end_to_end(client, shopper, s
         response = client.post(reverse("admin:orders_order_refund", args=[order.pk]),
                                {"amount": "", "reason": "The shopper asked"})
 
-    # then: refund request -> signed charge.refunded -> refunded, as in production
+    # then: refund request -> accepted (refunded) -> Stripe's signed events settle it, as in production
     assert response.status_code == 302
-    assert webhooks == [("checkout.session.completed", 200), ("charge.refunded", 200)]
+    assert webhooks == [("checkout.session.completed", 200), *REFUND_EVENTS]
     order.refresh_from_db()
     assert (order.status, order.refunded_cents) == (OrderStatus.REFUNDED, order.total_cents)
     assert [change.to_status for change in order.status_changes.all()] == [

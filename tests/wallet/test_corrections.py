@@ -2,13 +2,17 @@ import pytest
 
 from tests.factories import UserFactory
 from tests.wallet.helpers import assert_audit_passes, credit, figures
+from wallet.audit import wallet_audit
 from wallet.models import LedgerEntry
+from wallet.services.ledger import post_entry
 from wallet.services import (
     IdempotencyConflict,
     InsufficientPoints,
     InvalidLedgerRequest,
     InvalidPoints,
+    purchase_reversed_points,
     wallet_adjust,
+    wallet_restore,
     wallet_reverse,
     wallet_spend,
 )
@@ -117,3 +121,40 @@ def test_an_adjustment_needs_points_a_reason_and_staff(shopper, staff, points, r
 
     assert figures(shopper) == (0, 0, 0)
     assert not LedgerEntry.objects.exists()
+
+
+# --- points given back to a purchase whose refund failed ------------------------------------------------------
+
+def test_points_given_back_to_a_purchase_can_be_reversed_again_and_the_audit_agrees(shopper, purchase):
+    wallet_reverse(entry=purchase, idempotency_key="refund:1", reason="Refunded")
+    with pytest.raises(InvalidLedgerRequest, match="already been reversed in full"):
+        wallet_reverse(entry=purchase, idempotency_key="refund:2", reason="Refunded again")
+
+    restored = wallet_restore(entry=purchase, points=500, idempotency_key="refund:1:failed", reason="Refund failed")
+    replayed = wallet_restore(entry=purchase, points=500, idempotency_key="refund:1:failed", reason="Refund failed")
+    with pytest.raises(InvalidLedgerRequest, match="only 0 are taken back"):
+        wallet_restore(entry=purchase, points=1, idempotency_key="refund:1:failed-again", reason="Refund failed")
+    again = wallet_reverse(entry=purchase, idempotency_key="refund:2", reason="Refunded again")
+
+    assert replayed.pk == restored.pk and (restored.kind, restored.amount) == ("adjustment", 500)
+    assert again.amount == -500 and purchase_reversed_points(purchase) == 500
+    assert figures(shopper)[0] == 0
+    assert_audit_passes()
+    with pytest.raises(InvalidLedgerRequest, match="already been reversed in full"):
+        wallet_reverse(entry=purchase, idempotency_key="refund:3", reason="Refunded a third time")
+
+
+def test_the_audit_counts_only_the_points_given_back_to_the_same_purchase(shopper, purchase):
+    other = credit(shopper, 500, key="stripe:cs_10", stripe_object_id="cs_10")
+    wallet_reverse(entry=purchase, idempotency_key="refund:1", reason="Refunded")
+    wallet_reverse(entry=other, idempotency_key="refund:other", reason="Refunded")
+    wallet_restore(entry=other, points=500, idempotency_key="refund:other:failed", reason="Refund failed")
+    assert_audit_passes()
+
+    # when: a second reversal of the first purchase slips past the services (the give-back was the other's)
+    post_entry(user=shopper, amount=-500, kind=LedgerEntry.Kind.REVERSAL, idempotency_key="bypass",
+               description="Reversed twice", action="reverse", reverses=purchase)
+
+    report = wallet_audit()
+    assert not report.ok
+    assert any(f"entry {purchase.pk} " in problem and "reversed by 1000" in problem for problem in report.problems)

@@ -1,7 +1,7 @@
 """Every write to wallets, the ledger and points purchases. Import from here:
 ``from wallet.services import wallet_spend``."""
 
-from wallet.services.corrections import wallet_adjust, wallet_reverse
+from wallet.services.corrections import purchase_reversed_points, wallet_adjust, wallet_restore, wallet_reverse
 from wallet.services.disputes import points_purchase_dispute_hold, points_purchase_dispute_release
 from wallet.services.errors import (
     IdempotencyConflict,
@@ -30,9 +30,11 @@ __all__ = [
     "points_purchase_dispute_release",
     "points_purchase_recover",
     "points_purchase_start",
+    "purchase_reversed_points",
     "wallet_adjust",
     "wallet_credit",
     "wallet_open",
+    "wallet_restore",
     "wallet_reverse",
     "wallet_spend",
 ]
