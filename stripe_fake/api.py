@@ -116,7 +116,7 @@ def create_session(params: dict) -> dict:
         "created": now, "currency": currency, "customer": None, "customer_email": params.get("customer_email"),
         "expires_at": expires_at, "livemode": False, "metadata": params.get("metadata") or {}, "mode": "payment",
         "payment_intent": None, "payment_method_types": ["card"], "payment_status": "unpaid", "status": "open",
-        "success_url": params["success_url"], "ui_mode": "hosted",
+        "success_url": params["success_url"], "ui_mode": "hosted_page",
         "url": _origin(params["success_url"]) + reverse("stripe_fake:hosted", args=[session_id]),
         "_line_items": lines,
         "_payment_intent_metadata": (params.get("payment_intent_data") or {}).get("metadata") or {},
