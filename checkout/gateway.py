@@ -126,11 +126,17 @@ def _client(http_client_path: str, api_key: str, max_network_retries: int, timeo
                                stripe_version=api_version, base_addresses={"api": api_base} if api_base else {})
 
 
-def stripe_expires_at(*, expires_at: datetime, now: datetime) -> int:
-    """Our expiry, clamped into the window Stripe accepts for a session created ``now``."""
+def stripe_expires_at(*, expires_at: datetime, created_at: datetime, now: datetime) -> int:
+    """Our expiry, clamped into the window Stripe accepts for a session created ``now`` -- and the same on every
+    call for the same session: the request's idempotency key is our session's id, and Stripe refuses a key sent
+    again with other parameters, so a retry minutes later (after a timeout, from a second tab) must send the very
+    same ``expires_at``. The 24-hour cap is therefore counted from our session's creation, never from ``now``
+    (it is also within 24 hours of ``now``); only a session with less than Stripe's 30 minutes left gets a
+    ``now``-dependent value, and the pay service does not send those to Stripe."""
+    stable = min(expires_at, created_at + STRIPE_MAX_LIFETIME - _CLOCK_MARGIN)
     earliest = now + STRIPE_MIN_LIFETIME + _CLOCK_MARGIN
     latest = now + STRIPE_MAX_LIFETIME - _CLOCK_MARGIN
-    return int(min(max(expires_at, earliest), latest).timestamp())
+    return int(min(max(stable, earliest), latest).timestamp())
 
 
 def checkout_session_create(*, session, success_url: str, cancel_url: str, now: datetime) -> StripeCheckoutSession:
@@ -147,7 +153,7 @@ def checkout_session_create(*, session, success_url: str, cancel_url: str, now: 
         "customer_email": session.user.email,
         "metadata": metadata,
         "payment_intent_data": {"metadata": metadata},
-        "expires_at": stripe_expires_at(expires_at=session.expires_at, now=now),
+        "expires_at": stripe_expires_at(expires_at=session.expires_at, created_at=session.created_at, now=now),
         "success_url": success_url,
         "cancel_url": cancel_url,
     }
