@@ -205,16 +205,30 @@ def webhook_payload_verify(*, payload: bytes, signature: str | None) -> dict:
 
     The body is parsed here rather than through the library's ``Event``: its ``to_dict()`` turns Stripe's
     decimal strings (``fx_rate``, ``unit_amount_decimal``...) into ``Decimal``, which no JSON column stores. The
-    shop keeps and processes exactly what Stripe sent, and the reconcile path hands over the same dict shape."""
+    shop keeps and processes exactly what Stripe sent (but for U+0000, see ``_without_nul``), and the reconcile
+    path hands over the same dict shape."""
     text = payload.decode("utf-8")
     stripe.WebhookSignature.verify_header(text, signature, settings.STRIPE_WEBHOOK_SECRET,
                                           stripe.Webhook.DEFAULT_TOLERANCE)
-    return json.loads(text, parse_constant=_not_json)
+    event = json.loads(text, parse_constant=_not_json)
+    return _without_nul(event) if "\\u0000" in text else event
 
 
 def _not_json(constant: str):
     """``NaN`` and ``Infinity`` are Python's extensions, not JSON: PostgreSQL's jsonb would refuse them."""
     raise ValueError(f"{constant} is not JSON")
+
+
+def _without_nul(value):
+    """JSON allows U+0000 in strings (a shopper may type one into a form); PostgreSQL's jsonb cannot store it,
+    so it is kept as U+FFFD, the replacement character, rather than losing the event."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    return value
 
 
 class _translated_errors:

@@ -151,3 +151,16 @@ def test_when_even_the_failure_cannot_be_recorded_the_answer_is_still_a_plain_50
     assert (response.status_code, response["Content-Type"]) == (500, "text/plain")
     assert "Recording the failure of Stripe event" in caplog.text
     assert not WebhookEvent.objects.exists()  # nothing half-written: Stripe's retry starts afresh
+
+
+def test_a_nul_character_stripe_sent_is_stored_as_the_replacement_character(client, db):
+    """JSON allows U+0000 in a string (a customer's name typed into a form); PostgreSQL's jsonb does not."""
+    customer = stripe_object("customer")
+    customer.update(name="Ada\u0000Lovelace", metadata={"note\u0000": "a\u0000b"})
+    event = stripe_event("customer.updated", customer)
+
+    response = post_event(client, event)
+
+    assert (response.status_code, response.json()["status"]) == (200, "ignored")
+    stored = WebhookEvent.objects.get().payload["data"]["object"]
+    assert (stored["name"], stored["metadata"]) == ("Ada\ufffdLovelace", {"note\ufffd": "a\ufffdb"})
