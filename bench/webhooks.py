@@ -95,7 +95,7 @@ def prepare(count: int) -> list[str]:
                                                 "user_id": str(session.user_id)},
                "mode": "payment", "payment_intent": f"pi_test_bench{i}", "payment_method_types": ["card"],
                "payment_status": "paid", "status": "complete", "success_url": "http://127.0.0.1/checkout/x/result/",
-               "ui_mode": "hosted", "url": None}
+               "ui_mode": "hosted_page", "url": None}
         payloads.append(json.dumps({
             "id": f"evt_test_bench{i}", "object": "event", "api_version": "2026-10-28.endive",
             "created": int(time.time()), "data": {"object": obj}, "livemode": False, "pending_webhooks": 1,

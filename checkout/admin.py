@@ -1,5 +1,6 @@
 import json
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import F
 from django.urls import reverse
@@ -203,17 +204,43 @@ class DisputeAdmin(ReadOnlyAdmin):
                            'dashboard</a>', dispute.stripe_dispute_id)
 
 
+class ApiVersionFilter(admin.SimpleListFilter):
+    """Events rendered at another API version than the pinned one (``STRIPE_API_VERSION``): their objects may be
+    shaped differently, and the endpoint's version in Stripe's dashboard should be aligned."""
+
+    title = "API version"
+    parameter_name = "api_version"
+
+    def lookups(self, request, model_admin):
+        return [("pinned", f"The pinned one ({settings.STRIPE_API_VERSION})"), ("other", "Another version")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "pinned":
+            return queryset.filter(api_version=settings.STRIPE_API_VERSION)
+        if self.value() == "other":
+            return queryset.exclude(api_version=settings.STRIPE_API_VERSION)
+        return queryset
+
+
 @admin.register(WebhookEvent)
 class WebhookEventAdmin(ReadOnlyAdmin):
-    list_display = ["event_id", "type", "status", "attempts", "stripe_object_id", "received_at", "processed_at"]
-    list_filter = ["status", "type", "received_at"]
+    list_display = ["event_id", "type", "status", "attempts", "stripe_object_id", "version", "received_at",
+                    "processed_at"]
+    list_filter = ["status", ApiVersionFilter, "type", "received_at"]
     search_fields = ["=event_id", "=stripe_object_id"]
     date_hierarchy = "received_at"
-    readonly_fields = ["event_id", "type", "status", "attempts", "error", "stripe_object_id", "received_at",
-                       "processed_at", "pretty_payload"]
+    readonly_fields = ["event_id", "type", "status", "attempts", "error", "stripe_object_id", "version",
+                       "received_at", "processed_at", "pretty_payload"]
     exclude = ["payload"]
     actions = ["reprocess"]
     show_full_result_count = False
+
+    @admin.display(description="API version", ordering="api_version")
+    def version(self, event):
+        if event.api_version == settings.STRIPE_API_VERSION:
+            return event.api_version
+        return format_html('<strong style="color:#ba2121">{} (not the pinned {})</strong>',
+                           event.api_version or "none", settings.STRIPE_API_VERSION)
 
     @admin.display(description="Payload")
     def pretty_payload(self, event):

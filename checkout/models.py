@@ -243,6 +243,9 @@ class WebhookEvent(models.Model):
     event_id = models.CharField(max_length=255, unique=True)
     type = models.CharField(max_length=100)
     stripe_object_id = models.CharField(max_length=255, blank=True, help_text="data.object.id of the event")
+    api_version = models.CharField(
+        max_length=40, blank=True,
+        help_text="The API version Stripe rendered the event's object at (the endpoint's, or the account's).")
     payload = models.JSONField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
     error = models.TextField(blank=True)

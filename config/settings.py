@@ -2,10 +2,12 @@
 
 Each setting is defined once, in its final form, in the section of its concern."""
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+import stripe
 from csp.constants import NONE, SELF
 
 from config.env import config_error, env_bool, env_int, env_list, env_str
@@ -81,6 +83,14 @@ else:
 # stripe-python retries network errors and 5xx itself, always with our idempotency keys (checkout/gateway.py).
 STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2)
 STRIPE_TIMEOUT_SECONDS = env_int("STRIPE_TIMEOUT_SECONDS", 20, minimum=1)
+# The API version sent with every call and expected on every event: by default the one the pinned stripe-python
+# was generated for, whose typed objects and params match what Stripe answers. The webhook endpoint is created
+# at the same version (README: Stripe); events of another version are logged and flagged in the admin.
+STRIPE_API_VERSION = env_str("STRIPE_API_VERSION") or stripe.api_version
+if not re.fullmatch(r"\d{4}-\d{2}-\d{2}(\.[a-z_]+)?", STRIPE_API_VERSION):
+    raise config_error("STRIPE_API_VERSION", f"must look like {stripe.api_version!r}, got {STRIPE_API_VERSION!r}")
+# Not read from the environment: Stripe's own address unless a test serves the fake Stripe over HTTP on loopback.
+STRIPE_API_BASE = ""
 
 # --- Apps and middleware --------------------------------------------------------------------------------------
 INSTALLED_APPS = [

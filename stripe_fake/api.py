@@ -1,10 +1,12 @@
 """The Stripe endpoints the shop calls (Checkout Sessions here, refunds in ``refunds``), answered from the
 database the way Stripe answers them.
 
-Every handler returns ``(status, body)``; 4xx answers are raised as ``StripeAPIFailure``. Idempotency works as
-on Stripe: a POST's result is stored under its ``Idempotency-Key`` and replayed for a repeat of that key; the
-same key with different parameters is an ``idempotency_error``; a concurrent duplicate waits for the first one
-(the key's row is inserted first, so the database serialises them) and then gets its result.
+Every handler returns ``(status, body)``; 4xx answers are raised as ``StripeAPIFailure``. As on Stripe, a
+parameter the endpoint does not know is refused first (``parameters``), and idempotency works like Stripe's: a
+POST's result is stored under its ``Idempotency-Key`` and replayed for a repeat of that key within 24 hours (a
+key older than that starts a new request); the same key with different parameters is an ``idempotency_error``;
+a concurrent duplicate waits for the first one (the key's row is inserted first, so the database serialises
+them) and then gets its result.
 """
 
 import hashlib
@@ -20,16 +22,24 @@ from stripe_fake.events import public
 from stripe_fake.lists import ENDPOINTS as LISTS
 from stripe_fake.lists import list_objects
 from stripe_fake.models import FakeStripeObject
+from stripe_fake.parameters import refuse_unknown_parameters
 from stripe_fake.refunds import create_refund
 
 SESSION = "checkout.session"
 MIN_LIFETIME_SECONDS = 30 * 60
 MAX_LIFETIME_SECONDS = 24 * 60 * 60
+IDEMPOTENCY_KEY_LIFETIME_SECONDS = 24 * 60 * 60
 
 _SESSION_PATH = re.compile(r"^/v1/checkout/sessions/(?P<id>[A-Za-z0-9_]+)(?P<expire>/expire)?$")
 
 
 def handle(method: str, path: str, params: dict, *, idempotency_key: str | None) -> tuple[int, dict]:
+    try:
+        # As on Stripe, before anything is done or kept under the idempotency key: a corrected retry with the
+        # same key is a new request.
+        refuse_unknown_parameters(method, path, params)
+    except StripeAPIFailure as failure:
+        return failure.status, failure.body
     if method == "post" and idempotency_key:
         return _idempotent(method, path, params, idempotency_key)
     return _answer(method, path, params)
@@ -60,21 +70,26 @@ def _route(method: str, path: str, params: dict) -> dict:
 def _idempotent(method: str, path: str, params: dict, key: str) -> tuple[int, dict]:
     fingerprint = hashlib.sha256(json.dumps([method, path, params], sort_keys=True).encode()).hexdigest()
     record_id = "idem_" + hashlib.sha256(key.encode()).hexdigest()
+    now = store.unix_now()
     with transaction.atomic():
         try:
             with transaction.atomic():
-                FakeStripeObject.objects.create(pk=record_id, kind="idempotency", data={"fingerprint": fingerprint})
+                FakeStripeObject.objects.create(pk=record_id, kind="idempotency",
+                                                data={"fingerprint": fingerprint, "created": now})
         except IntegrityError:
-            record = FakeStripeObject.objects.get(pk=record_id).data
-            if record["fingerprint"] != fingerprint:
-                return 400, StripeAPIFailure(
-                    400, "Keys for idempotent requests can only be used with the same parameters they were first "
-                         f"used with. Try using a key other than '{key}' if you meant to execute a different "
-                         "request.", type="idempotency_error").body
-            return record["status"], record["body"]
+            # Locked: a concurrent first request with this key is waited for, and its answer is the one found.
+            record = FakeStripeObject.objects.select_for_update().get(pk=record_id).data
+            if now - record.get("created", 0) < IDEMPOTENCY_KEY_LIFETIME_SECONDS:
+                if record["fingerprint"] != fingerprint:
+                    return 400, StripeAPIFailure(
+                        400, "Keys for idempotent requests can only be used with the same parameters they were "
+                             f"first used with. Try using a key other than '{key}' if you meant to execute a "
+                             "different request.", type="idempotency_error").body
+                return record["status"], record["body"]
+            # Stripe prunes keys once they are 24 hours old: the same key now makes a new request.
         status, body = _answer(method, path, params)
         FakeStripeObject.objects.filter(pk=record_id).update(
-            data={"fingerprint": fingerprint, "status": status, "body": body})
+            data={"fingerprint": fingerprint, "created": now, "status": status, "body": body})
     return status, body
 
 
@@ -120,7 +135,7 @@ def create_session(params: dict) -> dict:
         "created": now, "currency": currency, "customer": None, "customer_email": params.get("customer_email"),
         "expires_at": expires_at, "livemode": False, "metadata": params.get("metadata") or {}, "mode": "payment",
         "payment_intent": None, "payment_method_types": ["card"], "payment_status": "unpaid", "status": "open",
-        "success_url": params["success_url"], "ui_mode": "hosted",
+        "success_url": params["success_url"], "ui_mode": "hosted_page",
         "url": _origin(params["success_url"]) + reverse("stripe_fake:hosted", args=[session_id]),
         "_line_items": lines,
         "_payment_intent_metadata": (params.get("payment_intent_data") or {}).get("metadata") or {},

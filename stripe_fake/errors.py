@@ -6,7 +6,8 @@ class StripeAPIFailure(Exception):
                  param: str | None = None):
         super().__init__(message)
         self.status = status
-        self.body = {"error": {k: v for k, v in {"type": type, "message": message, "code": code,
+        doc_url = f"https://stripe.com/docs/error-codes/{code.replace('_', '-')}" if code else None
+        self.body = {"error": {k: v for k, v in {"type": type, "message": message, "code": code, "doc_url": doc_url,
                                                   "param": param}.items() if v is not None}}
 
 

@@ -13,7 +13,7 @@ from django.utils.module_loading import import_string
 from stripe import WebhookSignature
 from stripe._api_version import _ApiVersion
 
-from stripe_fake import store
+from stripe_fake import shapes, store
 from stripe_fake.models import FakeStripeObject
 
 logger = logging.getLogger(__name__)
@@ -22,8 +22,9 @@ DEFAULT_DELIVERY = "stripe_fake.delivery.deliver_in_background"
 
 
 def public(obj: dict) -> dict:
-    """The object as the API shows it: the fake's private bookkeeping (keys starting with "_") left out."""
-    return {key: value for key, value in obj.items() if not key.startswith("_")}
+    """The object as the API shows it: the fake's private bookkeeping (keys starting with "_") left out, and
+    every field Stripe shows on such an object (``shapes``)."""
+    return shapes.render({key: value for key, value in obj.items() if not key.startswith("_")})
 
 
 def emit(event_type: str, obj: dict, *, session: dict) -> dict:
@@ -33,7 +34,8 @@ def emit(event_type: str, obj: dict, *, session: dict) -> dict:
     event = {
         "id": store.new_id("evt_test_"),
         "object": "event",
-        "api_version": _ApiVersion.CURRENT,
+        # The account's webhook endpoint was created at the shop's pinned version, as README says to.
+        "api_version": getattr(settings, "STRIPE_API_VERSION", "") or _ApiVersion.CURRENT,
         "created": store.unix_now(),
         "data": {"object": copy.deepcopy(public(obj))},
         "livemode": False,

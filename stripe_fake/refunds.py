@@ -25,6 +25,7 @@ from stripe_fake import store
 from stripe_fake.errors import invalid, missing
 from stripe_fake.events import emit, public
 from stripe_fake.models import FakeStripeObject
+from stripe_fake.shapes import payment_method_of
 
 INTENT = "payment_intent"
 CHARGE = "charge"
@@ -85,7 +86,8 @@ def _new_refund(charge: dict, intent_id: str, *, amount: int, metadata: dict, re
         "balance_transaction": store.new_id("txn_test_"), "charge": charge["id"], "created": store.unix_now(),
         "currency": charge["currency"], "customer": None, "customer_account": None,
         "destination_details": {"card": {"type": "refund"}, "type": "card"}, "metadata": metadata,
-        "payment_intent": intent_id, "payment_method": None, "reason": reason, "receipt_number": None,
+        "payment_intent": intent_id, "payment_method": payment_method_of(intent_id), "reason": reason,
+        "receipt_number": None,
         "source_transfer_reversal": None, "status": "pending", "transfer_reversal": None,
     }
 

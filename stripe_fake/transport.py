@@ -2,7 +2,7 @@
 
 stripe-python builds every request (form encoding, idempotency keys, retries with backoff) and parses every
 answer (objects, typed errors) itself; only the wire is replaced. Tests and operators can make the wire fail
-on demand with ``FakeStripeHTTPClient.fail(...)``:
+on demand with ``FakeStripeHTTPClient.fail(...)`` (over this transport, or over HTTP with ``stripe_fake.server``):
 
 * ``"server_error"``  -- answer 500 without doing anything (stripe-python retries it);
 * ``"connection"``    -- raise ``APIConnectionError`` without doing anything (as a refused connection);
@@ -23,6 +23,7 @@ from stripe_fake.encoding import decode_form
 from stripe_fake.store import new_id
 
 FAULT_KINDS = frozenset({"server_error", "connection", "lost_response"})
+SERVER_ERROR = {"error": {"type": "api_error", "message": "Fake Stripe: internal error."}}
 
 
 @dataclass
@@ -61,7 +62,8 @@ class FakeStripeHTTPClient(stripe.HTTPClient):
             cls.requests_seen.clear()
 
     @classmethod
-    def _take_fault(cls, method: str, path: str) -> str | None:
+    def take_fault(cls, method: str, path: str) -> str | None:
+        """The fault switched on for this request, if any (counted down), after noting the request as seen."""
         with cls._faults_lock:
             cls.requests_seen.append((method, path))
             for fault in cls._faults:
@@ -74,24 +76,18 @@ class FakeStripeHTTPClient(stripe.HTTPClient):
     def request(self, method, url, headers, post_data=None, *, _usage=None):
         method = method.lower()
         parts = urlsplit(url)
-        fault = self._take_fault(method, parts.path)
+        fault = self.take_fault(method, parts.path)
         if fault == "connection":
             raise stripe.APIConnectionError("Could not connect to Stripe (fake: connection refused).",
                                             should_retry=True)
         if fault == "server_error":
-            return self._respond(500, {"error": {"type": "api_error", "message": "Fake Stripe: internal error."}})
+            return respond(500, SERVER_ERROR)
 
-        headers = {key.lower(): value for key, value in (headers or {}).items()}
-        api_key = headers.get("authorization", "").removeprefix("Bearer ").strip()
-        if not api_key.startswith(("sk_test_", "rk_test_")):
-            return self._respond(401, {"error": {"type": "invalid_request_error",
-                                                 "message": "The fake Stripe only accepts test-mode keys."}})
-        params = decode_form(post_data if method == "post" else parts.query)
-        status, body = api.handle(method, parts.path, params, idempotency_key=headers.get("idempotency-key"))
+        answered = answer(method, url, headers, post_data)
         if fault == "lost_response":
             raise stripe.APIConnectionError("Timed out reading Stripe's answer (fake: response lost).",
                                             should_retry=True)
-        return self._respond(status, body, idempotency_key=headers.get("idempotency-key"))
+        return answered
 
     def request_stream(self, method, url, headers, post_data=None, *, _usage=None):
         raise NotImplementedError("The fake Stripe does not stream.")
@@ -102,9 +98,24 @@ class FakeStripeHTTPClient(stripe.HTTPClient):
     def _sleep_time_seconds(self, num_retries: int) -> float:
         return self._retry_delay_seconds
 
-    @staticmethod
-    def _respond(status: int, body: dict, *, idempotency_key: str | None = None):
-        headers = {"Content-Type": "application/json", "Request-Id": new_id("req_", 14)}
-        if idempotency_key:
-            headers["Idempotency-Key"] = idempotency_key
-        return json.dumps(body), status, headers
+
+
+def answer(method: str, url: str, headers: dict | None, post_data=None) -> tuple[str, int, dict]:
+    """The fake's answer to one API request, as ``(body, status, headers)``: over this transport, or over HTTP
+    (``stripe_fake.server``)."""
+    parts = urlsplit(url)
+    headers = {key.lower(): value for key, value in (headers or {}).items()}
+    api_key = headers.get("authorization", "").removeprefix("Bearer ").strip()
+    if not api_key.startswith(("sk_test_", "rk_test_")):
+        return respond(401, {"error": {"type": "invalid_request_error",
+                                       "message": "The fake Stripe only accepts test-mode keys."}})
+    params = decode_form(post_data if method == "post" else parts.query)
+    status, body = api.handle(method, parts.path, params, idempotency_key=headers.get("idempotency-key"))
+    return respond(status, body, idempotency_key=headers.get("idempotency-key"))
+
+
+def respond(status: int, body: dict, *, idempotency_key: str | None = None) -> tuple[str, int, dict]:
+    headers = {"Content-Type": "application/json", "Request-Id": new_id("req_", 14)}
+    if idempotency_key:
+        headers["Idempotency-Key"] = idempotency_key
+    return json.dumps(body), status, headers

@@ -44,6 +44,6 @@ def deliver_concurrently(deliveries: list[dict]) -> list[int]:
 
 def stripe_event(event_type: str, obj: dict) -> dict:
     """An event as Stripe builds it, for states the fake's buttons do not produce on their own."""
-    return {"id": f"evt_test_{secrets.token_hex(12)}", "object": "event", "api_version": "2026-10-28.endive",
+    return {"id": f"evt_test_{secrets.token_hex(12)}", "object": "event", "api_version": settings.STRIPE_API_VERSION,
             "created": int(time.time()), "data": {"object": obj}, "livemode": False, "pending_webhooks": 1,
             "request": {"id": None, "idempotency_key": None}, "type": event_type}

@@ -1,13 +1,12 @@
-"""Stripe's own example objects for tests (``tests/stripe_examples.json``: the ``refund`` and ``charge`` resources of
-Stripe's published fixtures3.json, unchanged; see its ``_source``), copied and then tied to our records the way a
-live event would be."""
+"""Stripe's own example objects for tests (Stripe's published fixtures3.json, in ``tests/stripe_fixtures/``),
+copied and then tied to our records the way a live event would be."""
 
 import copy
 import json
 from functools import cache
 from pathlib import Path
 
-EXAMPLES = Path(__file__).with_name("stripe_examples.json")
+EXAMPLES = Path(__file__).with_name("stripe_fixtures") / "fixtures3.json"
 
 
 @cache

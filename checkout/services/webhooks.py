@@ -15,6 +15,7 @@ import logging
 from datetime import datetime
 
 import stripe
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -53,7 +54,9 @@ def stripe_webhook_verify(*, payload: bytes, signature: str | None) -> dict:
         raise InvalidWebhook(f"bad signature: {error.user_message or error}") from error
     except (ValueError, TypeError, AttributeError) as error:  # not UTF-8, not JSON, not a JSON object
         raise InvalidWebhook(f"not a Stripe event: {type(error).__name__}") from error
-    if not (isinstance(event, dict) and isinstance(event.get("id"), str) and event["id"].startswith("evt_")
+    # ``object: event`` also refuses thin event notifications (``v2.core.event``), which carry no object to apply.
+    if not (isinstance(event, dict) and event.get("object") == "event" and isinstance(event.get("id"), str)
+            and event["id"].startswith("evt_")
             and isinstance(event.get("type"), str) and isinstance(event.get("data"), dict)
             and isinstance(event["data"].get("object"), dict)):
         raise InvalidWebhook("not a Stripe event: missing id, type or data.object")
@@ -69,6 +72,8 @@ def stripe_webhook_receive(*, event: dict, now: datetime | None = None) -> Webho
     known = WebhookEvent.objects.filter(event_id=event["id"]).values_list("pk", "status").first()
     if known is not None and known[1] in WebhookEvent.FINAL:
         return WebhookEvent(pk=known[0], event_id=event["id"], type=event["type"], status=known[1])
+    if known is None:
+        _warn_if_other_api_version(event)
     try:
         with transaction.atomic():
             record = _claim(event, now=now)
@@ -78,6 +83,17 @@ def stripe_webhook_receive(*, event: dict, now: datetime | None = None) -> Webho
     except Exception as error:
         _record_failure(event, error, now=now)
         raise WebhookProcessingFailed(str(error)) from error
+
+
+def _warn_if_other_api_version(event: dict) -> None:
+    """An event rendered at another API version than the one the shop pins may be shaped differently from what
+    the handlers expect: it is still processed (Stripe would otherwise retry it for days), and staff are told to
+    align the endpoint's version (README: Stripe)."""
+    version = event.get("api_version")
+    if version != settings.STRIPE_API_VERSION:
+        logger.warning("Stripe event %s (%s) has API version %s, not the pinned %s: set the webhook endpoint's "
+                       "API version to %s", event["id"], event["type"], version, settings.STRIPE_API_VERSION,
+                       settings.STRIPE_API_VERSION)
 
 
 def webhook_event_process(*, webhook_event_id: int, now: datetime | None = None) -> WebhookEvent:
@@ -98,18 +114,18 @@ def webhook_event_process(*, webhook_event_id: int, now: datetime | None = None)
 
 
 _TABLE = WebhookEvent._meta.db_table
-_COLUMNS = "event_id, type, stripe_object_id, payload, status, error, attempts, received_at"
-_CLAIM_SQL = (f"INSERT INTO {_TABLE} ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, '', 0, %s) "
+_COLUMNS = "event_id, type, stripe_object_id, api_version, payload, status, error, attempts, received_at"
+_CLAIM_SQL = (f"INSERT INTO {_TABLE} ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, '', 0, %s) "
               f"ON CONFLICT (event_id) DO NOTHING RETURNING id")
-_FAILURE_SQL = (f"INSERT INTO {_TABLE} ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, 1, %s) "
+_FAILURE_SQL = (f"INSERT INTO {_TABLE} ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, 1, %s) "
                 f"ON CONFLICT (event_id) DO UPDATE SET status = EXCLUDED.status, error = EXCLUDED.error, "
                 f"attempts = {_TABLE}.attempts + 1")
 
 
 def _row(event: dict, status: str, now: datetime) -> list:
     payload = WebhookEvent._meta.get_field("payload").get_db_prep_value(event, connection)
-    return [event["id"], event["type"][:100], str(event["data"]["object"].get("id") or "")[:255], payload, status,
-            connection.ops.adapt_datetimefield_value(now)]
+    return [event["id"], event["type"][:100], str(event["data"]["object"].get("id") or "")[:255],
+            str(event.get("api_version") or "")[:40], payload, status, connection.ops.adapt_datetimefield_value(now)]
 
 
 def _claim(event: dict, *, now: datetime) -> WebhookEvent:
@@ -121,6 +137,7 @@ def _claim(event: dict, *, now: datetime) -> WebhookEvent:
     if inserted is None:
         return WebhookEvent.objects.select_for_update().get(event_id=event["id"])
     return WebhookEvent(pk=inserted[0], event_id=event["id"], type=event["type"], payload=event,
+                        api_version=str(event.get("api_version") or "")[:40],
                         status=WebhookEvent.Status.RECEIVED, attempts=0, received_at=now)
 
 
@@ -134,11 +151,17 @@ def _process(record: WebhookEvent, *, now: datetime) -> WebhookEvent:
 
 
 def _record_failure(event: dict, error: Exception, *, now: datetime) -> None:
-    """Outside the rolled-back transaction: the delivery is on record as failed, with why and how often."""
+    """Outside the rolled-back transaction: the delivery is on record as failed, with why and how often. If
+    even that cannot be written (the database is down), the log says so and the caller still answers 500, so
+    Stripe delivers the event again."""
     logger.exception("Processing Stripe event %s (%s) failed", event["id"], event["type"])
-    with connection.cursor() as cursor:
-        cursor.execute(_FAILURE_SQL, [*_row(event, WebhookEvent.Status.FAILED, now)[:5], _describe(error),
-                                      connection.ops.adapt_datetimefield_value(now)])
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(_FAILURE_SQL, [*_row(event, WebhookEvent.Status.FAILED, now)[:6], _describe(error),
+                                          connection.ops.adapt_datetimefield_value(now)])
+    except Exception:
+        logger.exception("Recording the failure of Stripe event %s failed too; Stripe will deliver it again",
+                         event["id"])
 
 
 def _describe(error: Exception) -> str:

@@ -25,7 +25,8 @@ def test_create_sends_a_stripe_shaped_request_and_returns_the_session(session):
     assert created.metadata == {"checkout_session_id": str(session.pk), "kind": "points_package",
                                 "user_id": str(session.user_id)}
     stored = FakeStripeObject.objects.get(pk=created.id).data
-    assert stored["expires_at"] == int(session.expires_at.timestamp())  # ours, inside Stripe's 30 min-24 h window
+    # ours, inside Stripe's 30 min-24 h window: with the default 24 h lifetime, a clock margin earlier
+    assert stored["expires_at"] == int((session.expires_at - timedelta(minutes=1)).timestamp())
     assert stored["_line_items"] == [{"name": "Premium", "description": "550 points", "unit_amount": 3999,
                                       "quantity": 1}]
     assert stored["_payment_intent_metadata"]["checkout_session_id"] == str(session.pk)
@@ -57,10 +58,24 @@ def test_the_same_key_with_other_parameters_is_refused_like_stripe_does(session)
 ])
 def test_expires_at_is_clamped_into_stripes_window(session, ttl, expected):
     now = timezone.now()
-    session.expires_at = now + ttl
+    session.created_at, session.expires_at = now, now + ttl
 
-    assert gateway.stripe_expires_at(expires_at=session.expires_at, now=now) == int((now + expected).timestamp())
+    assert gateway.stripe_expires_at(expires_at=session.expires_at, created_at=now, now=now) == int(
+        (now + expected).timestamp())
     assert stripe_session_create(session, now=now).status == "open"  # and the (fake) Stripe accepts it
+
+
+@pytest.mark.parametrize("ttl", [timedelta(hours=24), timedelta(hours=48), timedelta(hours=2)])
+def test_a_retry_minutes_later_sends_the_same_request_and_gets_the_same_session(session, ttl):
+    """The idempotency key is our session's id: Stripe answers a key sent again with other parameters with an
+    idempotency_error, so every parameter -- expires_at included -- must not depend on when the call is made."""
+    session.expires_at = session.created_at + ttl
+    first = stripe_session_create(session, now=session.created_at + timedelta(seconds=5))
+
+    with time_machine.travel(session.created_at + timedelta(minutes=7)):
+        again = stripe_session_create(session)
+
+    assert again.id == first.id
 
 
 def test_a_lost_response_is_retried_with_the_same_key_and_creates_one_session(session, fake_stripe):

@@ -1,4 +1,4 @@
-"""The webhook endpoint and refunds: construct_event's verification, and charge.refunded from every direction."""
+"""The webhook endpoint and refunds: verification of the signed body, and charge.refunded from every direction."""
 
 import json
 import random
@@ -31,9 +31,9 @@ def _raw_post(client, body: str, signature: str):
                        headers={"Stripe-Signature": signature})
 
 
-# --- verification: stripe-python's construct_event ----------------------------------------------------------
+# --- verification: stripe-python's signature check, then the body as JSON ----------------------------------
 
-def test_verification_returns_the_event_construct_event_built_as_plain_json(db):
+def test_verification_returns_the_signed_event_as_plain_json(db):
     event = stripe_event("charge.refunded", {"id": "ch_test_1", "object": "charge",
                                              "refunds": {"object": "list", "data": [{"id": "re_1"}]}})
     payload = json.dumps(event)
@@ -46,7 +46,7 @@ def test_verification_returns_the_event_construct_event_built_as_plain_json(db):
 
 
 def test_a_correctly_signed_thin_event_notification_is_refused(client, db, caplog):
-    # construct_event builds snapshot events only; the signature check alone would have let this one through
+    # only snapshot events (object: event) carry an object to apply; the signature alone would let this one in
     body = json.dumps({"id": "evt_test_thin", "object": "v2.core.event", "type": "charge.refunded",
                        "data": {"object": {"id": "ch_test_1"}}})
     assert stripe.WebhookSignature.verify_header(body, sign(body), settings.STRIPE_WEBHOOK_SECRET, 300)

@@ -10,8 +10,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 SETTINGS_VARIABLES = ["DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL",
-                      "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_MODE", "DJANGO_SETTINGS_MODULE",
-                      "DJANGO_ALLOW_ASYNC_UNSAFE", "VAR_DIR", "MEDIA_ROOT"]
+                      "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_MODE", "STRIPE_API_VERSION",
+                      "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE", "VAR_DIR", "MEDIA_ROOT"]
 
 
 def production_env(**overrides):
@@ -61,6 +61,7 @@ def test_production_settings_pass_the_deploy_check_without_warnings():
     ({"STRIPE_MODE": "sandbox"}, "STRIPE_MODE"),
     ({"STRIPE_SECRET_KEY": None, "STRIPE_MODE": "stripe"}, "STRIPE_SECRET_KEY"),
     ({"STRIPE_WEBHOOK_SECRET": None}, "STRIPE_WEBHOOK_SECRET"),
+    ({"STRIPE_API_VERSION": "latest"}, "STRIPE_API_VERSION"),
     ({"DEBUG": "true", "STRIPE_MODE": "demo", "STRIPE_SECRET_KEY": "sk_live_" + "x" * 24}, "STRIPE_MODE"),
 ])
 def test_a_wrong_setting_stops_start_up_with_a_message_naming_it(overrides, variable):
