@@ -16,6 +16,7 @@ from django.utils import timezone
 from checkout.models import CheckoutSession, StripeBooksCheck, WebhookEvent
 from checkout.services.books import stripe_books_latest
 from orders.models import Order, OrderStatus, PaymentMethod
+from ops.health import service_problems
 from wallet.models import POINTS_PACKAGE, LedgerEntry
 
 RECENT_FAILURES = 10
@@ -102,6 +103,8 @@ def dashboard_view(request, admin_site):
         **admin_site.each_context(request),
         "title": "Today at the shop",
         "figures": figures,
+        # What /healthz says: a Redis outage shows here as well as to the load balancer.
+        "services": [(name, problem) for name, problem in service_problems().items()],
         "currency": settings.SHOP_CURRENCY,
         "session_statuses": [(label, figures.sessions_by_status.get(value, 0))
                              for value, label in CheckoutSession.Status.choices],

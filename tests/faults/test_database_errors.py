@@ -2,11 +2,11 @@
 (A real PostgreSQL restart under load is the drill bench/drill_postgres_restart.py.)"""
 
 import pytest
-from django.contrib.sessions.backends.cached_db import SessionStore
 from django.db import OperationalError
 from django.test import Client
 
 from shop import views
+from shop.sessions import SessionStore
 
 
 def unreachable(*args, **kwargs):
@@ -34,7 +34,7 @@ def test_a_middleware_whose_query_fails_answers_503_too(client_without_reraise, 
     client_without_reraise.force_login(shopper)
     monkeypatch.setattr(SessionStore, "load", unreachable)
 
-    response = client_without_reraise.get("/wallet/balance/", headers={"HX-Request": "true"})
+    response = client_without_reraise.get("/orders/", headers={"HX-Request": "true"})
 
     assert response.status_code == 503
     assert response["Content-Type"].startswith("text/plain")
