@@ -47,3 +47,23 @@ def test_other_errors_stay_500(client_without_reraise, monkeypatch):
 
     assert response.status_code == 500
     assert b"Something went wrong" in response.content
+
+
+@pytest.mark.parametrize("path, patch", [("/", "view"), ("/orders/", "session")])
+def test_every_error_page_carries_the_content_security_policy(client_without_reraise, shopper, monkeypatch, path,
+                                                             patch):
+    client_without_reraise.force_login(shopper)
+    if patch == "view":
+        monkeypatch.setattr(views, "catalog_products", unreachable)
+    else:
+        monkeypatch.setattr(SessionStore, "load", unreachable)
+
+    unavailable = client_without_reraise.get(path)
+    monkeypatch.setattr(views, "catalog_products", lambda: 1 / 0)
+    failed = client_without_reraise.get("/") if patch == "view" else None
+    missing = client_without_reraise.get("/no/such/page/") if patch == "view" else None
+
+    assert unavailable.status_code == 503 and "default-src 'self'" in unavailable["Content-Security-Policy"]
+    for response in filter(None, (failed, missing)):
+        assert response.status_code in (404, 500)
+        assert "default-src 'self'" in response["Content-Security-Policy"]
