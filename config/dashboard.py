@@ -21,6 +21,7 @@ from django.utils import timezone
 from checkout.models import CheckoutSession, Dispute, Refund, StripeBooksCheck, WebhookEvent
 from checkout.selectors import refunds_undone
 from checkout.services.books import stripe_books_latest
+from ops.health import service_problems
 from orders.models import CART, Order, OrderStatus, PaymentMethod
 from wallet.models import POINTS_PACKAGE, LedgerEntry, RefundShortfall
 
@@ -155,6 +156,8 @@ def dashboard_view(request, admin_site):
         **admin_site.each_context(request),
         "title": "Today at the shop",
         "figures": figures,
+        # What /healthz says: a Redis outage shows here as well as to the load balancer.
+        "services": [(name, problem) for name, problem in service_problems().items()],
         "currency": settings.SHOP_CURRENCY,
         "session_statuses": [(label, figures.sessions_by_status.get(value, 0))
                              for value, label in CheckoutSession.Status.choices],

@@ -172,20 +172,21 @@ DATABASES = {"default": _database}
 
 # --- Cache and sessions ---------------------------------------------------------------------------------------
 # A Redis outage degrades the cache instead of failing requests (ops.cache: misses, dropped writes, short socket
-# timeouts): sessions fall back to their database copy and balances never came from the cache anyway.
-# With Redis, sessions are read from the cache and written through to the database: a signed-in request (the
-# balance badge refetches itself after every change) then costs no query for its session. Never with the
-# per-process local-memory cache: a log-out in one web worker would not reach the others' copies.
+# timeouts); balances never come from the cache. Sessions live in PostgreSQL only (shop.sessions), never in the
+# cache: a log-out whose cache delete a Redis blip swallowed would otherwise come back to life with Redis.
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
         raise config_error("REDIS_URL", "must start with redis://, rediss:// or unix://")
     _redis_timeout = env_int("REDIS_SOCKET_TIMEOUT_MS", 250, minimum=10) / 1000
-    CACHES = {"default": {"BACKEND": "ops.cache.ResilientRedisCache", "LOCATION": REDIS_URL,
-                          "OPTIONS": {"socket_connect_timeout": _redis_timeout, "socket_timeout": _redis_timeout}}}
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    _redis_options = {"socket_connect_timeout": _redis_timeout, "socket_timeout": _redis_timeout}
+    CACHES = {
+        "default": {"BACKEND": "ops.cache.ResilientRedisCache", "LOCATION": REDIS_URL, "OPTIONS": _redis_options},
+        "ratelimit": {"BACKEND": "ops.cache.RateLimitCache", "LOCATION": REDIS_URL, "OPTIONS": _redis_options},
+    }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+              "ratelimit": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ratelimit"}}
 
 # --- Celery ---------------------------------------------------------------------------------------------------
 # Without CELERY_BROKER_URL, Celery's filesystem transport keeps the queue in files under var/, so `make run`
@@ -220,6 +221,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SESSION_ENGINE = "shop.sessions"
 SESSION_COOKIE_HTTPONLY = True
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
@@ -255,11 +257,13 @@ CONTENT_SECURITY_POLICY = {
 
 # --- Rate limits ----------------------------------------------------------------------------------------------
 # ops.middleware.rate_limits applies these to the named views' POSTs (one table instead of decorators spread
-# over four apps); counters live in the default cache, i.e. Redis, shared by every web process. A refused
+# over four apps); counters live in the "ratelimit" cache, i.e. Redis, shared by every web process. A refused
 # request gets templates/429.html (or its #message part for htmx) with Retry-After. RATELIMIT_ENABLE=false
 # turns them off (the test settings do; tests/ops/test_security_ratelimits.py turns them back on).
+# With Redis unreachable, the views in RATE_LIMITS_COUNT_LOCALLY count per process; all others fail open.
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
-RATELIMIT_USE_CACHE = "default"
+RATELIMIT_USE_CACHE = "ratelimit"
+RATE_LIMITS_COUNT_LOCALLY = frozenset({"login", "signup"})
 # Behind N proxies that each append to X-Forwarded-For, the client is the N-th address from the right; 0 means
 # REMOTE_ADDR is the client (no proxy, or a proxy that rewrites REMOTE_ADDR).
 RATELIMIT_TRUSTED_PROXIES = env_int("RATELIMIT_TRUSTED_PROXIES", 0)
@@ -282,7 +286,7 @@ RATE_LIMITS = {
 # run` (DEBUG, no REDIS_URL) is a single developer: there the limits are per process and the error is silenced.
 # With DEBUG off and no REDIS_URL, E003 stays and `migrate` (the release step) refuses to run.
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
-if DEBUG and CACHES["default"]["BACKEND"].endswith("LocMemCache"):
+if DEBUG and CACHES["ratelimit"]["BACKEND"].endswith("LocMemCache"):
     SILENCED_SYSTEM_CHECKS.append("django_ratelimit.E003")
 
 # --- Logging --------------------------------------------------------------------------------------------------

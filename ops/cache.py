@@ -1,16 +1,20 @@
 """Django's Redis cache, made to degrade instead of fail when Redis cannot be reached.
 
-Nothing the shop keeps only in the cache is needed to answer a request correctly: sessions are written through
-to PostgreSQL (cached_db), balances are always read from PostgreSQL, rate-limit counters fail open. So during a
+Nothing the shop keeps only in the cache is needed to answer a request correctly: sessions live in PostgreSQL
+(shop.sessions), balances are always read from PostgreSQL, and rate-limit counters (``RateLimitCache`` below,
+a cache of their own) fail open or count per process. So during a
 Redis outage a read is a miss, a write is dropped and the request carries on from the database, with short
 socket timeouts (REDIS_SOCKET_TIMEOUT) so that a dead Redis costs milliseconds, not the default minutes. Each
 failure is logged as a warning, at most once per WARN_EVERY seconds per process.
 """
 
+import contextlib
+import contextvars
 import functools
 import logging
 import time
 
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -55,6 +59,14 @@ def _incr_miss(key, delta=1, version=None):
 
 
 class ResilientRedisCache(RedisCache):
+    def problem(self) -> str | None:
+        """None when Redis answers a PING (within the short socket timeout), else why not: for /healthz."""
+        try:
+            self._cache.get_client(write=True).ping()
+        except UNREACHABLE as error:
+            return f"unreachable: {error.__class__.__name__}"
+        return None
+
     get = _degrade(_default)(RedisCache.get)
     set = _degrade(None)(RedisCache.set)
     add = _degrade(False)(RedisCache.add)
@@ -66,3 +78,55 @@ class ResilientRedisCache(RedisCache):
     set_many = _degrade(lambda data, *args, **kwargs: list(data))(RedisCache.set_many)
     delete_many = _degrade(None)(RedisCache.delete_many)
     clear = _degrade(False)(RedisCache.clear)
+
+
+class CacheUnavailable(Exception):
+    """The rate-limit counters cannot be reached (not a ValueError: django-ratelimit would take that for a miss
+    and refuse every request)."""
+
+
+_counting_locally: contextvars.ContextVar[bool] = contextvars.ContextVar("rate_limit_counting_locally",
+                                                                          default=False)
+
+
+@contextlib.contextmanager
+def counting_locally_if_unreachable():
+    """Within this block, ``RateLimitCache`` counts in this process's memory while Redis cannot be reached."""
+    token = _counting_locally.set(True)
+    try:
+        yield
+    finally:
+        _counting_locally.reset(token)
+
+
+def _counter(name: str):
+    redis_method = getattr(RedisCache, name)
+
+    @functools.wraps(redis_method)
+    def counted(self, *args, **kwargs):
+        try:
+            return redis_method(self, *args, **kwargs)
+        except UNREACHABLE as error:
+            _warn(f"rate_limit_{name}", error)
+            if _counting_locally.get():
+                return getattr(self.local, name)(*args, **kwargs)
+            raise CacheUnavailable(f"the rate-limit counters are unreachable: {error.__class__.__name__}") from error
+
+    return counted
+
+
+class RateLimitCache(RedisCache):
+    """django-ratelimit's counters in Redis, shared by every web process. When Redis cannot be reached, each
+    counter operation raises ``CacheUnavailable`` (the limit fails open: ``ops.ratelimits``) -- or, inside
+    ``counting_locally_if_unreachable``, counts in a per-process memory cache instead (log-in and sign-up keep a
+    limit of sorts against password guessing through an outage)."""
+
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        # One name for the whole process: every thread's instance shares the same counters.
+        self.local = LocMemCache("rate-limit-fallback", {"OPTIONS": {"MAX_ENTRIES": 10000}})
+
+    add = _counter("add")
+    incr = _counter("incr")
+    get = _counter("get")
+    set = _counter("set")

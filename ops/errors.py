@@ -17,7 +17,16 @@ RETRY_AFTER_SECONDS = 5
 def server_error(request, template_name=defaults.ERROR_500_TEMPLATE_NAME):
     if isinstance(sys.exc_info()[1], (OperationalError, InterfaceError)):
         return database_unavailable(request)
-    return defaults.server_error(request, template_name)
+    return with_security_policy(request, defaults.server_error(request, template_name))
+
+
+def with_security_policy(request, response: HttpResponse) -> HttpResponse:
+    """The error page with the CSP header: raised in a middleware outside ContentSecurityPolicy (the access log
+    reading the session's user, say), the page would never pass through it. Applied once: the middleware and
+    django-csp leave a response that has the header alone."""
+    from ops.middleware import ContentSecurityPolicy
+
+    return ContentSecurityPolicy(lambda _: response).process_response(request, response)
 
 
 def database_unavailable(request) -> HttpResponse:
@@ -27,4 +36,4 @@ def database_unavailable(request) -> HttpResponse:
     else:
         response = HttpResponse(render_to_string("503.html"), status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-    return response
+    return with_security_policy(request, response)

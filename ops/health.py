@@ -1,14 +1,16 @@
-"""``/healthz`` for load balancers and the smoke test: is the database reachable, is the broker reachable.
+"""``/healthz`` for load balancers and the smoke test: are the database, the broker and the cache reachable.
 
 Only the database decides the status code: without it no page can be served (503, take this process out of
 rotation), while without Redis pages still render from PostgreSQL and queued tasks wait in the outbox
-(ops/outbox.py), so a broker outage is reported as ``degraded`` with 200 -- taking every web process out of the
-load balancer because Redis is down would turn a partial outage into a full one.
+(ops/outbox.py), so a broker or cache outage is reported as ``degraded`` with 200 -- taking every web process out
+of the load balancer because Redis is down would turn a partial outage into a full one. (Without the cache,
+sessions and balances still come from PostgreSQL; rate limits fail open or count per process: ops.ratelimits.)
 
 The broker is the project's Celery app (config/celery.py), reached as ``current_app``: ops is the bottom layer and
 does not import the project package; Celery's Django fix-up makes that app the default in every thread."""
 
 from celery import current_app
+from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
@@ -35,13 +37,24 @@ def _broker_problem() -> str | None:
     return None
 
 
+def _cache_problem() -> str | None:
+    problem = getattr(cache, "problem", None)  # the local-memory cache of `make run` is always there
+    return problem() if problem else None
+
+
+def service_problems() -> dict[str, str | None]:
+    """Each service and what is wrong with it (None: fine). The staff dashboard shows the same."""
+    return {"database": _database_problem(), "broker": _broker_problem(), "cache": _cache_problem()}
+
+
 @never_cache
 @require_GET
 def healthz(request):
-    checks = {"database": _database_problem(), "broker": _broker_problem()}
+    checks = service_problems()
     body = {name: problem or "ok" for name, problem in checks.items()}
+    failing = ", ".join(name for name, problem in checks.items() if problem)
     if checks["database"]:
-        body["status"] = "unavailable: " + ", ".join(name for name, problem in checks.items() if problem)
+        body["status"] = "unavailable: " + failing
         return JsonResponse(body, status=503)
-    body["status"] = "degraded: broker" if checks["broker"] else "ok"
+    body["status"] = f"degraded: {failing}" if failing else "ok"
     return JsonResponse(body, status=200)

@@ -1,11 +1,16 @@
 """Rate limits on the views that create things or try passwords (settings.RATE_LIMITS), with django-ratelimit's
-counters in the shared cache.
+counters in Redis (the ``ratelimit`` cache, ``ops.cache.RateLimitCache``), shared by every web process.
 
 A refused request gets 429 with ``Retry-After``: the whole 429 page, its ``#message`` part for htmx (shop.js
-shows a banner with Retry), plain text for the Stripe webhook (Stripe retries on its own schedule). When the
-cache cannot be reached the limits fail open: a Redis outage must not stop shoppers from paying; it is logged.
+shows a banner with Retry), plain text for the Stripe webhook (Stripe retries on its own schedule).
+
+When Redis cannot be reached (the policy README states): the views in ``RATE_LIMITS_COUNT_LOCALLY`` (log-in and
+sign-up, where a limit stands between an attacker and password guessing) count in each web process's memory
+until it is back; every other limit -- shoppers' cart, checkout and payments, and the Stripe webhook, which its
+signature protects -- fails open, so an outage of Redis never stops anyone from paying. Both are logged.
 """
 
+import contextlib
 import logging
 
 from django.conf import settings
@@ -13,6 +18,8 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django_ratelimit import UNSAFE
 from django_ratelimit.core import get_usage
+
+from ops.cache import CacheUnavailable, counting_locally_if_unreachable
 
 logger = logging.getLogger(__name__)
 
@@ -34,12 +41,15 @@ def refusal_for(request, view_name: str) -> HttpResponse | None:
     if not settings.RATELIMIT_ENABLE:
         return None
     wait = 0
+    local = view_name in settings.RATE_LIMITS_COUNT_LOCALLY
     for key, rate in settings.RATE_LIMITS.get(view_name, ()):
         try:
-            usage = get_usage(request, group=f"{view_name}:{key}", key=key, rate=rate, method=UNSAFE, increment=True)
-        except Exception:  # the cache is down: count nothing, refuse nothing
-            logger.warning("rate_limit_unavailable view=%s key=%s: the cache could not be reached", view_name, key,
-                           exc_info=True)
+            with counting_locally_if_unreachable() if local else contextlib.nullcontext():
+                usage = get_usage(request, group=f"{view_name}:{key}", key=key, rate=rate, method=UNSAFE,
+                                  increment=True)
+        except CacheUnavailable:  # fail open: count nothing, refuse nothing
+            logger.warning("rate_limit_unavailable view=%s key=%s: the counters cannot be reached, not limiting",
+                           view_name, key)
             continue
         if usage and usage["should_limit"]:
             wait = max(wait, usage["time_left"], 1)

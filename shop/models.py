@@ -1,4 +1,5 @@
 from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
@@ -47,6 +48,28 @@ class User(AbstractUser):
 
     def __str__(self):
         return self.email
+
+
+class Session(AbstractBaseSession):
+    """A signed-in browser's session, in PostgreSQL only (shop.sessions): deleting the row is the log-out, and no
+    cache can hold a copy that outlives it. ``user`` is the session's signed-in user, kept beside the encoded data
+    so that the balance badge reads session, user and wallet in one query and staff can end every session of a
+    user at once."""
+
+    # No database constraint: a session's data may name a user who no longer exists (deleted while signed in);
+    # such a session is simply not signed in, as Django's get_user decides. Deleting a user deletes theirs.
+    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+                             db_constraint=False)
+
+    @classmethod
+    def get_session_store_class(cls):
+        from shop.sessions import SessionStore
+
+        return SessionStore
+
+    class Meta(AbstractBaseSession.Meta):
+        db_table = "shop_session"
+        indexes = [models.Index(fields=["user"], name="session_user_idx")]
 
 
 class ProductQuerySet(models.QuerySet):

@@ -70,8 +70,9 @@ def test_the_figures_add_up(db):
 def test_the_page_costs_the_same_queries_however_much_there_is(staff_client, rows, django_assert_max_num_queries):
     some_activity(rows)
 
-    # a bounded number of aggregates (failed refunds are counted with one query more past the ten listed)
-    with django_assert_max_num_queries(16):
+    # a bounded number of aggregates (failed refunds are counted with one query more past the ten listed), the
+    # health check's SELECT 1, the session and the user
+    with django_assert_max_num_queries(18):
         response = staff_client.get(reverse(DASHBOARD))
 
     assert response.status_code == 200
@@ -118,3 +119,74 @@ def test_net_money_is_sales_less_every_kind_of_refund_counted_while_pending_or_s
     page = staff_client.get(reverse(DASHBOARD)).content
     assert b'id="card-refunded" data-cents="1500"' in page and b'id="package-refunded" data-cents="399"' in page
     assert b'id="refunded-cents" data-cents="1899"' in page
+
+
+# --- disputes ---------------------------------------------------------------------------------------------------
+
+def _paid_package(number: int):
+    return CheckoutSessionFactory(status="completed", completed_at=timezone.now(),
+                                  stripe_session_id=f"cs_dash_{number}", stripe_payment_intent_id=f"pi_dash_{number}")
+
+
+def _dispute(client, session, dispute_id: str, status: str):
+    event = dispute_event("closed" if status in ("won", "lost") else "created", dispute_id=dispute_id,
+                          payment_intent=session.stripe_payment_intent_id, amount=session.amount_cents, status=status)
+    assert post_event(client, event).json()["status"] == "processed"
+
+
+def test_lost_disputes_come_off_the_net_money_and_open_ones_are_listed_by_due_date(staff_client):
+    day_began = timezone.now()
+    lost, still_open, won = (_paid_package(number) for number in range(3))
+    _dispute(staff_client, lost, "dp_test_lost", "lost")
+    _dispute(staff_client, still_open, "dp_test_open", "needs_response")
+    _dispute(staff_client, won, "dp_test_won", "won")
+
+    figures = dashboard_figures(since=day_began)
+
+    assert figures.package_sales_cents == 3 * 499
+    assert figures.lost_disputes_cents == 499
+    assert figures.sales_cents == 3 * 499 - 499
+    assert figures.open_disputes == 1
+    assert [dispute.stripe_dispute_id for dispute in figures.open_dispute_rows] == ["dp_test_open"]
+    # a dispute lost on an earlier day is not today's loss
+    assert dashboard_figures(since=timezone.now()).lost_disputes_cents == 0
+
+    page = staff_client.get(reverse(DASHBOARD)).content.decode()
+    assert 'id="lost-disputes-cents" data-cents="499"' in page
+    assert f'id="sales-cents" data-cents="{2 * 499}"' in page
+    assert 'id="open-disputes">1<' in page and "dp_test_open" in page and "2030-03-17" in page
+    assert "dp_test_won" not in page and "dp_test_lost" not in page
+
+
+@pytest.mark.parametrize("rows", [1, 12])
+def test_open_disputes_cost_the_dashboard_no_query_per_row(staff_client, rows, django_assert_max_num_queries):
+    for number in range(rows):
+        _dispute(staff_client, _paid_package(number), f"dp_test_{number}", "needs_response")
+
+    with django_assert_max_num_queries(18):  # as many as without disputes (the page's bound above)
+        response = staff_client.get(reverse(DASHBOARD))
+
+    assert response.content.decode().count('class="open-dispute"') == rows
+
+
+def test_refunds_the_shop_made_on_its_own_and_webhooks_needing_attention_are_counted(db, staff):
+    from checkout.models import Refund
+
+    session = CheckoutSessionFactory(status="completed", completed_at=timezone.now(), stripe_payment_intent_id="pi_1")
+    day_began = timezone.now()
+
+    def refund(key, **fields):
+        return Refund.objects.create(session=session, amount_cents=100, currency="usd", idempotency_key=key,
+                                     reason="test", **fields)
+
+    refund("yesterday", created_at=day_began - timedelta(hours=1))
+    refund("by-the-shop")
+    refund("by-staff", requested_by=staff)
+    for status in ("attention", "attention", "failed", "ignored"):
+        WebhookEvent.objects.create(event_id=f"evt_{status}_{WebhookEvent.objects.count()}", type="t", payload={},
+                                    status=status)
+
+    figures = dashboard_figures(since=day_began)
+
+    assert (figures.refunds_by_the_shop, figures.refunds_by_the_shop_cents) == (1, 100)
+    assert (figures.webhooks_needing_attention, figures.failed_webhooks) == (2, 1)

@@ -2,11 +2,11 @@
 (A real PostgreSQL restart under load is the drill bench/drill_postgres_restart.py.)"""
 
 import pytest
-from django.contrib.sessions.backends.cached_db import SessionStore
 from django.db import OperationalError
 from django.test import Client
 
 from shop import views
+from shop.sessions import SessionStore
 
 
 def unreachable(*args, **kwargs):
@@ -34,7 +34,7 @@ def test_a_middleware_whose_query_fails_answers_503_too(client_without_reraise, 
     client_without_reraise.force_login(shopper)
     monkeypatch.setattr(SessionStore, "load", unreachable)
 
-    response = client_without_reraise.get("/wallet/balance/", headers={"HX-Request": "true"})
+    response = client_without_reraise.get("/orders/", headers={"HX-Request": "true"})
 
     assert response.status_code == 503
     assert response["Content-Type"].startswith("text/plain")
@@ -47,3 +47,23 @@ def test_other_errors_stay_500(client_without_reraise, monkeypatch):
 
     assert response.status_code == 500
     assert b"Something went wrong" in response.content
+
+
+@pytest.mark.parametrize("path, patch", [("/", "view"), ("/orders/", "session")])
+def test_every_error_page_carries_the_content_security_policy(client_without_reraise, shopper, monkeypatch, path,
+                                                             patch):
+    client_without_reraise.force_login(shopper)
+    if patch == "view":
+        monkeypatch.setattr(views, "catalog_products", unreachable)
+    else:
+        monkeypatch.setattr(SessionStore, "load", unreachable)
+
+    unavailable = client_without_reraise.get(path)
+    monkeypatch.setattr(views, "catalog_products", lambda: 1 / 0)
+    failed = client_without_reraise.get("/") if patch == "view" else None
+    missing = client_without_reraise.get("/no/such/page/") if patch == "view" else None
+
+    assert unavailable.status_code == 503 and "default-src 'self'" in unavailable["Content-Security-Policy"]
+    for response in filter(None, (failed, missing)):
+        assert response.status_code in (404, 500)
+        assert "default-src 'self'" in response["Content-Security-Policy"]

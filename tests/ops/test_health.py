@@ -10,7 +10,7 @@ def test_healthz_is_ok_with_database_and_broker_up(client, db):
     response = client.get(reverse("healthz"))
 
     assert response.status_code == 200
-    assert json.loads(response.content) == {"database": "ok", "broker": "ok", "status": "ok"}
+    assert json.loads(response.content) == {"database": "ok", "broker": "ok", "cache": "ok", "status": "ok"}
     assert "no-cache" in response["Cache-Control"]
 
 
@@ -37,3 +37,16 @@ def test_healthz_is_unavailable_without_the_database(client, db, monkeypatch):
 
     assert response.status_code == 503
     assert json.loads(response.content)["status"] == "unavailable: database"
+
+
+def test_healthz_names_the_cache_when_redis_does_not_answer_but_stays_in_rotation(client, db, settings):
+    settings.CACHES = {**settings.CACHES, "default": {
+        "BACKEND": "ops.cache.ResilientRedisCache", "LOCATION": "redis://127.0.0.1:1/0",
+        "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25}}}
+
+    response = client.get(reverse("healthz"))
+
+    assert response.status_code == 200
+    body = json.loads(response.content)
+    assert body["cache"].startswith("unreachable") and body["broker"] == "ok"
+    assert body["status"] == "degraded: cache"

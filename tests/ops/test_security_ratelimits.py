@@ -114,17 +114,38 @@ def test_reading_pages_is_never_limited(client, db, limits):
     assert statuses == {200}
 
 
-def test_limits_fail_open_when_the_cache_is_unreachable(client, shopper, settings, limits, caplog):
-    settings.CACHES = {**settings.CACHES, "unreachable": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}}
-    settings.RATELIMIT_USE_CACHE = "unreachable"
-    limits("login", "1/m")
+@pytest.fixture
+def counters_unreachable(settings, limits):
+    """The rate-limit counters' Redis refuses connections (nothing listens on port 1)."""
+    settings.CACHES = {**settings.CACHES, "ratelimit": {
+        "BACKEND": "ops.cache.RateLimitCache", "LOCATION": "redis://127.0.0.1:1/0",
+        "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25}}}
+    return limits
 
-    statuses = [client.post(reverse("login"), {"username": shopper.email, "password": "x"}).status_code
-                for _ in range(3)]
 
-    assert statuses == [200, 200, 200]
-    assert "rate_limit_unavailable" in caplog.text
+@pytest.mark.parametrize("view_name", ["points:start", "orders:cart_add", "orders:pay_with_points",
+                                       "orders:pay_by_card", "webhooks:stripe"])
+def test_shoppers_flows_and_the_webhook_fail_open_when_the_counters_are_unreachable(
+        client, shopper, counters_unreachable, view_name, caplog):
+    client.force_login(shopper)
+    counters_unreachable(view_name, "1/m")
+    url = reverse(view_name, args=SAMPLE_ARGS.get(view_name, []))
+
+    statuses = [client.post(url, {}).status_code for _ in range(3)]
+
+    assert 429 not in statuses and 500 not in statuses
+    assert f"rate_limit_unavailable view={view_name}" in caplog.text
+
+
+@pytest.mark.parametrize("view_name", ["login", "signup"])
+def test_log_in_and_sign_up_count_per_process_when_the_counters_are_unreachable(client, db, counters_unreachable,
+                                                                                view_name):
+    counters_unreachable(view_name, "2/m")
+    form = {"username": "guess@example.com", "password": "guess"} if view_name == "login" else {}
+
+    statuses = [client.post(reverse(view_name), form).status_code for _ in range(3)]
+
+    assert statuses[:2] != [429, 429] and statuses[2] == 429
 
 
 @pytest.mark.parametrize("proxies, forwarded, expected", [

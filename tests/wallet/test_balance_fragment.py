@@ -104,14 +104,14 @@ def test_only_get_is_allowed(signed_in):
 
 # --- the one-query way through authentication (wallet/badge.py) and every case it leaves to Django ----------
 
-def test_a_plain_session_costs_one_query_for_user_and_wallet(signed_in, funded_shopper, django_assert_num_queries):
-    signed_in.get(URL, headers=HTMX)  # the session reaches the cache
-
+def test_a_plain_session_costs_one_query_for_session_user_and_wallet(signed_in, funded_shopper,
+                                                                     django_assert_num_queries):
     with django_assert_num_queries(1) as captured:
         response = signed_in.get(URL, headers=HTMX)
 
     assert b'data-balance="1000"' in response.content
     assert "wallet_wallet" in captured.captured_queries[0]["sql"]
+    assert "shop_session" in captured.captured_queries[0]["sql"]
     with django_assert_num_queries(0):  # the request's user is the one loaded with the wallet
         assert response.wsgi_request.user.email == funded_shopper.email
 
