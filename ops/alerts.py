@@ -29,12 +29,20 @@ def _queue_email(subject: str, message: str) -> None:
     email_staff.delay(subject, message)
 
 
+def staff_recipients() -> list[str]:
+    """Who is told: every active staff member with an email address (they can act in the admin); ``ADMINS`` when
+    there is none, so an alert is not sent to nobody."""
+    staff = sorted(set(get_user_model().objects.filter(is_staff=True, is_active=True).exclude(email="")
+                       .values_list("email", flat=True)))
+    return staff or [email for _name, email in getattr(settings, "ADMINS", [])]
+
+
 def staff_email_send(*, subject: str, message: str) -> int:
     """Email ``message`` to every active staff member with an address. Returns how many were addressed."""
-    recipients = sorted(set(get_user_model().objects.filter(is_staff=True, is_active=True).exclude(email="")
-                            .values_list("email", flat=True)))
+    recipients = staff_recipients()
     if not recipients:
-        logger.warning("staff_alert_unsent subject=%s: no active staff member has an email address", subject)
+        logger.warning("staff_alert_unsent subject=%s: no staff member has an email address, ADMINS is empty",
+                       subject)
         return 0
     send_mail(subject=SUBJECT_PREFIX + subject, message=message, from_email=settings.DEFAULT_FROM_EMAIL,
               recipient_list=recipients)

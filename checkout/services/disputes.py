@@ -21,7 +21,6 @@ from datetime import datetime
 from enum import StrEnum
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -32,6 +31,7 @@ from checkout.gateway import StripeDispute
 from checkout.kinds import handler_for, rows_loaded_with_sessions
 from checkout.models import CheckoutSession, Dispute, DisputeStatusChange
 from checkout.money import format_money
+from ops.alerts import staff_recipients
 
 logger = logging.getLogger(__name__)
 
@@ -164,14 +164,6 @@ def _queue_alert(dispute_id: str) -> None:
     send_dispute_alert.delay(dispute_id)
 
 
-def dispute_alert_recipients() -> list[str]:
-    """Who is told about a new dispute: every active staff member with an email address (they can act in the
-    admin); ``settings.ADMINS`` when there is none, so an alert is never sent to nobody."""
-    staff = (get_user_model().objects.filter(is_staff=True, is_active=True).exclude(email="")
-             .order_by("email").values_list("email", flat=True))
-    return list(staff) or [email for _name, email in getattr(settings, "ADMINS", [])]
-
-
 def dispute_alert_send(*, dispute_id) -> bool:
     """Email staff that a dispute opened, at most once: the task may run twice (acks_late), so the send is
     claimed with a conditional UPDATE first and the claim released if sending fails (the task retries)."""
@@ -180,7 +172,7 @@ def dispute_alert_send(*, dispute_id) -> bool:
     if not claimed:
         return False
     dispute = Dispute.objects.select_related("session__user").get(pk=dispute_id)
-    recipients = dispute_alert_recipients()
+    recipients = staff_recipients()
     if not recipients:
         logger.error("Stripe dispute %s opened, but no staff member has an email address and ADMINS is empty",
                      dispute.stripe_dispute_id)

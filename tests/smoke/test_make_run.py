@@ -61,7 +61,7 @@ def test_make_run_boots_web_worker_and_beat_and_stops_on_ctrl_c(embedded_env, tm
             return response if response.status_code == 200 else None
 
         health = wait_for(healthy, timeout=240, what="/healthz")
-        assert health.json() == {"database": "ok", "broker": "ok", "status": "ok"}
+        assert health.json() == {"database": "ok", "broker": "ok", "cache": "ok", "status": "ok"}
 
         assert wait_for(lambda: heartbeat_seen(Path(embedded_env["VAR_DIR"]) / "db.sqlite3"), timeout=90,
                         what="the beat-scheduled heartbeat task to run in the worker")
