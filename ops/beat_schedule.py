@@ -28,3 +28,11 @@ def add_periodic_tasks(apps, schedule) -> None:
 def remove_periodic_tasks(apps, schedule) -> None:
     apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(
         name__in=[name for name, *_ in schedule]).delete()
+
+
+def periodic_tasks_operation(schedule):
+    """The migration operation that adds ``schedule``'s tasks (and removes them when migrating back)."""
+    from django.db import migrations
+
+    return migrations.RunPython(lambda apps, schema_editor: add_periodic_tasks(apps, schedule),
+                                lambda apps, schema_editor: remove_periodic_tasks(apps, schedule))

@@ -3,7 +3,8 @@
 Idempotent: a task that exists already (perhaps edited or disabled by staff) is left as it is."""
 
 from django.db import migrations
-from django.utils import timezone
+
+from ops.beat_schedule import add_periodic_tasks, remove_periodic_tasks
 
 SCHEDULE = [
     # name, task, every, period, description
@@ -17,26 +18,11 @@ SCHEDULE = [
 
 
 def schedule(apps, schema_editor):
-    IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    PeriodicTasks = apps.get_model("django_celery_beat", "PeriodicTasks")
-    created = False
-    for name, task, every, period, description in SCHEDULE:
-        if PeriodicTask.objects.filter(name=name).exists():
-            continue
-        interval = IntervalSchedule.objects.filter(every=every, period=period).order_by("pk").first()
-        if interval is None:
-            interval = IntervalSchedule.objects.create(every=every, period=period)
-        PeriodicTask.objects.create(name=name, task=task, interval=interval, description=description)
-        created = True
-    if created:
-        # What the scheduler's signal would do with the real models: tell a running beat to reload.
-        PeriodicTasks.objects.update_or_create(ident=1, defaults={"last_update": timezone.now()})
+    add_periodic_tasks(apps, SCHEDULE)
 
 
 def unschedule(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(
-        name__in=[name for name, *_ in SCHEDULE]).delete()
+    remove_periodic_tasks(apps, SCHEDULE)
 
 
 class Migration(migrations.Migration):

@@ -9,6 +9,8 @@ import uuid
 from django.conf import settings
 from django.db import migrations, models
 
+from ops.beat_schedule import add_periodic_tasks, remove_periodic_tasks
+
 
 def refunds_from_sessions(apps, schema_editor):
     CheckoutSession = apps.get_model("checkout", "CheckoutSession")
@@ -41,22 +43,11 @@ SCHEDULE = ("checkout: send unsent refunds", "checkout.tasks.refunds_send_unsent
 
 
 def schedule(apps, schema_editor):
-    IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    PeriodicTasks = apps.get_model("django_celery_beat", "PeriodicTasks")
-    name, task, every, period, description = SCHEDULE
-    if PeriodicTask.objects.filter(name=name).exists():
-        return
-    interval = IntervalSchedule.objects.filter(every=every, period=period).order_by("pk").first()
-    if interval is None:
-        interval = IntervalSchedule.objects.create(every=every, period=period)
-    PeriodicTask.objects.create(name=name, task=task, interval=interval, description=description)
-    # What the scheduler's signal would do with the real models: tell a running beat to reload.
-    PeriodicTasks.objects.update_or_create(ident=1, defaults={"last_update": django.utils.timezone.now()})
+    add_periodic_tasks(apps, [SCHEDULE])
 
 
 def unschedule(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=SCHEDULE[0]).delete()
+    remove_periodic_tasks(apps, [SCHEDULE])
 
 
 class Migration(migrations.Migration):

@@ -3,19 +3,11 @@
 import django.utils.timezone
 from django.db import migrations, models
 
-from ops.beat_schedule import add_periodic_tasks, remove_periodic_tasks
+from ops.beat_schedule import periodic_tasks_operation
 
 SCHEDULE = [("checkout: compare the books with Stripe", "checkout.tasks.stripe_books_reconcile", 1, "days",
              "Lists Stripe's checkout sessions, charges, refunds and disputes of the last days and compares them with "
              "the shop's sessions, refunds and ledger; differences show on the staff dashboard.")]
-
-
-def schedule(apps, schema_editor):
-    add_periodic_tasks(apps, SCHEDULE)
-
-
-def unschedule(apps, schema_editor):
-    remove_periodic_tasks(apps, SCHEDULE)
 
 
 class Migration(migrations.Migration):
@@ -45,5 +37,5 @@ class Migration(migrations.Migration):
                 'constraints': [models.CheckConstraint(condition=models.Q(('until__gt', models.F('since'))), name='books_check_window')],
             },
         ),
-        migrations.RunPython(schedule, unschedule),
+        periodic_tasks_operation(SCHEDULE),
     ]

@@ -216,7 +216,8 @@ def _disputes(stripe_disputes) -> list[BooksDifference]:
         if session is None or dispute.id in known:
             continue
         differences.append(BooksDifference(
-            "dispute_not_here", f"Stripe dispute {dispute.id} ({format_money(dispute.amount, dispute.currency.upper())}, "
+            "dispute_not_here",
+            f"Stripe dispute {dispute.id} ({format_money(dispute.amount, dispute.currency.upper())}, "
             f"{dispute.status}) of checkout session {session.pk}'s payment has no record in the shop.",
             stripe_id=dispute.id, checkout_session_id=str(session.pk), amount_cents=dispute.amount,
             currency=dispute.currency))

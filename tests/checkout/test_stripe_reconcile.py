@@ -104,8 +104,9 @@ def test_credited_here_without_a_paid_session_there(shopper, package):
     unpaid = paying_session(shopper, package)  # open and unpaid at Stripe...
     CheckoutSession.objects.filter(pk=unpaid.pk).update(status="completed", completed_at=timezone.now())
     # ...yet marked completed here and its points credited; and a credit for a Stripe session nobody knows
-    wallet_credit(user=shopper, points=550, kind="purchase", idempotency_key=f"stripe:checkout:{unpaid.stripe_session_id}",
-                  description="planted", stripe_object_id=unpaid.stripe_session_id)
+    key = f"stripe:checkout:{unpaid.stripe_session_id}"
+    wallet_credit(user=shopper, points=550, kind="purchase", description="planted", idempotency_key=key,
+                  stripe_object_id=unpaid.stripe_session_id)
     wallet_credit(user=shopper, points=100, kind="purchase", idempotency_key="stripe:checkout:cs_test_invented",
                   description="planted", stripe_object_id="cs_test_invented")
 

@@ -179,7 +179,7 @@ def test_the_shopper_can_cancel_a_pending_card_order(shopper_client, filled_cart
     assert b"still in your cart" in response.content
 
 
-def test_a_payment_arriving_after_the_reservation_ended_is_honoured_when_stock_allows(press, 
+def test_a_payment_arriving_after_the_reservation_ended_is_honoured_when_stock_allows(press,
         shopper_client, filled_cart, two_pictures, client, held_webhooks):
     pay_by_card(shopper_client)
     session = CheckoutSession.objects.get()

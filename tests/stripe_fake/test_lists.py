@@ -50,9 +50,9 @@ def test_cursors_and_filters(db):
         "ch_test_00002"]
 
 
-@pytest.mark.parametrize("params, param", [({"colour": "red"}, "colour"), ({"created": {"around": 1}}, "created[around]"),
-                                           ({"limit": 101}, "limit"), ({"starting_after": "ch_test_none"},
-                                                                       "starting_after")])
+@pytest.mark.parametrize("params, param", [
+    ({"colour": "red"}, "colour"), ({"created": {"around": 1}}, "created[around]"), ({"limit": 101}, "limit"),
+    ({"starting_after": "ch_test_none"}, "starting_after")])
 def test_bad_list_parameters_are_refused_like_stripe_does(db, params, param):
     with pytest.raises(stripe.InvalidRequestError) as refused:
         gateway.stripe_client().v1.charges.list(params)
