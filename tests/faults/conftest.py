@@ -58,14 +58,15 @@ def throwaway_redis():
 class Gunicorn:
     """gunicorn serving the shop (config.settings) against the test database, on a free loopback port."""
 
-    def __init__(self, tmp_path, workers: int = 1):
+    def __init__(self, tmp_path, workers: int = 1, env: dict | None = None):
         database = connection.settings_dict
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp_path / "gunicorn.log"
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "true", "STRIPE_MODE": "demo",
                "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
-                               f"{database['NAME']}", "VAR_DIR": str(tmp_path / "var"), "LOG_LEVEL": "WARNING"}
+                               f"{database['NAME']}", "VAR_DIR": str(tmp_path / "var"), "LOG_LEVEL": "WARNING",
+               **(env or {})}
         with open(self.log_path, "w") as log:
             self.process = subprocess.Popen(
                 [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{self.port}",
