@@ -62,6 +62,10 @@ def create_refund(params: dict) -> dict:
             raise invalid(f"This PaymentIntent ({intent_id}) does not have a successful charge to refund.",
                           code="charge_not_refundable")
         charge = charge_of(intent)
+        if FakeStripeObject.objects.filter(kind="dispute", data__charge=charge["id"]).exclude(
+                data__status__in=["won", "warning_closed", "prevented"]).exists():
+            raise invalid(f"Charge {charge['id']} has been charged back; it cannot be refunded.",
+                          code="charge_disputed")
         refundable = charge["amount"] - charge["amount_refunded"]
         if refundable <= 0:
             raise invalid(f"Charge {charge['id']} has already been refunded.", code="charge_already_refunded")

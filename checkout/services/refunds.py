@@ -24,7 +24,7 @@ from checkout import gateway
 from checkout.errors import RefundRefused
 from checkout.gateway import PaymentProviderError
 from checkout.kinds import handler_for
-from checkout.models import CheckoutSession, Refund, RefundStatusChange
+from checkout.models import CheckoutSession, Dispute, Refund, RefundStatusChange
 from checkout.money import format_money
 from checkout.services.refund_lifecycle import (
     RefundOutcome,
@@ -68,6 +68,13 @@ def refund_request(*, session: CheckoutSession, amount_cents: int, idempotency_k
     if not session.stripe_payment_intent_id:
         raise RefundRefused("Stripe's payment for this purchase is not known yet; ask Stripe about the session "
                             "(the reconcile action) and try again.")
+    disputed = session.disputes.filter(outcome__in=["", Dispute.Outcome.LOST]).first()
+    if disputed is not None and requested_by is not None:
+        # Stripe refuses to refund a disputed charge (charge_disputed): the cardholder's bank already holds, or
+        # took back, the money, so a refund would pay them twice.
+        state = "was lost" if disputed.outcome else "is open"
+        raise RefundRefused(f"The payment is disputed (dispute {disputed.stripe_dispute_id} {state}): the "
+                            f"cardholder's bank decides the money, so it cannot be refunded as well.")
     left = refundable_cents(session)
     if amount_cents < 1 or amount_cents > left:
         raise RefundRefused(f"At most {left} cents of this payment can still be refunded; {amount_cents} were asked.")

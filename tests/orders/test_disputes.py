@@ -123,3 +123,15 @@ def test_another_shoppers_link_still_gives_nothing_away_about_the_dispute(client
     response = client.get(reverse("orders:download", args=[token]))
 
     assert response.status_code == 404 and b"dispute" not in response.content
+
+
+def test_a_disputed_card_order_cannot_also_be_refunded(client, card_order, staff):
+    from orders.errors import RefundRefused
+    from orders.services.refunds import order_refund_stripe
+
+    _deliver(client, _dispute(card_order, "created", "needs_response"))
+
+    with pytest.raises(RefundRefused, match="disputed"):
+        order_refund_stripe(order_id=card_order.pk, staff_user=staff, reason="asked")
+    card_order.refresh_from_db()
+    assert card_order.refunded_cents == 0 and not card_order.checkout_session.refunds.exists()

@@ -138,3 +138,39 @@ def test_a_close_delivered_before_the_creation_holds_and_settles_once(client, sh
     assert _entries(RELEASE) == ([("adjustment", 450)] if won else [])
     assert _balance(shopper) == (450 if won else 0)
     assert_audit_passes()
+
+
+def test_a_disputed_purchase_cannot_also_be_refunded_until_the_dispute_is_won(client, shopper, purchase, staff):
+    from checkout.errors import RefundRefused
+    from checkout.services.refunds import checkout_session_refund
+
+    _deliver(client, _dispute(purchase, "created", "needs_response"))
+    with pytest.raises(RefundRefused, match="disputed"):
+        checkout_session_refund(session_id=purchase.pk, staff_user=staff, reason="asked")
+    assert not purchase.refunds.exists()
+
+    _deliver(client, _dispute(purchase, "closed", "won"))
+    assert _balance(shopper) == 550
+    refund = checkout_session_refund(session_id=purchase.pk, staff_user=staff, reason="asked after the dispute")
+
+    # the points the won dispute gave back are taken back by the refund, like any purchase's
+    assert refund.status in ("pending", "succeeded") and _balance(shopper) == 0
+    assert_audit_passes()
+
+
+def test_a_dispute_after_a_failed_refund_holds_the_points_the_failure_gave_back(client, shopper, purchase, staff):
+    from checkout.services.refunds import checkout_session_refund
+    from stripe_fake import refunds as fake_refunds
+
+    fake_refunds.refund_outcome_set(purchase.stripe_payment_intent_id, "failed")
+    refund = checkout_session_refund(session_id=purchase.pk, staff_user=staff, reason="asked")
+    fake_refunds.refund_settle(refund.stripe_refund_id, "failed")
+    for event in FakeStripeObject.objects.filter(kind="event", data__type="refund.failed"):
+        post_event(client, public(event.data))
+    assert _balance(shopper) == 550  # the failed refund gave the points back
+
+    _deliver(client, _dispute(purchase, "created", "needs_response"))
+
+    assert _balance(shopper) == 0
+    assert PointsPurchase.objects.get(pk=purchase.pk).dispute_held_points == 550
+    assert_audit_passes()

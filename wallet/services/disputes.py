@@ -9,11 +9,9 @@ held is credited back, keyed ``stripe:dispute:<dispute>:release``. Lost: the hol
 The keys make a replayed hook a no-op.
 """
 
-from django.db.models import Sum
 
 from wallet.models import LedgerEntry, PointsPurchase, Wallet, purchase_credit_key
-from wallet.services.corrections import wallet_reverse
-from wallet.services.movements import wallet_credit
+from wallet.services.corrections import purchase_reversed_points, wallet_restore, wallet_reverse
 
 
 def dispute_hold_key(stripe_dispute_id: str) -> str:
@@ -36,7 +34,7 @@ def points_purchase_dispute_hold(*, session, stripe_dispute_id: str) -> str:
     # The wallet row is locked before its balance is read, so no spend can slip in between and make the
     # reversal fail (wallet_reverse locks it again, which is free within the transaction).
     balance = Wallet.objects.select_for_update(of=("self",)).values_list("balance", flat=True).get(pk=credit.wallet_id)
-    remaining = credit.amount + (credit.reversals.aggregate(total=Sum("amount"))["total"] or 0)
+    remaining = credit.amount - purchase_reversed_points(credit)  # points a failed refund gave back count
     held = max(0, min(balance, remaining))
     if held:
         wallet_reverse(entry=credit, idempotency_key=key, points=held,
@@ -59,13 +57,13 @@ def points_purchase_dispute_release(*, session, stripe_dispute_id: str, won: boo
         return f"dispute lost: the {-hold.amount:,} points held back stay taken back{short}"
     if hold is None:
         return "dispute won: no points had been held back"
-    wallet_credit(user=session.user, points=-hold.amount, kind=LedgerEntry.Kind.ADJUSTMENT,
-                  idempotency_key=dispute_release_key(stripe_dispute_id),
-                  description=f"Points given back: the dispute over the payment for {session.title} is over and "
-                              f"the payment stands",
-                  stripe_object_id=stripe_dispute_id,
-                  metadata={"checkout_session_id": str(session.pk), "dispute": stripe_dispute_id,
-                            "package_name": session.title})
+    # Given back as a restore of the purchase, so that it can still be refunded later like any other.
+    wallet_restore(entry=_purchase_credit(session), points=-hold.amount,
+                   idempotency_key=dispute_release_key(stripe_dispute_id),
+                   reason=f"Points given back: the dispute over the payment for {session.title} is over and the "
+                          f"payment stands",
+                   metadata={"checkout_session_id": str(session.pk), "dispute": stripe_dispute_id,
+                             "package_name": session.title})
     return f"dispute won: {-hold.amount:,} points given back"
 
 
