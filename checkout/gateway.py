@@ -10,6 +10,7 @@ Callers get plain frozen values back (``StripeCheckoutSession``), never stripe o
 
 import json
 import logging
+import math
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -267,7 +268,9 @@ def stripe_objects_created(*, resource: str, since: datetime, until: datetime) -
                 "disputes": lambda client: client.v1.disputes}
     values = {"checkout_sessions": StripeCheckoutSession, "charges": StripeCharge, "refunds": StripeRefund,
               "disputes": StripeDispute}
-    params = {"created": {"gte": int(since.timestamp()), "lt": int(until.timestamp())}, "limit": 100}
+    # Stripe's timestamps are whole seconds: the window is widened to the seconds it touches (reading twice is
+    # harmless), so that an object made in the window's last second is not left out.
+    params = {"created": {"gte": math.floor(since.timestamp()), "lt": math.ceil(until.timestamp())}, "limit": 100}
     with _translated_errors(f"list Stripe's {resource.replace('_', ' ')}", nothing_done="Nothing was changed"):
         page = services[resource](stripe_client()).list(params)
         return [values[resource].from_data(item) for item in page.auto_paging_iter()]

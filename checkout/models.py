@@ -288,6 +288,7 @@ class StripeBooksCheck(models.Model):
         indexes = [models.Index(fields=["-ran_at"], name="books_check_recent_idx")]
         constraints = [models.CheckConstraint(condition=Q(until__gt=F("since")), name="books_check_window")]
         verbose_name = "books check against Stripe"
+        verbose_name_plural = "books checks against Stripe"
 
     def __str__(self):
         return f"Books check {self.since:%Y-%m-%d %H:%M} - {self.until:%Y-%m-%d %H:%M}: {self.difference_count}"

@@ -46,9 +46,11 @@ def stripe_books_check(*, since: datetime, until: datetime | None = None,
     """Compare [since, until) (until defaults to a few minutes ago) and record the result. Raises
     ``BooksCheckFailed`` (after recording it) when Stripe cannot be listed."""
     now = now or timezone.now()
-    until = until or now - SETTLING_TIME
+    if until is None:
+        # Events still on their way are left to the next run -- unless the window is all recent.
+        until = now - SETTLING_TIME if now - SETTLING_TIME > since else now
     if until <= since:
-        raise ValueError("The window is empty: --since must be before --until.")
+        raise ValueError("The window is empty: its start must be before its end.")
     try:
         compared, differences = _compare(since=since, until=until)
     except PaymentProviderError as error:

@@ -164,12 +164,13 @@ def test_stripe_unreachable_is_recorded_and_exits_two(db, fake_stripe):
     with pytest.raises(CommandError) as failed:
         call_command("stripe_reconcile", "--since", "2026-01-01")
 
-    assert failed.value.returncode == 2
+    assert failed.value.returncode == 3
     assert StripeBooksCheck.objects.filter(error__contains="connect").count() == 2
     assert stripe_books_reconcile() == -1
 
 
-@pytest.mark.parametrize("arguments", [["--since", "yesterday"], ["--since", "2026-11-02", "--until", "2026-11-01"]])
+@pytest.mark.parametrize("arguments", [["--since", "yesterday"], ["--since", "2026-11-02", "--until", "2026-11-01"],
+                                       ["--since", "2999-01-01"]])
 def test_the_command_refuses_a_window_it_cannot_read(db, arguments):
     with pytest.raises(CommandError) as failed:
         call_command("stripe_reconcile", *arguments)
@@ -215,3 +216,16 @@ def test_a_dispute_whose_event_was_lost_is_reported_until_it_is_recorded(
     [created] = [event for event in delivery.HELD if event["type"] == "charge.dispute.created"]
     assert post_event(client, created).status_code == 200  # the event arrives after all
     assert stripe_books_check(**window()).differences == []
+
+
+def test_a_window_that_starts_minutes_ago_runs_until_now(shopper, package, held_webhooks,
+                                                         django_capture_on_commit_callbacks, capsys):
+    session = paying_session(shopper, package)
+    with django_capture_on_commit_callbacks(execute=True):
+        hosted.pay(session.stripe_session_id)
+
+    with pytest.raises(CommandError) as failed:
+        call_command("stripe_reconcile", "--since", (timezone.now() - timedelta(minutes=5)).isoformat())
+
+    assert failed.value.returncode == 1
+    assert "paid_not_credited" in capsys.readouterr().out

@@ -7,7 +7,8 @@ from django.utils.dateparse import parse_date, parse_datetime
 from checkout.services.books import BooksCheckFailed, stripe_books_check
 
 DIFFERENCES_FOUND = 1
-STRIPE_UNREACHABLE = 2
+BAD_ARGUMENTS = 2  # as argparse's own refusals
+STRIPE_UNREACHABLE = 3
 
 
 def moment(value: str) -> datetime:
@@ -24,21 +25,25 @@ def moment(value: str) -> datetime:
 class Command(BaseCommand):
     help = ("Compare the shop's books with Stripe's for a window: Stripe's checkout sessions, charges, refunds and "
             "disputes against the shop's sessions, refunds, orders and ledger. Prints every difference and exits "
-            f"{DIFFERENCES_FOUND} when there is any ({STRIPE_UNREACHABLE} when Stripe cannot be asked). Reads only; "
+            f"{DIFFERENCES_FOUND} when there is any ({STRIPE_UNREACHABLE} when Stripe cannot be asked, {BAD_ARGUMENTS} for "
+            "a bad window). Reads only; "
             "each run is kept for the staff dashboard.")
 
     def add_arguments(self, parser):
         parser.add_argument("--since", required=True, help="start of the window: 2026-11-01 or 2026-11-01T09:30")
-        parser.add_argument("--until", help="end of the window (default: 15 minutes ago, letting events settle)")
+        parser.add_argument("--until", help="end of the window (default: 15 minutes ago, letting events still on "
+                                            "their way arrive; now, when --since is more recent than that)")
 
     def handle(self, *args, since, until, **options):
         try:
             since_at = moment(since)
             until_at = moment(until) if until else None
         except ValueError as error:
-            raise CommandError(str(error), returncode=STRIPE_UNREACHABLE) from error
+            raise CommandError(str(error), returncode=BAD_ARGUMENTS) from error
         if until_at is not None and until_at <= since_at:
-            raise CommandError("--until must be after --since.", returncode=STRIPE_UNREACHABLE)
+            raise CommandError("--until must be after --since.", returncode=BAD_ARGUMENTS)
+        if since_at >= timezone.now():
+            raise CommandError("--since is in the future: there is nothing to compare yet.", returncode=BAD_ARGUMENTS)
         try:
             check = stripe_books_check(since=since_at, until=until_at)
         except BooksCheckFailed as error:
