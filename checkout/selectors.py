@@ -93,10 +93,11 @@ def refund_description(refund: Refund) -> str:
     state = {Refund.Status.REQUESTED: "recorded, not yet accepted by Stripe",
              Refund.Status.PENDING: "awaiting Stripe's confirmation",
              Refund.Status.SUCCEEDED: "confirmed by Stripe",
-             Refund.Status.FAILED: f"failed at Stripe: {refund.failure_message}",
-             Refund.Status.CANCELED: f"canceled at Stripe: {refund.failure_message}"}[refund.status]
+             Refund.Status.FAILED: f"failed at Stripe: {refund.failure_message.rstrip('.')}",
+             Refund.Status.CANCELED: f"canceled at Stripe: {refund.failure_message.rstrip('.')}"}[refund.status]
     where = ", made in Stripe's Dashboard" if refund.made_in_stripe else ""
-    return f"Refunded {format_money(refund.amount_cents, refund.currency)} ({state}{where})."
+    verb = "Refund of" if refund.status in Refund.UNDONE else "Refunded"
+    return f"{verb} {format_money(refund.amount_cents, refund.currency)} ({state}{where})."
 
 
 def checkout_session_disputes(*, session: CheckoutSession) -> list[Dispute]:

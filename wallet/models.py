@@ -69,7 +69,7 @@ class LedgerEntry(models.Model):
         SPEND = "spend", "Spent"
         REFUND = "refund", "Refund"
         REVERSAL = "reversal", "Purchase reversed"
-        ADJUSTMENT = "adjustment", "Adjustment by staff"
+        ADJUSTMENT = "adjustment", "Adjustment"
 
     CREDIT_KINDS = frozenset({Kind.PURCHASE, Kind.REFUND, Kind.ADJUSTMENT})
     LIFETIME_KINDS = frozenset({Kind.PURCHASE, Kind.REVERSAL, Kind.ADJUSTMENT})
