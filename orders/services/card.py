@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from checkout.models import CheckoutSession
-from checkout.services import Offer, checkout_session_end_active, checkout_session_start
+from checkout.services import Offer, checkout_session_cancel, checkout_session_end_active, checkout_session_start
 from checkout.services.refunds import refund_request, refund_submit
 from checkout.tasks import submit_refund
 from orders.errors import NotEnoughStock, OrderAlreadyPaid
@@ -57,6 +57,18 @@ def order_checkout_start(*, user, idempotency_key: str, now: datetime | None = N
     order.checkout_session = session
     order.save(update_fields=["checkout_session", "updated_at"])
     return session
+
+
+def order_checkout_abandon(*, checkout_session_id, user, why: str) -> None:
+    """Stripe failed to open the payment page (5xx, timeout, connection error, refusal): end the checkout now
+    rather than at its expiry, so its order is cancelled and the copies it reserved go back on sale at once. The
+    cart was never touched, so the shopper can simply try again (a new order, a new session).
+
+    Runs after Stripe's answer, in a transaction of its own (Stripe is never called under a lock). When the
+    answer was lost after Stripe made its session, nobody holds that session's URL; should it be paid all the
+    same, the payment of an ended session is honoured or refunded like any late payment."""
+    checkout_session_cancel(session_id=checkout_session_id, user=user,
+                            note=f"Stripe could not open the payment page: {why}"[:300])
 
 
 def order_reservation_release(*, checkout_session: CheckoutSession, now: datetime | None = None) -> Order | None:

@@ -28,7 +28,7 @@ from orders.downloads import (
 from orders.errors import CartError
 from orders.models import OrderStatus
 from orders.selectors import order_for_shopper, orders_for_shopper
-from orders.services.card import order_checkout_start
+from orders.services.card import order_checkout_abandon, order_checkout_start
 from orders.services.placement import order_pay_with_points
 from orders.views.cart import cart_context
 from wallet.services import InsufficientPoints
@@ -142,6 +142,9 @@ def pay_by_card(request):
     except SessionNotPayable:
         return _go(request, order_url)
     except PaymentProviderError as error:
+        # Nothing stays reserved for a checkout Stripe could not open: the copies go back on sale now.
+        order_checkout_abandon(checkout_session_id=session.pk, user=request.user,
+                               why=error.provider_message or error.user_message)
         return _cart_refusal(request, f"{error.user_message} Your cart is unchanged.")
     return _go(request, url)
 
