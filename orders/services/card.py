@@ -21,9 +21,9 @@ from checkout.services.refunds import refund_request, refund_submit
 from checkout.tasks import submit_refund
 from orders.errors import NotEnoughStock, OrderAlreadyPaid
 from orders.models import CART, Order, OrderStatus, OrderStatusChange, PaymentMethod
-from orders.services.cart import cart_clear
+from orders.services.cart import cart_remove_ordered
 from orders.services.payments import order_paid_with_points_since, order_payment_record
-from orders.services.placement import order_create_from_cart, order_queue_confirmation
+from orders.services.placement import order_create_from_cart, order_quantities, order_queue_confirmation
 from orders.services.status import order_transition
 from orders.services.stock import stock_return, stock_take
 
@@ -32,10 +32,6 @@ logger = logging.getLogger(__name__)
 RELEASE_BATCH = 200
 HISTORY_LIMIT = OrderStatusChange._meta.get_field("reason").max_length
 ENDED = [CheckoutSession.Status.EXPIRED, CheckoutSession.Status.INVALIDATED]
-
-
-def _quantities(order: Order) -> dict[int, int]:
-    return {item.product_id: item.quantity for item in order.items.all()}
 
 
 @transaction.atomic
@@ -82,7 +78,7 @@ def order_reservation_release(*, checkout_session: CheckoutSession, now: datetim
 
 
 def _release(order: Order, *, failed: bool) -> Order:
-    stock_return(quantities=_quantities(order))
+    stock_return(quantities=order_quantities(order))
     if failed:
         return order_transition(order=order, to=OrderStatus.FAILED,
                                 reason="The payment failed; the reserved copies went back on sale.")
@@ -156,7 +152,7 @@ def order_complete_from_checkout(*, checkout_session: CheckoutSession, payment_i
     if order.status in (OrderStatus.CANCELLED, OrderStatus.FAILED):
         try:
             with transaction.atomic():
-                stock_take(quantities=_quantities(order))
+                stock_take(quantities=order_quantities(order))
         except NotEnoughStock as sold_out:
             logger.error("Order %s was paid after its reservation ended and is sold out: refunding", order.pk)
             _refund_undeliverable(order, checkout_session, key=f"order:{order.pk}:unfulfillable", now=now,
@@ -165,7 +161,7 @@ def order_complete_from_checkout(*, checkout_session: CheckoutSession, payment_i
     order_transition(order=order, to=OrderStatus.COMPLETED, fulfilled_at=now,
                      stripe_payment_intent_id=order.stripe_payment_intent_id,
                      reason=f"Paid by card (Stripe payment {payment_intent or 'unknown'}).")
-    cart_clear(user=order.user)
+    cart_remove_ordered(user=order.user, quantities=order_quantities(order))
     order_queue_confirmation(order=order)
     return order
 
