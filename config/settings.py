@@ -353,3 +353,5 @@ STRIPE_FAKE_WEBHOOK_URL = env_str("STRIPE_FAKE_WEBHOOK_URL") or f"{SITE_URL}/web
 DOWNLOAD_LINK_TTL = timedelta(seconds=env_int("DOWNLOAD_LINK_TTL", 60 * 60, minimum=60))
 SHOP_CURRENCY = "usd"
 CHECKOUT_SESSION_TTL = timedelta(seconds=env_int("CHECKOUT_SESSION_TTL", 24 * 60 * 60, minimum=60))
+# How many copies of limited products (those with a stock) one shopper may hold reserved by an unpaid card checkout.
+RESERVATION_LIMIT_PER_SHOPPER = env_int("RESERVATION_LIMIT_PER_SHOPPER", 5, minimum=1)

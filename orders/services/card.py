@@ -11,15 +11,16 @@ session ends through a service, and by ``orders_release_ended_reservations`` aft
 import logging
 from datetime import datetime
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from checkout.models import CheckoutSession
 from checkout.services import Offer, checkout_session_cancel, checkout_session_end_active, checkout_session_start
 from checkout.services.refunds import refund_request, refund_submit
 from checkout.tasks import submit_refund
-from orders.errors import NotEnoughStock, OrderAlreadyPaid
+from orders.errors import NotEnoughStock, OrderAlreadyPaid, ReservationLimitReached
 from orders.models import CART, Order, OrderStatus, OrderStatusChange, PaymentMethod
 from orders.services.cart import cart_remove_ordered
 from orders.services.payments import order_paid_with_points_since, order_payment_record
@@ -48,11 +49,25 @@ def order_checkout_start(*, user, idempotency_key: str, now: datetime | None = N
         return replayed.checkout_session
     ended = checkout_session_end_active(user=user, now=now)
     order = order_create_from_cart(user=user, payment_method=PaymentMethod.STRIPE, idempotency_key=idempotency_key)
+    _check_reservation_limit(order)
     session = checkout_session_start(user=user, continues=ended, now=now, offer=Offer(
         kind=CART, title=f"Order {order.short_id}", amount_cents=order.total_cents, currency=order.currency)).session
     order.checkout_session = session
     order.save(update_fields=["checkout_session", "updated_at"])
     return session
+
+
+def _check_reservation_limit(order: Order) -> None:
+    """A card checkout holds its limited copies until it is paid or ends (up to CHECKOUT_SESSION_TTL): cap them
+    per shopper, so one account cannot keep a limited edition from everyone else without paying. The shopper's
+    earlier card checkout has just ended (one active session per shopper), so this order is all they hold.
+    Raising rolls the whole start back: nothing is taken, nothing ended."""
+    limit = settings.RESERVATION_LIMIT_PER_SHOPPER
+    limited = order.items.filter(product__stock__isnull=False).aggregate(copies=Sum("quantity"))["copies"] or 0
+    if limited > limit:
+        raise ReservationLimitReached(
+            f"A card payment can hold at most {limit} copies of limited editions while you pay; your cart has "
+            f"{limited}. Lower the quantities, or pay with points (nothing is held then).")
 
 
 def order_checkout_abandon(*, checkout_session_id, user, why: str) -> None:
