@@ -279,6 +279,9 @@ RATE_LIMITS = {
     "orders:cart_remove": [("user_or_ip", env_str("RATE_LIMIT_CART") or "120/m")],
     "orders:pay_with_points": [("user_or_ip", env_str("RATE_LIMIT_PAY_POINTS") or "20/m")],
     "orders:pay_by_card": [("user_or_ip", env_str("RATE_LIMIT_CHECKOUT") or "20/m")],
+    # "Check again" queues a check with Stripe (deduplicated per session); this bounds the requests themselves.
+    "orders:check": [("user_or_ip", env_str("RATE_LIMIT_CHECK_AGAIN") or "6/m")],
+    "points:check": [("user_or_ip", env_str("RATE_LIMIT_CHECK_AGAIN") or "6/m")],
     "webhooks:stripe": [("ip", env_str("RATE_LIMIT_WEBHOOK") or "1200/m")],
 }
 # django-ratelimit's checks: W001 only says Django's own RedisCache is not on its list (it increments with
