@@ -27,6 +27,8 @@ _CLOCK_MARGIN = timedelta(minutes=1)
 
 DEFAULT_MAX_NETWORK_RETRIES = 2
 DEFAULT_TIMEOUT_SECONDS = 20
+DEFAULT_WEB_MAX_NETWORK_RETRIES = 1
+DEFAULT_WEB_TIMEOUT_SECONDS = 8
 
 
 class PaymentProviderError(Exception):
@@ -164,10 +166,42 @@ class StripeCharge:
                    currency=str(data.get("currency") or ""), refunds=refunds)
 
 
+@dataclass(frozen=True)
+class StripeBounds:
+    """How long one call to Stripe may take at worst: every attempt may wait ``timeout_seconds`` (to connect,
+    and again between bytes of the answer), and stripe-python sleeps between attempts (0.5 s, 1 s, 2 s... at most
+    5 s each, jittered down, never below 0.5 s)."""
+
+    timeout_seconds: int
+    max_network_retries: int
+
+    @property
+    def worst_case_seconds(self) -> float:
+        backoff = sum(max(0.5, min(0.5 * 2 ** (retry - 1), 5)) for retry in range(1, self.max_network_retries + 1))
+        return self.timeout_seconds * (self.max_network_retries + 1) + backoff
+
+
+def stripe_bounds() -> StripeBounds:
+    """A Celery task may wait for Stripe (STRIPE_TIMEOUT_SECONDS, STRIPE_MAX_NETWORK_RETRIES); anything else -- a
+    web request, where a shopper and a gunicorn worker wait, and must be answered before gunicorn's timeout kills
+    the worker -- gets the tighter STRIPE_WEB_TIMEOUT_SECONDS and STRIPE_WEB_MAX_NETWORK_RETRIES."""
+    if _in_celery_task():
+        return StripeBounds(getattr(settings, "STRIPE_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS),
+                            getattr(settings, "STRIPE_MAX_NETWORK_RETRIES", DEFAULT_MAX_NETWORK_RETRIES))
+    return StripeBounds(getattr(settings, "STRIPE_WEB_TIMEOUT_SECONDS", DEFAULT_WEB_TIMEOUT_SECONDS),
+                        getattr(settings, "STRIPE_WEB_MAX_NETWORK_RETRIES", DEFAULT_WEB_MAX_NETWORK_RETRIES))
+
+
+def _in_celery_task() -> bool:
+    from celery import current_task
+
+    return bool(current_task) and not current_task.request.called_directly
+
+
 def stripe_client() -> stripe.StripeClient:
+    bounds = stripe_bounds()
     return _client(getattr(settings, "STRIPE_HTTP_CLIENT", ""), settings.STRIPE_SECRET_KEY,
-                   getattr(settings, "STRIPE_MAX_NETWORK_RETRIES", DEFAULT_MAX_NETWORK_RETRIES),
-                   getattr(settings, "STRIPE_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS),
+                   bounds.max_network_retries, bounds.timeout_seconds,
                    getattr(settings, "STRIPE_API_VERSION", "") or stripe.api_version,
                    getattr(settings, "STRIPE_API_BASE", ""))
 

@@ -81,8 +81,13 @@ else:
     if not STRIPE_WEBHOOK_SECRET.startswith("whsec_"):
         raise config_error("STRIPE_WEBHOOK_SECRET", "is required with STRIPE_MODE=stripe (whsec_...)")
 # stripe-python retries network errors and 5xx itself, always with our idempotency keys (checkout/gateway.py).
+# Celery tasks use these; web requests, where a shopper and a gunicorn worker wait, the tighter STRIPE_WEB_* ones:
+# worst case timeout x (retries + 1) + backoff (README: Stripe), 61.5 s and 16.5 s by default -- the latter well
+# under gunicorn's 30 s worker timeout.
 STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2)
 STRIPE_TIMEOUT_SECONDS = env_int("STRIPE_TIMEOUT_SECONDS", 20, minimum=1)
+STRIPE_WEB_MAX_NETWORK_RETRIES = env_int("STRIPE_WEB_MAX_NETWORK_RETRIES", 1)
+STRIPE_WEB_TIMEOUT_SECONDS = env_int("STRIPE_WEB_TIMEOUT_SECONDS", 8, minimum=1)
 # The API version sent with every call and expected on every event: by default the one the pinned stripe-python
 # was generated for, whose typed objects and params match what Stripe answers. The webhook endpoint is created
 # at the same version (README: Stripe); events of another version are logged and flagged in the admin.
