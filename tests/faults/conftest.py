@@ -55,17 +55,23 @@ def throwaway_redis():
     server.stop()
 
 
+def shop_env(tmp_path, **extra) -> dict:
+    """The environment of a shop process (gunicorn, a Celery worker) against the test database; ``extra``
+    overrides (e.g. DJANGO_SETTINGS_MODULE, REDIS_URL)."""
+    database = connection.settings_dict
+    return {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "true", "STRIPE_MODE": "demo",
+            "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
+                            f"{database['NAME']}", "VAR_DIR": str(tmp_path / "var"), "LOG_LEVEL": "WARNING", **extra}
+
+
 class Gunicorn:
     """gunicorn serving the shop (config.settings) against the test database, on a free loopback port."""
 
-    def __init__(self, tmp_path, workers: int = 1):
-        database = connection.settings_dict
+    def __init__(self, tmp_path, workers: int = 1, env: dict | None = None):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp_path / "gunicorn.log"
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "true", "STRIPE_MODE": "demo",
-               "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
-                               f"{database['NAME']}", "VAR_DIR": str(tmp_path / "var"), "LOG_LEVEL": "WARNING"}
+        env = shop_env(tmp_path, **(env or {}))
         with open(self.log_path, "w") as log:
             self.process = subprocess.Popen(
                 [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{self.port}",
