@@ -82,7 +82,8 @@ class Gunicorn:
     def _up(self):
         try:
             return requests.get(f"{self.base}/healthz", timeout=2).status_code in (200, 503)
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or a first request slow to load
+            # the app on a busy machine: ask again until the deadline
             assert self.process.poll() is None, self.log_path.read_text()[-3000:]
             return False
 

@@ -57,4 +57,4 @@ def test_a_card_order_pending_too_long_says_so_and_check_again_asks_stripe(
 
     assert Order.objects.get(pk=order.pk).status == "completed"
     html = shopper_client.get(reverse("orders:detail", args=[order.pk])).content.decode()
-    assert "Still pending" not in html and "Asking Stripe" not in html
+    assert "Still pending" not in html and "Asking Stripe about your payment" not in html

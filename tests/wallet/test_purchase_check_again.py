@@ -61,7 +61,7 @@ def test_a_check_queued_or_just_made_is_not_queued_again(shopper_client, shopper
     with django_capture_on_commit_callbacks() as queued_after:
         response = shopper_client.post(url, headers=HTMX)
     assert queued_after == []  # Stripe answered about it a moment ago: that answer is on the page
-    assert b"Payment pending" in response.content and b"Asking Stripe" not in response.content
+    assert b"Payment pending" in response.content and b"Asking Stripe about your payment" not in response.content
 
 
 @pytest.mark.parametrize("htmx", [True, False])
