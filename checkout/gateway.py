@@ -11,6 +11,7 @@ Callers get plain frozen values back (``StripeCheckoutSession``), never stripe o
 import json
 import logging
 import math
+import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -27,6 +28,8 @@ _CLOCK_MARGIN = timedelta(minutes=1)
 
 DEFAULT_MAX_NETWORK_RETRIES = 2
 DEFAULT_TIMEOUT_SECONDS = 20
+DEFAULT_WEB_MAX_NETWORK_RETRIES = 1
+DEFAULT_WEB_TIMEOUT_SECONDS = 8
 
 
 class PaymentProviderError(Exception):
@@ -164,10 +167,42 @@ class StripeCharge:
                    currency=str(data.get("currency") or ""), refunds=refunds)
 
 
+@dataclass(frozen=True)
+class StripeBounds:
+    """How long one call to Stripe may take at worst: every attempt may wait ``timeout_seconds`` (to connect,
+    and again between bytes of the answer), and stripe-python sleeps between attempts (0.5 s, 1 s, 2 s... at most
+    5 s each, jittered down, never below 0.5 s)."""
+
+    timeout_seconds: int
+    max_network_retries: int
+
+    @property
+    def worst_case_seconds(self) -> float:
+        backoff = sum(max(0.5, min(0.5 * 2 ** (retry - 1), 5)) for retry in range(1, self.max_network_retries + 1))
+        return self.timeout_seconds * (self.max_network_retries + 1) + backoff
+
+
+def stripe_bounds() -> StripeBounds:
+    """A Celery task may wait for Stripe (STRIPE_TIMEOUT_SECONDS, STRIPE_MAX_NETWORK_RETRIES); anything else -- a
+    web request, where a shopper and a gunicorn worker wait, and must be answered before gunicorn's timeout kills
+    the worker -- gets the tighter STRIPE_WEB_TIMEOUT_SECONDS and STRIPE_WEB_MAX_NETWORK_RETRIES."""
+    if _in_celery_task():
+        return StripeBounds(getattr(settings, "STRIPE_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS),
+                            getattr(settings, "STRIPE_MAX_NETWORK_RETRIES", DEFAULT_MAX_NETWORK_RETRIES))
+    return StripeBounds(getattr(settings, "STRIPE_WEB_TIMEOUT_SECONDS", DEFAULT_WEB_TIMEOUT_SECONDS),
+                        getattr(settings, "STRIPE_WEB_MAX_NETWORK_RETRIES", DEFAULT_WEB_MAX_NETWORK_RETRIES))
+
+
+def _in_celery_task() -> bool:
+    from celery import current_task
+
+    return bool(current_task) and not current_task.request.called_directly
+
+
 def stripe_client() -> stripe.StripeClient:
+    bounds = stripe_bounds()
     return _client(getattr(settings, "STRIPE_HTTP_CLIENT", ""), settings.STRIPE_SECRET_KEY,
-                   getattr(settings, "STRIPE_MAX_NETWORK_RETRIES", DEFAULT_MAX_NETWORK_RETRIES),
-                   getattr(settings, "STRIPE_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS),
+                   bounds.max_network_retries, bounds.timeout_seconds,
                    getattr(settings, "STRIPE_API_VERSION", "") or stripe.api_version,
                    getattr(settings, "STRIPE_API_BASE", ""))
 
@@ -278,7 +313,8 @@ def stripe_objects_created(*, resource: str, since: datetime, until: datetime) -
 
 def webhook_payload_verify(*, payload: bytes, signature: str | None) -> dict:
     """Verify a delivery the way Stripe documents it (stripe-python's ``WebhookSignature.verify_header``:
-    HMAC-SHA256 of the body with our endpoint secret, timestamp within five minutes) and return the body parsed
+    HMAC-SHA256 of the body with our endpoint secret, timestamp within five minutes -- in the past, and in the
+    future too, which the library does not check) and return the body parsed
     as plain JSON. Raises ``stripe.SignatureVerificationError``; ``ValueError`` for a body that is not UTF-8 or
     not JSON.
 
@@ -289,8 +325,20 @@ def webhook_payload_verify(*, payload: bytes, signature: str | None) -> dict:
     text = payload.decode("utf-8")
     stripe.WebhookSignature.verify_header(text, signature, settings.STRIPE_WEBHOOK_SECRET,
                                           stripe.Webhook.DEFAULT_TOLERANCE)
+    _refuse_future_timestamp(text, signature)
     event = json.loads(text, parse_constant=_not_json)
     return _without_nul(event) if "\\u0000" in text else event
+
+
+def _refuse_future_timestamp(text: str, signature: str) -> None:
+    """stripe-python only refuses timestamps older than the tolerance. One further ahead than that is no more
+    Stripe's than a stale one (Stripe signs as it sends): accepting it would let a captured delivery, signed
+    with a clock set forward, be replayed for that long."""
+    stamps = [part.split("=", 1)[1] for part in signature.split(",") if part.strip().startswith("t=")]
+    timestamp = int(stamps[0]) if stamps and stamps[0].strip().isdigit() else 0
+    if timestamp > time.time() + stripe.Webhook.DEFAULT_TOLERANCE:
+        raise stripe.SignatureVerificationError("Timestamp is in the future, beyond the tolerance zone",
+                                                signature, text)
 
 
 def _not_json(constant: str):

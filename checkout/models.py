@@ -62,6 +62,10 @@ class CheckoutSession(models.Model):
     awaiting_stripe = models.BooleanField(
         default=False, help_text="A Stripe session exists whose outcome we have not settled yet: reconciled.")
     reconciled_at = models.DateTimeField(null=True, blank=True)
+    # "Check again": a check with Stripe queued for a worker (None when none is waiting), and why the last one
+    # failed, shown to the shopper (checkout.services.checks).
+    check_queued_at = models.DateTimeField(null=True, blank=True)
+    check_failure = models.CharField(max_length=255, blank=True)
     failure_message = models.CharField(max_length=255, blank=True,
                                        help_text="Why the last payment attempt failed, as the shopper sees it.")
     stripe_refunded_cents = models.PositiveBigIntegerField(

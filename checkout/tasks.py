@@ -9,6 +9,7 @@ from checkout.services import (
     checkout_sessions_reconcile_awaiting,
     checkout_sessions_sweep_kinds,
 )
+from checkout.services.checks import checkout_session_check_run
 from checkout.services.books import BooksCheckFailed, stripe_books_check_daily
 from checkout.services.disputes import dispute_alert_send
 from checkout.services.refunds import refund_submit, refunds_submit_unsent
@@ -32,6 +33,12 @@ def checkout_sessions_purge() -> int:
 def checkout_sessions_reconcile() -> dict:
     # Failures with single sessions are counted and retried on the next run (every few minutes) by design.
     return dict(checkout_sessions_reconcile_awaiting())
+
+
+@shared_task(ignore_result=True)
+def check_with_stripe(session_id: str) -> str:
+    """A shopper's "check again", queued by the view (deduplicated per session): never run in a web request."""
+    return checkout_session_check_run(session_id=session_id)
 
 
 @shared_task(ignore_result=True)

@@ -81,8 +81,13 @@ else:
     if not STRIPE_WEBHOOK_SECRET.startswith("whsec_"):
         raise config_error("STRIPE_WEBHOOK_SECRET", "is required with STRIPE_MODE=stripe (whsec_...)")
 # stripe-python retries network errors and 5xx itself, always with our idempotency keys (checkout/gateway.py).
+# Celery tasks use these; web requests, where a shopper and a gunicorn worker wait, the tighter STRIPE_WEB_* ones:
+# worst case timeout x (retries + 1) + backoff (README: Stripe), 61.5 s and 16.5 s by default -- the latter well
+# under gunicorn's 30 s worker timeout.
 STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2)
 STRIPE_TIMEOUT_SECONDS = env_int("STRIPE_TIMEOUT_SECONDS", 20, minimum=1)
+STRIPE_WEB_MAX_NETWORK_RETRIES = env_int("STRIPE_WEB_MAX_NETWORK_RETRIES", 1)
+STRIPE_WEB_TIMEOUT_SECONDS = env_int("STRIPE_WEB_TIMEOUT_SECONDS", 8, minimum=1)
 # The API version sent with every call and expected on every event: by default the one the pinned stripe-python
 # was generated for, whose typed objects and params match what Stripe answers. The webhook endpoint is created
 # at the same version (README: Stripe); events of another version are logged and flagged in the admin.
@@ -279,6 +284,9 @@ RATE_LIMITS = {
     "orders:cart_remove": [("user_or_ip", env_str("RATE_LIMIT_CART") or "120/m")],
     "orders:pay_with_points": [("user_or_ip", env_str("RATE_LIMIT_PAY_POINTS") or "20/m")],
     "orders:pay_by_card": [("user_or_ip", env_str("RATE_LIMIT_CHECKOUT") or "20/m")],
+    # "Check again" queues a check with Stripe (deduplicated per session); this bounds the requests themselves.
+    "orders:check": [("user_or_ip", env_str("RATE_LIMIT_CHECK_AGAIN") or "6/m")],
+    "points:check": [("user_or_ip", env_str("RATE_LIMIT_CHECK_AGAIN") or "6/m")],
     "webhooks:stripe": [("ip", env_str("RATE_LIMIT_WEBHOOK") or "1200/m")],
 }
 # django-ratelimit's checks: W001 only says Django's own RedisCache is not on its list (it increments with
@@ -353,3 +361,5 @@ STRIPE_FAKE_WEBHOOK_URL = env_str("STRIPE_FAKE_WEBHOOK_URL") or f"{SITE_URL}/web
 DOWNLOAD_LINK_TTL = timedelta(seconds=env_int("DOWNLOAD_LINK_TTL", 60 * 60, minimum=60))
 SHOP_CURRENCY = "usd"
 CHECKOUT_SESSION_TTL = timedelta(seconds=env_int("CHECKOUT_SESSION_TTL", 24 * 60 * 60, minimum=60))
+# How many copies of limited products (those with a stock) one shopper may hold reserved by an unpaid card checkout.
+RESERVATION_LIMIT_PER_SHOPPER = env_int("RESERVATION_LIMIT_PER_SHOPPER", 5, minimum=1)

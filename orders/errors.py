@@ -22,6 +22,10 @@ class EmptyCart(CartError):
     pass
 
 
+class ReservationLimitReached(CartError):
+    """A card checkout would hold more limited copies than RESERVATION_LIMIT_PER_SHOPPER allows."""
+
+
 class CheckoutFormUsed(CartError):
     """The form's token already placed an order paid another way (a points token for a card order or back)."""
 

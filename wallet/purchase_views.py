@@ -14,7 +14,8 @@ from django_htmx.http import HTMX_STOP_POLLING, HttpResponseClientRedirect, trig
 from checkout.gateway import PaymentProviderError
 from checkout.models import CheckoutSession
 from checkout.selectors import PaymentState, checkout_session_payment_state
-from checkout.services import Outcome, SessionNotPayable, checkout_session_pay, checkout_session_reconcile
+from checkout.services import SessionNotPayable, checkout_session_pay
+from checkout.services.checks import checkout_session_check_request
 from wallet.forms import PackageChoiceForm
 from wallet.selectors import (
     RecoveryOutcome,
@@ -121,21 +122,13 @@ def result(request, session_id):
 @login_required
 @require_POST
 def check(request, session_id):
-    """ "Check again": ask Stripe now instead of waiting for the webhook."""
+    """ "Check again": a worker asks Stripe now instead of waiting for the webhook (queued, deduplicated per
+    session); the result part shows the check under way and polls for its answer."""
     session = _session_or_404(request, session_id)
-    outcome, error = None, None
-    try:
-        outcome = checkout_session_reconcile(session=session)
-    except PaymentProviderError as failure:
-        error = failure.user_message
+    checkout_session_check_request(session=session)  # the page shows what it did: queued, or the last answer
     if not request.htmx:
-        if error:
-            messages.error(request, error)
         return redirect("points:result", session_id=session.pk)
-    response = _render_result(request, _session_or_404(request, session.pk), error=error)
-    if outcome == Outcome.CREDITED:
-        trigger_client_event(response, "balance-changed")
-    return response
+    return _render_result(request, _session_or_404(request, session.pk))
 
 
 @never_cache

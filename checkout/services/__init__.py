@@ -6,6 +6,7 @@ refund_lifecycle  what Stripe's answers and refund events do to them, refunds ma
 disputes     disputes of payments, mirrored from Stripe's events, and the staff alert
 fulfilment   apply Stripe's answer (credit, expire, failure) and reconcile with Stripe
 webhooks     verify, store and process Stripe's deliveries
+checks       "check again": one check with Stripe queued per session, run by a worker
 orphans      payments for sessions the shop no longer has: recorded for staff, refunded when safe
 cleanup      set-based expiry and purge for the beat tasks
 transitions  the status rules, checked in one place

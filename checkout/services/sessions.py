@@ -132,16 +132,18 @@ def checkout_session_end_active(*, user, kind: str | None = None,
     return current
 
 
-def checkout_session_cancel(*, session_id, user, now: datetime | None = None) -> CheckoutSession:
-    """The shopper gives up an active session (e.g. a card order they no longer want): it is invalidated, its
-    Stripe page made unpayable after commit. Anything but an active session is returned as it is."""
+def checkout_session_cancel(*, session_id, user, now: datetime | None = None,
+                            note: str = "cancelled by the shopper") -> CheckoutSession:
+    """The shopper gives up an active session (e.g. a card order they no longer want), or Stripe failed to open
+    its payment page (``note`` says which): it is invalidated, its kind releases what it held, its Stripe page is
+    made unpayable after commit. Anything but an active session is returned as it is."""
     now = now or timezone.now()
     with transaction.atomic():
         _lock_shopper(user)
         session = CheckoutSession.objects.select_for_update().get(pk=session_id, user=user)
         if session.status != Status.ACTIVE:
             return session
-        checkout_session_move(session, Status.INVALIDATED, now=now, note="cancelled by the shopper")
+        checkout_session_move(session, Status.INVALIDATED, now=now, note=note)
         if session.awaiting_stripe:
             transaction.on_commit(partial(_expire_stripe_session_quietly, session.pk), robust=True)
     return session

@@ -47,7 +47,7 @@ class WebhookProcessingFailed(Exception):
 
 
 def stripe_webhook_verify(*, payload: bytes, signature: str | None) -> dict:
-    """The event in ``payload`` if ``signature`` proves Stripe sent it within the last five minutes."""
+    """The event in ``payload`` if ``signature`` proves Stripe sent it within five minutes of now (either way)."""
     try:
         event = gateway.webhook_payload_verify(payload=payload, signature=signature)
     except stripe.SignatureVerificationError as error:

@@ -11,19 +11,20 @@ session ends through a service, and by ``orders_release_ended_reservations`` aft
 import logging
 from datetime import datetime
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from checkout.models import CheckoutSession
-from checkout.services import Offer, checkout_session_end_active, checkout_session_start
+from checkout.services import Offer, checkout_session_cancel, checkout_session_end_active, checkout_session_start
 from checkout.services.refunds import refund_request, refund_submit
 from checkout.tasks import submit_refund
-from orders.errors import NotEnoughStock, OrderAlreadyPaid
+from orders.errors import NotEnoughStock, OrderAlreadyPaid, ReservationLimitReached
 from orders.models import CART, Order, OrderStatus, OrderStatusChange, PaymentMethod
-from orders.services.cart import cart_clear
+from orders.services.cart import cart_remove_ordered
 from orders.services.payments import order_paid_with_points_since, order_payment_record
-from orders.services.placement import order_create_from_cart, order_queue_confirmation
+from orders.services.placement import order_create_from_cart, order_quantities, order_queue_confirmation
 from orders.services.status import order_transition
 from orders.services.stock import stock_return, stock_take
 
@@ -32,10 +33,6 @@ logger = logging.getLogger(__name__)
 RELEASE_BATCH = 200
 HISTORY_LIMIT = OrderStatusChange._meta.get_field("reason").max_length
 ENDED = [CheckoutSession.Status.EXPIRED, CheckoutSession.Status.INVALIDATED]
-
-
-def _quantities(order: Order) -> dict[int, int]:
-    return {item.product_id: item.quantity for item in order.items.all()}
 
 
 @transaction.atomic
@@ -52,11 +49,37 @@ def order_checkout_start(*, user, idempotency_key: str, now: datetime | None = N
         return replayed.checkout_session
     ended = checkout_session_end_active(user=user, now=now)
     order = order_create_from_cart(user=user, payment_method=PaymentMethod.STRIPE, idempotency_key=idempotency_key)
+    _check_reservation_limit(order)
     session = checkout_session_start(user=user, continues=ended, now=now, offer=Offer(
         kind=CART, title=f"Order {order.short_id}", amount_cents=order.total_cents, currency=order.currency)).session
     order.checkout_session = session
     order.save(update_fields=["checkout_session", "updated_at"])
     return session
+
+
+def _check_reservation_limit(order: Order) -> None:
+    """A card checkout holds its limited copies until it is paid or ends (up to CHECKOUT_SESSION_TTL): cap them
+    per shopper, so one account cannot keep a limited edition from everyone else without paying. The shopper's
+    earlier card checkout has just ended (one active session per shopper), so this order is all they hold.
+    Raising rolls the whole start back: nothing is taken, nothing ended."""
+    limit = settings.RESERVATION_LIMIT_PER_SHOPPER
+    limited = order.items.filter(product__stock__isnull=False).aggregate(copies=Sum("quantity"))["copies"] or 0
+    if limited > limit:
+        raise ReservationLimitReached(
+            f"A card payment can hold at most {limit} copies of limited editions while you pay; your cart has "
+            f"{limited}. Lower the quantities, or pay with points (nothing is held then).")
+
+
+def order_checkout_abandon(*, checkout_session_id, user, why: str) -> None:
+    """Stripe failed to open the payment page (5xx, timeout, connection error, refusal): end the checkout now
+    rather than at its expiry, so its order is cancelled and the copies it reserved go back on sale at once. The
+    cart was never touched, so the shopper can simply try again (a new order, a new session).
+
+    Runs after Stripe's answer, in a transaction of its own (Stripe is never called under a lock). When the
+    answer was lost after Stripe made its session, nobody holds that session's URL; should it be paid all the
+    same, the payment of an ended session is honoured or refunded like any late payment."""
+    checkout_session_cancel(session_id=checkout_session_id, user=user,
+                            note=f"Stripe could not open the payment page: {why}"[:300])
 
 
 def order_reservation_release(*, checkout_session: CheckoutSession, now: datetime | None = None) -> Order | None:
@@ -70,7 +93,7 @@ def order_reservation_release(*, checkout_session: CheckoutSession, now: datetim
 
 
 def _release(order: Order, *, failed: bool) -> Order:
-    stock_return(quantities=_quantities(order))
+    stock_return(quantities=order_quantities(order))
     if failed:
         return order_transition(order=order, to=OrderStatus.FAILED,
                                 reason="The payment failed; the reserved copies went back on sale.")
@@ -144,7 +167,7 @@ def order_complete_from_checkout(*, checkout_session: CheckoutSession, payment_i
     if order.status in (OrderStatus.CANCELLED, OrderStatus.FAILED):
         try:
             with transaction.atomic():
-                stock_take(quantities=_quantities(order))
+                stock_take(quantities=order_quantities(order))
         except NotEnoughStock as sold_out:
             logger.error("Order %s was paid after its reservation ended and is sold out: refunding", order.pk)
             _refund_undeliverable(order, checkout_session, key=f"order:{order.pk}:unfulfillable", now=now,
@@ -153,7 +176,7 @@ def order_complete_from_checkout(*, checkout_session: CheckoutSession, payment_i
     order_transition(order=order, to=OrderStatus.COMPLETED, fulfilled_at=now,
                      stripe_payment_intent_id=order.stripe_payment_intent_id,
                      reason=f"Paid by card (Stripe payment {payment_intent or 'unknown'}).")
-    cart_clear(user=order.user)
+    cart_remove_ordered(user=order.user, quantities=order_quantities(order))
     order_queue_confirmation(order=order)
     return order
 

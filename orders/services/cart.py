@@ -1,6 +1,7 @@
 """Cart writes. Every refusal raises a CartError with a message for the shopper and leaves the cart unchanged."""
 
 from django.db import transaction
+from django.db.models import F
 
 from orders.errors import CurrencyMismatch, InvalidQuantity, NotEnoughStock, ProductUnavailable
 from orders.models import CartItem
@@ -78,5 +79,13 @@ def cart_remove(*, user, product_id: int) -> None:
     CartItem.objects.filter(user=user, product_id=product_id).delete()
 
 
-def cart_clear(*, user) -> None:
-    CartItem.objects.filter(user=user).delete()
+def cart_remove_ordered(*, user, quantities: dict[int, int]) -> None:
+    """Take what an order bought ({product_id: quantity}) out of the cart, inside the order's transaction: a line
+    goes when the order took all of it, and keeps what was added on top (in another tab, while a card payment was
+    at Stripe). Lines the order did not lock -- a product added in another tab while the payment ran -- are never
+    touched, where deleting the whole cart would have lost them."""
+    for product_id, ordered in quantities.items():
+        lines = CartItem.objects.filter(user=user, product_id=product_id)
+        # Delete first: a line updated first could fall to the threshold and go too.
+        lines.filter(quantity__lte=ordered).delete()
+        lines.filter(quantity__gt=ordered).update(quantity=F("quantity") - ordered)

@@ -6,7 +6,7 @@ from django.utils import timezone
 from checkout.services import checkout_session_end_active
 from orders.errors import CheckoutFormUsed, CurrencyMismatch, EmptyCart, ProductUnavailable
 from orders.models import CART, CartItem, Order, OrderItem, OrderStatus, PaymentMethod
-from orders.services.cart import cart_clear
+from orders.services.cart import cart_remove_ordered
 from orders.services.payments import order_payment_record
 from orders.services.status import order_record_creation, order_transition
 from orders.services.stock import stock_take
@@ -82,9 +82,14 @@ def order_pay_with_points(*, user, idempotency_key: str) -> Order:
     order_payment_record(order=order, method=PaymentMethod.POINTS, amount=order.total_points, now=now)
     order_transition(order=order, to=OrderStatus.COMPLETED, reason=f"Paid with {order.total_points} points.",
                      fulfilled_at=now)
-    cart_clear(user=user)
+    # Only the lines this order locked and bought: a line added in another tab meanwhile stays in the cart.
+    cart_remove_ordered(user=user, quantities=order_quantities(order))
     order_queue_confirmation(order=order)
     return order
+
+
+def order_quantities(order: Order) -> dict[int, int]:
+    return {item.product_id: item.quantity for item in order.items.all()}
 
 
 def order_queue_confirmation(*, order: Order) -> None:

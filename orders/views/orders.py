@@ -11,12 +11,8 @@ from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling, trigger_client_event
 
 from checkout.gateway import PaymentProviderError
-from checkout.services import (
-    SessionNotPayable,
-    checkout_session_cancel,
-    checkout_session_pay,
-    checkout_session_reconcile,
-)
+from checkout.services import SessionNotPayable, checkout_session_cancel, checkout_session_pay
+from checkout.services.checks import checkout_session_check_request
 
 from orders.downloads import (
     DownloadLinkBroken,
@@ -28,7 +24,7 @@ from orders.downloads import (
 from orders.errors import CartError
 from orders.models import OrderStatus
 from orders.selectors import order_for_shopper, orders_for_shopper
-from orders.services.card import order_checkout_start
+from orders.services.card import order_checkout_abandon, order_checkout_start
 from orders.services.placement import order_pay_with_points
 from orders.views.cart import cart_context
 from wallet.services import InsufficientPoints
@@ -52,6 +48,11 @@ def order_detail(request, order_id):
     context = {"order": order, "downloads": _downloads(order, request.user)}
     if not request.htmx:
         return render(request, "orders/detail.html", context)
+    return _status_part(request, order, context)
+
+
+def _status_part(request, order, context=None):
+    context = context or {"order": order, "downloads": _downloads(order, request.user)}
     response = render(request, "orders/detail.html#order-status", context)
     if order.is_final:
         # 286 tells htmx to stop polling; the fragment still swaps in with the final state.
@@ -142,6 +143,9 @@ def pay_by_card(request):
     except SessionNotPayable:
         return _go(request, order_url)
     except PaymentProviderError as error:
+        # Nothing stays reserved for a checkout Stripe could not open: the copies go back on sale now.
+        order_checkout_abandon(checkout_session_id=session.pk, user=request.user,
+                               why=error.provider_message or error.user_message)
         return _cart_refusal(request, f"{error.user_message} Your cart is unchanged.")
     return _go(request, url)
 
@@ -159,13 +163,13 @@ def cancel_card_order(request, order_id):
 @login_required
 @require_POST
 def check_card_payment(request, order_id):
-    """ "Check again" on a pending card order: ask Stripe now instead of waiting for the webhook."""
+    """ "Check again" on a pending card order: a worker asks Stripe now instead of waiting for the webhook (queued,
+    deduplicated per session); the order page, which polls, shows the check under way and then its answer."""
     order = _order_or_404(request, order_id)
     if order.checkout_session is not None:
-        try:
-            checkout_session_reconcile(session=order.checkout_session)
-        except PaymentProviderError as error:
-            messages.error(request, error.user_message)
+        checkout_session_check_request(session=order.checkout_session)  # the page shows it under way
+    if request.htmx:
+        return _status_part(request, _order_or_404(request, order_id))
     return redirect("orders:detail", order_id=order.pk)
 
 

@@ -56,7 +56,8 @@ def test_add_to_cart_and_pay_disable_their_button_and_show_progress_while_in_fli
     expect(page.locator("#balance-badge")).to_have_text("550 points")
 
 
-def test_check_again_disables_its_button_and_says_it_is_asking_stripe(page, live_server, held_webhooks):
+def test_check_again_disables_its_button_and_says_it_is_asking_stripe(page, live_server, held_webhooks,
+                                                                      celery_worker):
     shopper = UserFactory()
     package = PointsPackageFactory(name="Starter", points=120, price_cents=999)
     sign_in(page.context, shopper, base_url=live_server.url)
@@ -67,7 +68,7 @@ def test_check_again_disables_its_button_and_says_it_is_asking_stripe(page, live
     checking = while_in_flight(page, "**/check/", "form.check-again")
     page.get_by_role("button", name="Check again").click()
 
-    # "Check again" asks Stripe itself, which says the session is paid: credited without the webhook
+    # "Check again" has a worker ask Stripe, which says the session is paid: the page's poll shows the credit
     expect(page.get_by_role("heading", name="Payment received")).to_be_visible()
     assert checking == [{"disabled": True, "busy": "true", "spinner": True, "indicators": ["Asking Stripe…"]}]
     expect(page.locator("#balance-badge")).to_have_text("120 points")

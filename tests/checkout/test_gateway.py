@@ -96,7 +96,7 @@ def test_persistent_failures_become_a_message_after_stripes_own_retries(session,
 
     assert isinstance(failed.value.__cause__, cause)
     assert "Nothing was charged" in failed.value.user_message and failed.value.retryable
-    assert len(fake_stripe.requests_seen) == 3  # the first try and max_network_retries=2
+    assert len(fake_stripe.requests_seen) == 2  # the first try and a web request's one retry
     assert not FakeStripeObject.objects.filter(kind="checkout.session").exists()
 
 
@@ -154,3 +154,21 @@ def test_webhook_signatures_are_checked_with_the_real_library(settings):
         gateway.webhook_payload_verify(payload=payload.encode(), signature=sign(payload, secret="whsec_other"))
     # and what the library's own construct_event makes of the same delivery agrees
     assert stripe.Webhook.construct_event(payload, sign(payload), settings.STRIPE_WEBHOOK_SECRET).id == "evt_test_1"
+
+
+def test_web_requests_wait_for_stripe_less_than_tasks_and_both_worst_cases_are_bounded(settings):
+    settings.STRIPE_WEB_TIMEOUT_SECONDS, settings.STRIPE_WEB_MAX_NETWORK_RETRIES = 8, 1
+    settings.STRIPE_TIMEOUT_SECONDS, settings.STRIPE_MAX_NETWORK_RETRIES = 20, 2
+    from config.celery import app
+
+    @app.task
+    def bounds_in_a_task():
+        return gateway.stripe_bounds()
+
+    web, task = gateway.stripe_bounds(), bounds_in_a_task.apply().get()
+
+    assert (web.timeout_seconds, web.max_network_retries, web.worst_case_seconds) == (8, 1, 16.5)
+    assert (task.timeout_seconds, task.max_network_retries, task.worst_case_seconds) == (20, 2, 61.5)
+    assert web.worst_case_seconds < 30  # gunicorn's default worker timeout (the Procfile sets none)
+    assert gateway.stripe_client() is not gateway._client(
+        settings.STRIPE_HTTP_CLIENT, settings.STRIPE_SECRET_KEY, 2, 20, settings.STRIPE_API_VERSION, "")

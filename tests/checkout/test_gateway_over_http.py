@@ -26,8 +26,9 @@ def stripe_over_http(transactional_db, settings, held_webhooks):
     with FakeStripeServer(lost_response_seconds=TIMEOUT_SECONDS + 1) as server:
         settings.STRIPE_HTTP_CLIENT = ""
         settings.STRIPE_API_BASE = server.base_url
-        settings.STRIPE_TIMEOUT_SECONDS = TIMEOUT_SECONDS
-        settings.STRIPE_MAX_NETWORK_RETRIES = 2
+        # these tests call Stripe outside Celery tasks: the web bounds apply (checkout.gateway.stripe_bounds)
+        settings.STRIPE_WEB_TIMEOUT_SECONDS = TIMEOUT_SECONDS
+        settings.STRIPE_WEB_MAX_NETWORK_RETRIES = 2
         yield server
 
 
@@ -97,6 +98,6 @@ def test_when_every_attempt_times_out_the_shopper_is_told_to_try_again(stripe_ov
         stripe_session_create(session)
 
     assert failed.value.retryable and "could not reach our payment provider" in failed.value.user_message
-    assert len(server.requests) == 3  # the first try and STRIPE_MAX_NETWORK_RETRIES=2
+    assert len(server.requests) == 3  # the first try and STRIPE_WEB_MAX_NETWORK_RETRIES=2
     assert len(_fake("checkout.session")) == 1  # what Stripe made is found again by the next try's key
     assert stripe_session_create(session).id == _fake("checkout.session")[0]["id"]

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from checkout.models import CheckoutSession, Refund
 from checkout.services import checkout_session_reconcile, checkout_session_refund
-from checkout.tasks import submit_refund
+from checkout.tasks import check_with_stripe, submit_refund
 from orders.models import Order
 from orders.services.refunds import order_refund_stripe
 from stripe_fake import hosted
@@ -67,6 +67,16 @@ def test_no_path_calls_stripe_inside_a_transaction(stripe_calls, webhooks, packa
 
     # a refund sent by the task that sends refunds recorded elsewhere
     submit_refund(str(Refund.objects.order_by("created_at").first().pk))
+
+    # a card checkout Stripe failed to open (released at once), another one, and its "check again" run by the task
+    client.post(reverse("orders:cart_add"), {"product_id": product.pk, "quantity": 1})
+    FakeStripeHTTPClient.fail("server_error", method="post", path="/v1/checkout/sessions", times=10)
+    client.post(reverse("orders:pay_by_card"), {"checkout_token": str(uuid.uuid4())})
+    FakeStripeHTTPClient.reset()
+    client.post(reverse("orders:pay_by_card"), {"checkout_token": str(uuid.uuid4())})
+    checking = Order.objects.get(user=shopper, status="pending")
+    client.post(reverse("orders:check", args=[checking.pk]))
+    assert check_with_stripe.apply(args=[str(checking.checkout_session_id)]).get() == "pending"
 
     made = {(method, path) for method, path, _ in stripe_calls}
     assert {("post", "/v1/checkout/sessions"), ("post", "/v1/refunds")} <= made

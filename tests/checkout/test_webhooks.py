@@ -218,6 +218,7 @@ GOOD = json.dumps(stripe_event("checkout.session.completed", {"id": "cs_test_x",
     pytest.param(GOOD, "", id="empty signature header"),
     pytest.param(GOOD, "t=abc,v1=zzz", id="garbled signature header"),
     pytest.param(GOOD, sign(GOOD, timestamp=int(time.time()) - 600), id="stale timestamp"),
+    pytest.param(GOOD, sign(GOOD, timestamp=int(time.time()) + 600), id="timestamp in the future"),
     pytest.param(GOOD.replace("cs_test_x", "cs_test_y"), sign(GOOD), id="body changed after signing"),
     pytest.param("not json", sign("not json"), id="not JSON"),
     pytest.param("[1, 2]", sign("[1, 2]"), id="JSON but not an object"),
@@ -257,3 +258,11 @@ def test_concurrent_deliveries_of_every_event_credit_exactly_once(held_webhooks)
     assert _credits() == 1 and wallet_balance(user=user).current == 550
     assert WebhookEvent.objects.count() == len(events)
     assert CheckoutSession.objects.get(pk=session.pk).status == "completed"
+
+
+def test_a_timestamp_a_little_ahead_within_the_tolerance_is_accepted(client, db):
+    # a sender's clock a minute fast is within the five minutes Stripe allows either way
+    response = _raw_post(client, GOOD.encode(), sign(GOOD, timestamp=int(time.time()) + 60))
+
+    assert response.status_code == 200
+    assert WebhookEvent.objects.count() == 1

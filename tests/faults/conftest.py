@@ -55,18 +55,23 @@ def throwaway_redis():
     server.stop()
 
 
+def shop_env(tmp_path, **extra) -> dict:
+    """The environment of a shop process (gunicorn, a Celery worker) against the test database; ``extra``
+    overrides (e.g. DJANGO_SETTINGS_MODULE, REDIS_URL)."""
+    database = connection.settings_dict
+    return {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "true", "STRIPE_MODE": "demo",
+            "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
+                            f"{database['NAME']}", "VAR_DIR": str(tmp_path / "var"), "LOG_LEVEL": "WARNING", **extra}
+
+
 class Gunicorn:
     """gunicorn serving the shop (config.settings) against the test database, on a free loopback port."""
 
     def __init__(self, tmp_path, workers: int = 1, env: dict | None = None):
-        database = connection.settings_dict
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp_path / "gunicorn.log"
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "true", "STRIPE_MODE": "demo",
-               "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
-                               f"{database['NAME']}", "VAR_DIR": str(tmp_path / "var"), "LOG_LEVEL": "WARNING",
-               **(env or {})}
+        env = shop_env(tmp_path, **(env or {}))
         with open(self.log_path, "w") as log:
             self.process = subprocess.Popen(
                 [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{self.port}",
@@ -77,7 +82,8 @@ class Gunicorn:
     def _up(self):
         try:
             return requests.get(f"{self.base}/healthz", timeout=2).status_code in (200, 503)
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or a first request slow to load
+            # the app on a busy machine: ask again until the deadline
             assert self.process.poll() is None, self.log_path.read_text()[-3000:]
             return False
 

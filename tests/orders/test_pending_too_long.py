@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from checkout.tasks import check_with_stripe
 from orders.models import Order
 
 HTMX = {"HX-Request": "true"}
@@ -46,7 +47,14 @@ def test_a_card_order_pending_too_long_says_so_and_check_again_asks_stripe(
     with django_capture_on_commit_callbacks(execute=True):
         shopper_client.post(order.checkout_session.stripe_checkout_url, {"action": "pay"})
     assert Order.objects.get(pk=order.pk).status == "pending"
-    response = shopper_client.post(check_url, follow=True)
+    with django_capture_on_commit_callbacks() as queued:
+        response = shopper_client.post(check_url, follow=True)
     assert response.redirect_chain[-1][0] == reverse("orders:detail", args=[order.pk])
+    assert "Asking Stripe about your payment" in response.content.decode()
+    assert len(queued) == 1 and Order.objects.get(pk=order.pk).status == "pending"  # the worker asks, not the view
+
+    check_with_stripe(str(order.checkout_session_id))  # what the queued task runs
+
     assert Order.objects.get(pk=order.pk).status == "completed"
-    assert "Still pending" not in response.content.decode()
+    html = shopper_client.get(reverse("orders:detail", args=[order.pk])).content.decode()
+    assert "Still pending" not in html and "Asking Stripe about your payment" not in html

@@ -90,10 +90,10 @@ def test_a_failure_at_the_last_step_rolls_everything_back(filled_cart, monkeypat
     give_points(filled_cart, 5000)
     before = snapshot(filled_cart)
 
-    def broken_cart_clear(**kwargs):
+    def broken_cart_removal(**kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(placement, "cart_clear", broken_cart_clear)
+    monkeypatch.setattr(placement, "cart_remove_ordered", broken_cart_removal)
     with pytest.raises(RuntimeError):
         pay(filled_cart)
 
