@@ -18,6 +18,10 @@ off and make the previews' bucket (or prefix) public with a bucket policy instea
 
 from urllib.parse import urlsplit
 
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.utils.functional import LazyObject, empty
+
 from config.env import config_error, env_bool, env_int, env_str
 
 PREVIEWS_CACHE_CONTROL = "public, max-age=31536000, immutable"
@@ -88,8 +92,25 @@ def previews_origins() -> list[str]:
     return [f"https://{previews_bucket}.s3.amazonaws.com", f"https://{previews_bucket}.s3.{region}.amazonaws.com"]
 
 
+class PreviewsStorage(LazyObject):
+    """storages["previews"], looked up on first use (like Django's default_storage) so that the model can name it
+    at import time and tests that change STORAGES see the change."""
+
+    def _setup(self):
+        from django.core.files.storage import storages
+
+        self._wrapped = storages["previews"]
+
+
+previews = PreviewsStorage()
+
+
 def previews_storage():
     """The storage of Product.preview (a callable, so that migrations do not record the environment's choice)."""
-    from django.core.files.storage import storages
+    return previews
 
-    return storages["previews"]
+
+@receiver(setting_changed)
+def _forget_previews_storage(*, setting, **kwargs):
+    if setting == "STORAGES":
+        previews._wrapped = empty
