@@ -34,8 +34,6 @@ def storages_from_environment(*, media_root) -> dict:
     if not bucket:
         filesystem = {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": media_root}}
         return {"default": filesystem, "previews": filesystem}
-    from boto3.s3.transfer import TransferConfig
-
     endpoint_url = env_str("AWS_S3_ENDPOINT_URL") or None
     if endpoint_url and not endpoint_url.startswith(("http://", "https://")):
         raise config_error("AWS_S3_ENDPOINT_URL", "must start with https:// (or http:// for a local service)")
@@ -52,9 +50,7 @@ def storages_from_environment(*, media_root) -> dict:
         # An upload with the name of an existing file gets a new name instead of replacing it: a buyer's file
         # never changes under an order, and public previews can be cached for a year.
         "file_overwrite": False,
-        # Uploads go in parts of 8 MB, two at a time: an admin upload of a large file holds at most a few parts
-        # in memory, never the whole file.
-        "transfer_config": TransferConfig(multipart_threshold=8 * MB, multipart_chunksize=8 * MB, max_concurrency=2),
+        "transfer_config": _upload_in_parts(),
     }
     private = {**common, "bucket_name": bucket, "default_acl": "private" if object_acls else None,
                "querystring_auth": True,
@@ -66,6 +62,17 @@ def storages_from_environment(*, media_root) -> dict:
               "object_parameters": {"CacheControl": PREVIEWS_CACHE_CONTROL}}
     return {"default": {"BACKEND": S3_BACKEND, "OPTIONS": private},
             "previews": {"BACKEND": S3_BACKEND, "OPTIONS": public}}
+
+
+def _upload_in_parts():
+    """Uploads go in parts of 8 MB, one after the other, read from Django's temporary file of the upload: an admin
+    upload of any size holds about one part in memory (boto3's defaults read up to ten parts ahead, 80 MB)."""
+    from boto3.s3.transfer import TransferConfig
+
+    config = TransferConfig(multipart_threshold=8 * MB, multipart_chunksize=8 * MB, max_concurrency=1,
+                            use_threads=False)
+    config.max_in_memory_upload_chunks = 1
+    return config
 
 
 def is_object_storage(storages: dict) -> bool:
