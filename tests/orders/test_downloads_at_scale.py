@@ -57,7 +57,11 @@ class ProcfileWeb:
         with open(self.log_path, "w") as log:
             self.process = subprocess.Popen(["bash", "-c", f"exec {procfile_command('web')}"], cwd=REPO, env=env,
                                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        wait_for(self._up, timeout=60, what="the Procfile's web process")
+        try:
+            wait_for(self._up, timeout=60, what="the Procfile's web process")
+        except BaseException:
+            self.stop()
+            raise
 
     def _up(self):
         try:
