@@ -38,6 +38,9 @@ def storages_from_environment(*, media_root) -> dict:
     if endpoint_url and not endpoint_url.startswith(("http://", "https://")):
         raise config_error("AWS_S3_ENDPOINT_URL", "must start with https:// (or http:// for a local service)")
     object_acls = env_bool("AWS_S3_OBJECT_ACLS", True)
+    addressing_style = env_str("AWS_S3_ADDRESSING_STYLE") or ("path" if endpoint_url else "virtual")
+    if addressing_style not in {"path", "virtual", "auto"}:
+        raise config_error("AWS_S3_ADDRESSING_STYLE", f"must be path, virtual or auto, got {addressing_style!r}")
     common = {
         "access_key": env_str("AWS_ACCESS_KEY_ID") or None,
         "secret_key": env_str("AWS_SECRET_ACCESS_KEY") or None,
@@ -45,7 +48,7 @@ def storages_from_environment(*, media_root) -> dict:
         "endpoint_url": endpoint_url,
         # Path-style URLs (https://endpoint/bucket/key) for S3-compatible services: MinIO needs them, and the
         # previews' origin for the CSP is then known from the endpoint alone.
-        "addressing_style": env_str("AWS_S3_ADDRESSING_STYLE") or ("path" if endpoint_url else "virtual"),
+        "addressing_style": addressing_style,
         "signature_version": "s3v4",
         # An upload with the name of an existing file gets a new name instead of replacing it: a buyer's file
         # never changes under an order, and public previews can be cached for a year.

@@ -66,6 +66,7 @@ def test_production_settings_pass_the_deploy_check_without_warnings():
     ({"DOWNLOAD_OFFLOAD": "nginx"}, "DOWNLOAD_OFFLOAD"),
     ({"AWS_STORAGE_BUCKET_NAME": "shop", "AWS_S3_ENDPOINT_URL": "minio:9000"}, "AWS_S3_ENDPOINT_URL"),
     ({"AWS_STORAGE_BUCKET_NAME": "shop", "AWS_S3_OBJECT_ACLS": "perhaps"}, "AWS_S3_OBJECT_ACLS"),
+    ({"AWS_STORAGE_BUCKET_NAME": "shop", "AWS_S3_ADDRESSING_STYLE": "subdomain"}, "AWS_S3_ADDRESSING_STYLE"),
 ])
 def test_a_wrong_setting_stops_start_up_with_a_message_naming_it(overrides, variable):
     result = manage("check", env=production_env(**overrides))
