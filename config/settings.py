@@ -10,6 +10,7 @@ import dj_database_url
 import stripe
 from csp.constants import NONE, SELF
 
+from config import storage
 from config.env import config_error, env_bool, env_int, env_list, env_str
 from ops.logs import FORMATTERS
 
@@ -249,7 +250,8 @@ CONTENT_SECURITY_POLICY = {
         "default-src": [SELF],
         "script-src": [SELF],
         "style-src": [SELF],
-        "img-src": [SELF, "data:"],
+        # Previews on object storage are loaded from the bucket's (or its CDN's) origin.
+        "img-src": [SELF, "data:", *storage.previews_origins()],
         "connect-src": [SELF],
         "font-src": [SELF],
         "object-src": [NONE],
@@ -333,10 +335,17 @@ STATIC_ROOT = VAR_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or VAR_DIR / "media")
+# Product files: the filesystem under MEDIA_ROOT (the embedded default, one machine), or any S3-compatible object
+# storage when AWS_STORAGE_BUCKET_NAME is set (config/storage.py; README: Files on object storage). "default"
+# holds the full files, private; "previews" the catalog thumbnails, public with a long cache.
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    **storage.storages_from_environment(media_root=MEDIA_ROOT),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+MEDIA_ON_OBJECT_STORAGE = storage.is_object_storage(STORAGES)
+# Uploads above this size are spooled to a temporary file by Django, then sent to object storage in parts
+# (never read into memory whole); below it they stay in memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 # --- Accounts -------------------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "shop.User"
@@ -359,6 +368,16 @@ if not SITE_URL.startswith(("http://", "https://")):
 STRIPE_FAKE_WEBHOOK_URL = env_str("STRIPE_FAKE_WEBHOOK_URL") or f"{SITE_URL}/webhooks/stripe/"
 # How long a download link from an order page stays valid.
 DOWNLOAD_LINK_TTL = timedelta(seconds=env_int("DOWNLOAD_LINK_TTL", 60 * 60, minimum=60))
+# How a download, once the shop's checks pass, reaches the buyer without a web worker carrying it (orders/delivery.py):
+# on object storage, a redirect to a presigned URL valid this many seconds (a transfer that started may take
+# longer); on the filesystem, DOWNLOAD_OFFLOAD hands the file to the web server in front (x-accel-redirect for
+# nginx, with DOWNLOAD_ACCEL_LOCATION its internal location; x-sendfile for Apache/lighttpd), or, with "none",
+# the web process streams it on one of its threads (the Procfile's gthread workers).
+DOWNLOAD_URL_TTL = env_int("DOWNLOAD_URL_TTL", 5 * 60, minimum=10)
+DOWNLOAD_OFFLOAD = env_str("DOWNLOAD_OFFLOAD") or "none"
+if DOWNLOAD_OFFLOAD not in {"none", "x-accel-redirect", "x-sendfile"}:
+    raise config_error("DOWNLOAD_OFFLOAD", f"must be none, x-accel-redirect or x-sendfile, got {DOWNLOAD_OFFLOAD!r}")
+DOWNLOAD_ACCEL_LOCATION = "/" + (env_str("DOWNLOAD_ACCEL_LOCATION") or "/protected-media/").strip("/") + "/"
 SHOP_CURRENCY = "usd"
 CHECKOUT_SESSION_TTL = timedelta(seconds=env_int("CHECKOUT_SESSION_TTL", 24 * 60 * 60, minimum=60))
 # How many copies of limited products (those with a stock) one shopper may hold reserved by an unpaid card checkout.

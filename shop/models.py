@@ -5,6 +5,7 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 
 from checkout.money import Currency
+from config.storage import previews_storage
 
 
 class UserManager(BaseUserManager):
@@ -84,7 +85,8 @@ class Product(models.Model):
     slug = models.SlugField(max_length=200, unique=True)
     description = models.TextField(blank=True)
     image = models.ImageField(upload_to="products/", help_text="The full-size file the buyer downloads.")
-    preview = models.ImageField(upload_to="previews/", blank=True, help_text="Public thumbnail for the catalog.")
+    preview = models.ImageField(upload_to="previews/", blank=True, storage=previews_storage,
+                                help_text="Public thumbnail for the catalog.")
     price_cents = models.PositiveBigIntegerField(help_text="Price in minor units (cents).")
     price_points = models.PositiveBigIntegerField(help_text="Price in points.")
     currency = models.CharField(max_length=3, choices=Currency.choices, default=Currency.USD)

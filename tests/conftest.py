@@ -83,3 +83,32 @@ def held_webhooks(settings):
     delivery.HELD.clear()
     yield delivery.HELD
     delivery.HELD.clear()
+
+
+# --- object storage (tests/s3.py): moto's S3 server, one per run, a fresh bucket per test ---------------------
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    from tests.s3 import MotoServer
+
+    server = MotoServer(tmp_path_factory.mktemp("moto") / "moto.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def object_storage(settings, s3_server):
+    """Product files on the S3 server for this test (the bucket's name is returned)."""
+    from tests.s3 import object_storage_settings
+
+    bucket = s3_server.new_bucket()
+    with object_storage_settings(settings, s3_server, bucket):
+        yield bucket
+
+
+@pytest.fixture(params=["filesystem", "object storage"])
+def product_storage(request):
+    """Run the test once on the filesystem and once on object storage; request it before the products."""
+    if request.param == "object storage":
+        request.getfixturevalue("object_storage")
+    return request.param

@@ -25,17 +25,16 @@ os.environ.setdefault("MEDIA_ROOT", str(Path(tempfile.gettempdir()) / f"shop-tes
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 from config.settings import *  # noqa: E402,F403
-from config.settings import DATABASES  # noqa: E402
+from config.settings import DATABASES, STORAGES  # noqa: E402
 
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME", "test_shop")}
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 # The manifest storage needs `collectstatic` to have run; tests render templates straight from the finders.
 # tests/config/test_static.py runs collectstatic with the production storage to cover it.
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-}
+# Product files stay where the environment says (the filesystem unless AWS_STORAGE_BUCKET_NAME is set; the object
+# storage tests switch per test, tests/s3.py).
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 STATIC_ROOT = Path(tempfile.gettempdir()) / f"shop-test-static-{os.getuid()}"
 STATIC_ROOT.mkdir(exist_ok=True)
 WHITENOISE_USE_FINDERS = True  # serve from the app folders, as `make run` does after collectstatic

@@ -3,7 +3,7 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -21,6 +21,7 @@ from orders.downloads import (
     download_item,
     download_token,
 )
+from orders.delivery import download_response
 from orders.errors import CartError
 from orders.models import OrderStatus
 from orders.selectors import order_for_shopper, orders_for_shopper
@@ -93,12 +94,8 @@ def download(request, token):
         return render(request, "orders/download_problem.html", {"expired": False}, status=404)
     except DownloadSuspended as suspended:
         return render(request, "orders/download_problem.html", {"suspended": suspended.order}, status=403)
-    extension = item.product.image.name.rsplit(".", 1)[-1]
-    # FileResponse streams the file in blocks: a large image is never read into memory.
-    response = FileResponse(item.product.image.open("rb"), as_attachment=True,
-                            filename=f"{item.product.slug}.{extension}")
-    response["Cache-Control"] = "private, no-store"
-    return response
+    # A redirect to object storage, a header for the web server in front, or a stream on one thread.
+    return download_response(item)
 
 
 def _downloads(order, user):

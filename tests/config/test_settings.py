@@ -63,6 +63,10 @@ def test_production_settings_pass_the_deploy_check_without_warnings():
     ({"STRIPE_WEBHOOK_SECRET": None}, "STRIPE_WEBHOOK_SECRET"),
     ({"STRIPE_API_VERSION": "latest"}, "STRIPE_API_VERSION"),
     ({"DEBUG": "true", "STRIPE_MODE": "demo", "STRIPE_SECRET_KEY": "sk_live_" + "x" * 24}, "STRIPE_MODE"),
+    ({"DOWNLOAD_OFFLOAD": "nginx"}, "DOWNLOAD_OFFLOAD"),
+    ({"AWS_STORAGE_BUCKET_NAME": "shop", "AWS_S3_ENDPOINT_URL": "minio:9000"}, "AWS_S3_ENDPOINT_URL"),
+    ({"AWS_STORAGE_BUCKET_NAME": "shop", "AWS_S3_OBJECT_ACLS": "perhaps"}, "AWS_S3_OBJECT_ACLS"),
+    ({"AWS_STORAGE_BUCKET_NAME": "shop", "AWS_S3_ADDRESSING_STYLE": "subdomain"}, "AWS_S3_ADDRESSING_STYLE"),
 ])
 def test_a_wrong_setting_stops_start_up_with_a_message_naming_it(overrides, variable):
     result = manage("check", env=production_env(**overrides))
@@ -84,3 +88,17 @@ def test_debug_mode_runs_with_embedded_defaults_and_demo_payments(tmp_path):
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["django.db.backends.sqlite3", "IMMEDIATE", "filesystem://", "LocMemCache", "demo"]
+
+
+def test_object_storage_from_the_environment_passes_the_deploy_check_and_allows_its_previews():
+    env = production_env(AWS_STORAGE_BUCKET_NAME="shop-media", AWS_S3_ENDPOINT_URL="https://files.example.net",
+                         AWS_S3_REGION_NAME="auto", AWS_ACCESS_KEY_ID="key", AWS_SECRET_ACCESS_KEY="secret")
+    probe = ("from django.conf import settings as s; "
+             "print(s.STORAGES['default']['OPTIONS']['default_acl'], s.STORAGES['previews']['OPTIONS']['default_acl'], "
+             "s.MEDIA_ON_OBJECT_STORAGE, s.CONTENT_SECURITY_POLICY['DIRECTIVES']['img-src'][-1])")
+
+    check = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+    result = manage("shell", "--no-imports", "-c", probe, env=env)
+
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert result.stdout.split() == ["private", "public-read", "True", "https://files.example.net"], result.stderr
