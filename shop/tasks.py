@@ -1,4 +1,4 @@
-"""Beat's account jobs (schedule: migration 0009, editable in admin under Periodic tasks)."""
+"""Beat's account jobs (schedule: migration 0010, editable in admin under Periodic tasks)."""
 
 from celery import shared_task
 

@@ -9,7 +9,7 @@ SCHEDULE = [("accounts: delete expired sessions", "shop.tasks.sessions_clear_exp
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("shop", "0008_sessions_in_postgresql"),
+        ("shop", "0009_product_preview_storage"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
