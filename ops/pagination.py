@@ -2,10 +2,11 @@
 is big), and most lists only need to know whether there is a next page.
 
 ``page_without_count`` (shoppers' numbered pages, e.g. the catalog): one query for the page and one more row.
-``EstimatedCountPaginator`` (the admin's change lists, which need a count to draw their pager): counts exactly up
-to ``EXACT_COUNT_LIMIT`` rows, reading them in the list's own order (an index range, never the whole table);
-past that the count is PostgreSQL's estimate of the table's rows (``pg_class.reltuples``) for an unfiltered list,
-or the limit itself for a filtered one -- the pager then goes at least that far, and "Next" does the rest.
+``EstimatedCountPaginator`` (the admin's change lists, which need a count to draw their pager): an unfiltered list
+of a table PostgreSQL estimates (``pg_class.reltuples``) at more than ``EXACT_COUNT_LIMIT`` rows is counted at that
+estimate; otherwise rows are counted exactly up to the limit, read in the list's own order (an index range, never
+the whole table) -- past it, the count shown is the limit itself: the pager goes that far, and a narrower filter
+or search finds the rest.
 """
 
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from functools import cached_property
 from django.core.paginator import Paginator
 from django.db import connections
 
-EXACT_COUNT_LIMIT = 10_000
+EXACT_COUNT_LIMIT = 1_000
 
 
 @dataclass(frozen=True)
@@ -57,10 +58,11 @@ class EstimatedCountPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         queryset = self.object_list
-        capped = queryset[:EXACT_COUNT_LIMIT + 1].count()
-        if capped <= EXACT_COUNT_LIMIT:
-            return capped
-        return max(EXACT_COUNT_LIMIT, _estimated_rows(queryset) if not queryset.query.where else 0)
+        if not queryset.query.where:
+            estimate = _estimated_rows(queryset)
+            if estimate > EXACT_COUNT_LIMIT:
+                return estimate
+        return min(queryset[:EXACT_COUNT_LIMIT + 1].count(), EXACT_COUNT_LIMIT)
 
 
 def _estimated_rows(queryset) -> int:
@@ -71,4 +73,4 @@ def _estimated_rows(queryset) -> int:
         cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
                        [queryset.model._meta.db_table])
         row = cursor.fetchone()
-    return max(0, row[0]) if row else 0
+    return max(0, row[0]) if row else 0  # -1: never analyzed
