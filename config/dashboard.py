@@ -4,9 +4,8 @@ Every figure is one aggregate over an indexed column set, so the page costs the 
 however many orders, ledger entries or sessions there are (tests/config/test_dashboard.py counts them), and
 each reads an index range bounded by today's window (orders, ledger entries, sessions and refunds by their
 creation, sales by completion) or a partial index of what is still open (waiting orders, sessions awaiting
-Stripe, failed webhooks, open disputes and shortfalls) -- never a whole table
-(tests/config/test_pages_read_through_indexes.py
-EXPLAINs them). There are no all-time figures: their cost would grow with the shop's age.
+Stripe, failed webhooks, open disputes and shortfalls) -- never a whole table (EXPLAINed by
+tests/config/test_pages_read_through_indexes.py). No all-time figures: their cost would grow with the shop's age.
 "Today" is the current day in TIME_ZONE. Amounts are integer cents of the shop's currency and integer points.
 
 Net money is what was sold today less what was refunded today, of every kind (card orders, points packages): a
