@@ -30,7 +30,8 @@ _USER_ATTNAMES = [field.attname for field in _User._meta.concrete_fields]
 
 def _sql(session_table: str, extra_columns: tuple[str, ...] = ()) -> str:
     extra = "".join(f", {column}" for column in extra_columns)
-    return (f"SELECT s.session_data, {', '.join(f'u.{connection.ops.quote_name(column)}' for column in _USER_COLUMNS)}, "
+    user_columns = ", ".join(f"u.{connection.ops.quote_name(column)}" for column in _USER_COLUMNS)
+    return (f"SELECT s.session_data, {user_columns}, "
             f"w.id, w.balance, w.lifetime, w.spent, w.updated_at{extra} "
             f"FROM {session_table} s JOIN {_User._meta.db_table} u ON u.id = s.user_id "
             f"LEFT JOIN {Wallet._meta.db_table} w ON w.user_id = u.id "

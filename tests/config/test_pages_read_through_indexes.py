@@ -37,7 +37,8 @@ INSERT INTO wallet_ledgerentry (wallet_id, amount, kind, balance_after, descript
                                 stripe_object_id, metadata, created_at)
 SELECT CASE WHEN n %% 4 = 0 THEN (SELECT min(id) FROM wallet_wallet WHERE user_id <> %(shopper)s) + n %% 400
             ELSE %(wallet)s END,
-       10, 'purchase', 10 * n, 'Seeded entry ' || n, 'seed:' || n, CASE WHEN n %% 10 = 0 THEN 'cs_seed_' || n ELSE '' END,
+       10, 'purchase', 10 * n, 'Seeded entry ' || n, 'seed:' || n,
+       CASE WHEN n %% 10 = 0 THEN 'cs_seed_' || n ELSE '' END,
        '{}'::jsonb, now() - n * interval '1 hour'
 FROM generate_series(1, %(rows)s) n;
 """,
