@@ -1,16 +1,58 @@
 """Shared set-up for the bench scripts: a throw-away PostgreSQL database on 127.0.0.1 that the script creates
 and drops itself, and Django configured against it (the test settings: PostgreSQL and Redis, DEBUG off so
-that no query log slows the figures down). Running this file does nothing."""
+that no query log slows the figures down). Running this file does nothing.
 
+Two runs at once (two people, or two worktrees, on one machine) must not drop each other's database or flush
+each other's Redis: every database name carries the run's id (``BENCH_RUN_ID``, set by ``make bench`` for all
+its benches, else one per script), and each script claims a Redis database nobody uses (``claim_redis_db``)."""
+
+import atexit
 import contextlib
 import os
 import statistics
 import sys
 import time
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_SERVER = {"host": "127.0.0.1", "port": 5432, "user": "root"}
+REDIS = {"host": "127.0.0.1", "port": 6379}
+RUN_ID = "".join(char for char in os.environ.get("BENCH_RUN_ID", "") if char.isalnum()).lower()[:16] \
+    or uuid.uuid4().hex[:8]
+_CLAIM_KEY = "bench:claimed-by"
+_CLAIM_SECONDS = 6 * 3600
+
+
+def run_database(base: str) -> str:
+    """``base`` with this run's id and this process's: unique to the run, recognisable in ``\\l``."""
+    return f"{base}_{RUN_ID}_{os.getpid()}"
+
+
+def claim_redis_db() -> int:
+    """A Redis database (of the default 16) that is empty, claimed by this process with a key set only if absent
+    (two runs cannot claim the same one), released and emptied when the process exits."""
+    import redis
+
+    owner = f"{RUN_ID}:{os.getpid()}"
+    for number in range(15, -1, -1):  # the tests' defaults use the low numbers: start from the top
+        client = redis.Redis(db=number, **REDIS)
+        if client.dbsize() != 0 or not client.set(_CLAIM_KEY, owner, nx=True, ex=_CLAIM_SECONDS):
+            continue
+        if client.dbsize() == 1:  # nobody wrote between the look and the claim
+            atexit.register(_release_redis_db, number, owner)
+            return number
+        client.delete(_CLAIM_KEY)
+    raise SystemExit("bench: no free Redis database (all 16 hold keys); free one and run again")
+
+
+def _release_redis_db(number: int, owner: str) -> None:
+    import redis
+
+    client = redis.Redis(db=number, **REDIS)
+    # Absent: the bench emptied its database itself (a cache clear is a FLUSHDB), taking the claim with it.
+    if client.get(_CLAIM_KEY) in (None, owner.encode()):
+        client.flushdb()
 
 
 def bench_environment(*, database: str, redis_db: int, settings: str = "tests.settings") -> dict:

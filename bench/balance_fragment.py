@@ -23,10 +23,18 @@ import subprocess
 import sys
 import time
 
-from _common import ROOT, bench_environment, django_on_fresh_database, print_row, wait_until
+from _common import (
+    ROOT,
+    bench_environment,
+    claim_redis_db,
+    django_on_fresh_database,
+    print_row,
+    run_database,
+    wait_until,
+)
 
-DATABASE = "bench_fragment"
-REDIS_DB = 11
+DATABASE = run_database("bench_fragment")
+REDIS_DB = claim_redis_db()
 SETTINGS = "bench.wallet_bench_settings"
 TARGET = 0.6
 MAX_QUERIES = 2

@@ -33,8 +33,11 @@ import sys
 import time
 from pathlib import Path
 
+from _common import RUN_ID, claim_redis_db, run_database
+
 ROOT = Path(__file__).resolve().parent.parent
-DATABASE = "bench_cleanup"
+DATABASE = run_database("bench_cleanup")
+REDIS_DB = claim_redis_db()
 PG = {"host": "127.0.0.1", "port": 5432, "user": "root"}
 TIME_LIMIT_SECONDS = 480  # each reset also inserts a million points purchases and history rows; the purge deletes them
 OTHER_SHOPPERS = 50_000  # shoppers without any session, for the probe of an ordinary checkout
@@ -52,8 +55,9 @@ def setup_django(*, migrate: bool = True) -> None:
     os.environ.update({
         "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "true", "STRIPE_MODE": "demo", "LOG_LEVEL": "WARNING",
         "DATABASE_URL": f"postgres://{PG['user']}@{PG['host']}:{PG['port']}/{DATABASE}",
-        "REDIS_URL": "redis://127.0.0.1:6379/11", "CELERY_BROKER_URL": "redis://127.0.0.1:6379/11",
-        "VAR_DIR": "/tmp/bench-cleanup-var",
+        "REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
+        "CELERY_BROKER_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
+        "VAR_DIR": f"/tmp/bench-cleanup-var-{RUN_ID}",
     })
     import django
     from django.conf import settings

@@ -36,10 +36,12 @@ from collections import defaultdict
 from pathlib import Path
 from urllib.parse import urlencode
 
+from _common import RUN_ID, claim_redis_db, run_database
+
 ROOT = Path(__file__).resolve().parent.parent
-DATABASE = "bench_load"
+DATABASE = run_database("bench_load")
 PG = {"host": "127.0.0.1", "port": 5432, "user": "root"}
-REDIS_DB = 14
+REDIS_DB = claim_redis_db()
 TIME_LIMIT_SECONDS = 170
 MAX_REQUESTS = 50_000
 PRODUCTS = 24
@@ -56,8 +58,8 @@ def environment(prefix: str) -> dict:
         "REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
         "CELERY_BROKER_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
         "BENCH_CACHE_PREFIX": prefix,
-        "VAR_DIR": f"/tmp/bench-load-var-{os.getuid()}",
-        "MEDIA_ROOT": f"/tmp/bench-load-media-{os.getuid()}",
+        "VAR_DIR": f"/tmp/bench-load-var-{RUN_ID}",
+        "MEDIA_ROOT": f"/tmp/bench-load-media-{RUN_ID}",
         "LOG_LEVEL": "INFO", "LOG_FORMAT": "kv",
         "DB_CONN_MAX_AGE": "60",
         "RATELIMIT_ENABLE": "true",

@@ -13,10 +13,10 @@ import argparse
 import sys
 import time
 
-from _common import django_on_fresh_database
+from _common import claim_redis_db, django_on_fresh_database, run_database
 
-DATABASE = "bench_wallet_audit"
-REDIS_DB = 12
+DATABASE = run_database("bench_wallet_audit")
+REDIS_DB = claim_redis_db()
 SAMPLE = 200
 
 GENERATE_ENTRIES = """

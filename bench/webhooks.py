@@ -30,15 +30,20 @@ import sys
 import time
 from pathlib import Path
 
+from _common import RUN_ID, claim_redis_db, run_database
+
 ROOT = Path(__file__).resolve().parent.parent
-DATABASE = "bench_webhooks"
+DATABASE = run_database("bench_webhooks")
+REDIS_DB = claim_redis_db()
 PG = {"host": "127.0.0.1", "port": 5432, "user": "root"}
 TARGET = 0.3
 TIME_LIMIT_SECONDS = 200
 ENV = {
-    "DEBUG": "true", "STRIPE_MODE": "demo", "LOG_LEVEL": "WARNING", "VAR_DIR": "/tmp/bench-webhooks-var",
+    "DEBUG": "true", "STRIPE_MODE": "demo", "LOG_LEVEL": "WARNING",
+    "VAR_DIR": f"/tmp/bench-webhooks-var-{RUN_ID}",
     "DATABASE_URL": f"postgres://{PG['user']}@{PG['host']}:{PG['port']}/{DATABASE}",
-    "REDIS_URL": "redis://127.0.0.1:6379/12", "CELERY_BROKER_URL": "redis://127.0.0.1:6379/12",
+    "REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
+    "CELERY_BROKER_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
     "DB_CONN_MAX_AGE": "60",
 }
 

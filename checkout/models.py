@@ -85,6 +85,9 @@ class CheckoutSession(models.Model):
                          name="checkout_awaiting_stripe_idx"),
             models.Index(fields=["stripe_payment_intent_id"], condition=~Q(stripe_payment_intent_id=""),
                          name="checkout_payment_intent_idx"),
+            # Staff pages: the admin's list newest first, the dashboard's sessions of the day and its sales.
+            models.Index(fields=["-created_at", "-id"], name="checkout_newest_idx"),
+            models.Index(fields=["completed_at"], condition=Q(status="completed"), name="checkout_completed_idx"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["user"], condition=Q(status="active"),
@@ -263,6 +266,7 @@ class WebhookEvent(models.Model):
             models.Index(fields=["status", "received_at"], name="webhook_status_received_idx"),
             models.Index(fields=["type"], name="webhook_type_idx"),
             models.Index(fields=["stripe_object_id"], name="webhook_stripe_object_idx"),
+            models.Index(fields=["-received_at", "-id"], name="webhook_newest_idx"),  # the admin's list
         ]
         constraints = [
             models.CheckConstraint(

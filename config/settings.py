@@ -134,6 +134,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user read with the header's balance and cart count, in one query (shop/header.py).
+    "shop.header.ShopperHeaderMiddleware",
     # Staff actions in the admin (adjustments, refunds, re-processing webhooks): one log line each, who and why.
     "ops.middleware.staff_actions_log",
     "django.contrib.messages.middleware.MessageMiddleware",

@@ -103,7 +103,10 @@ class Order(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [
-            models.Index(fields=["user", "-created_at"], name="order_user_recent_idx"),
+            # The shopper's list reads in this order (keyset on created_at and id); staff's list and the
+            # dashboard's time windows read the second.
+            models.Index(fields=["user", "-created_at", "-id"], name="order_user_newest_idx"),
+            models.Index(fields=["-created_at", "-id"], name="order_newest_idx"),
             models.Index(fields=["status", "created_at"], name="order_status_idx"),
         ]
         constraints = [

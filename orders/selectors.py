@@ -1,9 +1,11 @@
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Sum
+from django.db.models import IntegerField, OuterRef, Subquery, Sum
 
-from orders.models import CartItem, Order
+from ops.keyset import KeysetPage, newest_first_page
+
+from orders.models import CartItem, Order, OrderItem
 
 
 @dataclass(frozen=True)
@@ -59,9 +61,17 @@ def cart_count(*, user) -> int:
     return CartItem.objects.filter(user=user).aggregate(total=Sum("quantity"))["total"] or 0
 
 
-def orders_for_shopper(*, user):
-    return (Order.objects.filter(user=user).annotate(item_count=Sum("items__quantity"))
-            .order_by("-created_at"))
+ORDERS_PAGE_SIZE = 20
+
+
+def orders_for_shopper(*, user, cursor: str | None = None, page_size: int = ORDERS_PAGE_SIZE) -> KeysetPage:
+    """A page of the shopper's orders, newest first, in one query whatever their number: read in order from the
+    (user, -created_at, -id) index with keyset pagination (no COUNT), each row's item count from a subquery run
+    for the page's rows only -- never a GROUP BY over every order of the shopper."""
+    item_count = Subquery(OrderItem.objects.filter(order=OuterRef("pk")).order_by().values("order")
+                          .annotate(total=Sum("quantity")).values("total"), output_field=IntegerField())
+    orders = Order.objects.filter(user=user).annotate(item_count=item_count)
+    return newest_first_page(orders, cursor=cursor, page_size=page_size)
 
 
 def order_for_shopper(*, user, order_id) -> Order | None:

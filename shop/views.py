@@ -1,10 +1,10 @@
 from django.contrib import messages
 from django.contrib.auth import login
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from ops.pagination import page_without_count
 from shop.forms import SignUpForm
 from shop.selectors import catalog_products, product_for_page
 from shop.services import EmailAlreadyRegistered, user_sign_up
@@ -15,7 +15,8 @@ CATALOG_PAGE_SIZE = 12
 
 @require_GET
 def catalog(request):
-    page = Paginator(catalog_products(), CATALOG_PAGE_SIZE).get_page(request.GET.get("page"))
+    # No COUNT of the active products (it would read them all): the page and one more row say if more follow.
+    page = page_without_count(catalog_products(), request.GET.get("page"), page_size=CATALOG_PAGE_SIZE)
     template = "shop/catalog.html#product-grid" if request.htmx else "shop/catalog.html"
     return render(request, template, {"page": page})
 

@@ -7,6 +7,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from checkout.money import format_money
+from ops.admin_search import FastChangeList
 from checkout.selectors import (
     checkout_session_disputes,
     checkout_session_refunds,
@@ -89,15 +90,17 @@ class WalletAdmin(ReadOnlyAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(ReadOnlyAdmin):
+class LedgerEntryAdmin(FastChangeList, ReadOnlyAdmin):
     list_display = ["created_at", "owner", "kind", "points", "balance_after", "description", "created_by",
                     "stripe_object_id", "idempotency_key"]
     list_select_related = ["wallet__user", "created_by"]
     list_filter = ["kind", ("created_at", admin.DateFieldListFilter)]
-    search_fields = ["wallet__user__email", "idempotency_key__exact", "stripe_object_id__exact"]
-    search_help_text = "Shopper's email (or part of it), an exact idempotency key or an exact Stripe id."
-    ordering = ["-created_at", "-id"]
-    show_full_result_count = False  # no second COUNT(*) over a million rows on every search
+    search_fields = ["wallet__user__email", "idempotency_key", "stripe_object_id"]  # shows the box: see below
+    exact_search_fields = ["idempotency_key", "stripe_object_id"]
+    email_search = ("wallet", "user__email")
+    search_help_text = ("The start of a shopper's email (or all of it), an exact idempotency key or an exact "
+                        "Stripe id.")
+    ordering = ["-created_at", "-id"]  # the ledger_newest_idx index
     fields = ["wallet", "kind", "amount", "balance_after", "description", "idempotency_key", "stripe_object_id",
               "reverses", "created_by", "metadata", "created_at"]
     readonly_fields = fields

@@ -28,10 +28,11 @@ _USER_COLUMNS = [field.column for field in _User._meta.concrete_fields]
 _USER_ATTNAMES = [field.attname for field in _User._meta.concrete_fields]
 
 
-def _sql(session_table: str) -> str:
+def _sql(session_table: str, extra_columns: tuple[str, ...] = ()) -> str:
+    extra = "".join(f", {column}" for column in extra_columns)
     user_columns = ", ".join(f"u.{connection.ops.quote_name(column)}" for column in _USER_COLUMNS)
     return (f"SELECT s.session_data, {user_columns}, "
-            f"w.id, w.balance, w.lifetime, w.spent, w.updated_at "
+            f"w.id, w.balance, w.lifetime, w.spent, w.updated_at{extra} "
             f"FROM {session_table} s JOIN {_User._meta.db_table} u ON u.id = s.user_id "
             f"LEFT JOIN {Wallet._meta.db_table} w ON w.user_id = u.id "
             f"WHERE s.session_key = %s AND s.expire_date > %s")
@@ -39,12 +40,19 @@ def _sql(session_table: str) -> str:
 
 def signed_in_balance_version(request) -> BalanceVersion | None:
     """The session's user (set as ``request.user``) and their balance version, or None to go the usual way."""
+    found = signed_in_row(request)
+    return None if found is None else found[0]
+
+
+def signed_in_row(request, extra_columns: tuple[str, ...] = ()) -> tuple[BalanceVersion, tuple] | None:
+    """As ``signed_in_balance_version``, with the values of ``extra_columns`` (SQL expressions over the user
+    ``u``, e.g. a scalar subquery) read by the same query: the storefront's header adds the cart's count."""
     store = request.session
     session_key = store.session_key
     if not session_key or not hasattr(store, "get_model_class"):  # no cookie, or not the shop's session engine
         return None
     with (server_binding_cursor() if connection.vendor == "postgresql" else connection.cursor()) as cursor:
-        cursor.execute(_sql(store.get_model_class()._meta.db_table),
+        cursor.execute(_sql(store.get_model_class()._meta.db_table, extra_columns),
                        [session_key, connection.ops.adapt_datetimefield_value(timezone.now())])
         row = cursor.fetchone()
     if row is None:
@@ -63,4 +71,5 @@ def signed_in_balance_version(request) -> BalanceVersion | None:
     # What SessionMiddleware's lazy load and AuthenticationMiddleware's lazy user would have become, read once.
     store._session_cache, store.accessed = data, True
     request.user = user
-    return balance_version_from_row(user=user, row=row[1 + user_count:])
+    wallet_end = 1 + user_count + 5
+    return balance_version_from_row(user=user, row=row[1 + user_count:wallet_end]), tuple(row[wallet_end:])

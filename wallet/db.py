@@ -1,5 +1,16 @@
 import psycopg
 from django.db import connection
+from django.db.backends.utils import CursorDebugWrapper
+
+
+class _LoggedAsSent(CursorDebugWrapper):
+    """Logs (for tests and DEBUG) the statement with its parameters inlined, as Django's own cursors do: psycopg
+    has no text for a statement it bound on the server and has prepared."""
+
+    def debug_sql(self, sql=None, params=None, use_last_executed_query=False, many=False):
+        if params is not None and not many:
+            sql, params = self.db.ops.compose_sql(sql, params), None
+        return super().debug_sql(sql, params, use_last_executed_query=False, many=many)
 
 
 def server_binding_cursor():
@@ -13,4 +24,4 @@ def server_binding_cursor():
     connection.ensure_connection()
     connection.validate_thread_sharing()
     cursor = psycopg.Cursor(connection.connection)
-    return connection.make_debug_cursor(cursor) if connection.queries_logged else connection.make_cursor(cursor)
+    return _LoggedAsSent(cursor, connection) if connection.queries_logged else connection.make_cursor(cursor)

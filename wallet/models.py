@@ -98,6 +98,8 @@ class LedgerEntry(models.Model):
         # add a second, LIKE-pattern index per column that no query uses and every insert pays for.
         indexes = [
             models.Index(fields=["wallet", "-created_at", "-id"], name="ledger_wallet_newest_idx"),
+            # The staff pages: the admin's list (newest first) and the dashboard's time windows.
+            models.Index(fields=["-created_at", "-id"], name="ledger_newest_idx"),
             models.Index(fields=["stripe_object_id"], condition=~Q(stripe_object_id=""),
                          name="ledger_stripe_object_idx"),
         ]

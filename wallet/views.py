@@ -4,6 +4,7 @@ from django.utils.cache import get_conditional_response
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from ops.header import header_figures
 from wallet.badge import signed_in_balance_version
 from wallet.selectors import wallet_balance, wallet_balance_version, wallet_history
 
@@ -19,7 +20,8 @@ def home(request):
         return render(request, "wallet/home.html#history-page", {"history": history})
     if request.htmx and request.htmx.target == "ledger":
         return render(request, "wallet/home.html#history-page", {"history": wallet_history(user=request.user)})
-    balance = wallet_balance(user=request.user)
+    figures = header_figures(request)  # read with the user: the header's badge shows the same figures
+    balance = figures.balance if figures else wallet_balance(user=request.user)
     if request.htmx and request.htmx.target == "balance-card":
         return render(request, "wallet/home.html#balance-card", {"balance": balance})
     history = wallet_history(user=request.user, cursor=request.GET.get("before"))

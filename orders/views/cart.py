@@ -9,6 +9,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
+from ops.header import header_figures
 from orders.errors import CartError
 from orders.forms import CartAddForm, CartQuantityForm, first_error
 from orders.selectors import cart_count, cart_summary
@@ -87,7 +88,9 @@ def cart_context(request) -> dict:
     # service turns the second submit into a replay of the first. Each way of paying has its own, so paying by
     # card, going Back and paying with points places a second order (ending the first) instead of paying the
     # card order with points.
-    return {"cart": cart_summary(user=request.user), "balance": wallet_balance(user=request.user),
+    figures = header_figures(request)  # GET: read with the user, as the header shows it
+    return {"cart": cart_summary(user=request.user),
+            "balance": figures.balance if figures else wallet_balance(user=request.user),
             "points_checkout_token": uuid.uuid4(), "card_checkout_token": uuid.uuid4()}
 
 

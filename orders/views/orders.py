@@ -2,7 +2,6 @@ import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -30,15 +29,14 @@ from orders.services.placement import order_pay_with_points
 from orders.views.cart import cart_context
 from wallet.services import InsufficientPoints
 
-ORDERS_PAGE_SIZE = 20
-
-
 @never_cache
 @login_required
 @require_GET
 def order_list(request):
-    page = Paginator(orders_for_shopper(user=request.user), ORDERS_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "orders/list.html", {"page": page})
+    """Newest first; "Older orders" continues after the last one shown (``before``: a keyset cursor)."""
+    before = request.GET.get("before")
+    page = orders_for_shopper(user=request.user, cursor=before)
+    return render(request, "orders/list.html", {"page": page, "paged": bool(before)})
 
 
 @never_cache

@@ -54,7 +54,7 @@ def celery_worker(transactional_db, throwaway_redis, tmp_path):
             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     wait_for(lambda: "ready" in log_path.read_text() or worker.poll() is not None, timeout=60, what="the worker")
     assert worker.poll() is None, log_path.read_text()[-3000:]
-    sender = Celery(broker=f"{throwaway_redis.url}/0")
+    sender = Celery(broker=f"{throwaway_redis.url}/0", set_as_current=False)  # later tests keep the shop's app
     # Explicitly: a new app would otherwise take CELERY_BROKER_URL from the environment (the shared test broker).
     sender.conf.update(broker_url=f"{throwaway_redis.url}/0", broker_write_url=f"{throwaway_redis.url}/0")
     yield worker, log_path, lambda: sender.send_task("checkout.tasks.checkout_sessions_purge")

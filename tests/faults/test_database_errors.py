@@ -5,12 +5,18 @@ import pytest
 from django.db import OperationalError
 from django.test import Client
 
-from shop import views
+from shop import header, views
 from shop.sessions import SessionStore
 
 
 def unreachable(*args, **kwargs):
     raise OperationalError("connection to server at \"127.0.0.1\", port 5432 failed: Connection refused")
+
+
+def session_unreachable(monkeypatch):
+    """The session's query fails: Django's own load, and the header's read of session, user and wallet."""
+    monkeypatch.setattr(SessionStore, "load", unreachable)
+    monkeypatch.setattr(header, "signed_in_row", unreachable)
 
 
 @pytest.fixture
@@ -32,7 +38,7 @@ def test_a_view_whose_query_fails_answers_503_with_a_page_that_needs_no_database
 
 def test_a_middleware_whose_query_fails_answers_503_too(client_without_reraise, shopper, monkeypatch):
     client_without_reraise.force_login(shopper)
-    monkeypatch.setattr(SessionStore, "load", unreachable)
+    session_unreachable(monkeypatch)
 
     response = client_without_reraise.get("/orders/", headers={"HX-Request": "true"})
 
@@ -56,7 +62,7 @@ def test_every_error_page_carries_the_content_security_policy(client_without_rer
     if patch == "view":
         monkeypatch.setattr(views, "catalog_products", unreachable)
     else:
-        monkeypatch.setattr(SessionStore, "load", unreachable)
+        session_unreachable(monkeypatch)
 
     unavailable = client_without_reraise.get(path)
     monkeypatch.setattr(views, "catalog_products", lambda: 1 / 0)

@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 import time_machine
@@ -141,3 +142,22 @@ def test_a_failed_send_releases_the_claim_for_the_retry(paid_order, settings):
 
     paid_order.refresh_from_db()
     assert paid_order.confirmation_sent_at is None
+
+
+def test_the_order_list_pages_newest_first_without_repeats(client, shopper):
+    placed = [Order.objects.create(user=shopper, payment_method="points", total_cents=1, total_points=1,
+                                   idempotency_key=f"paged-{n}", status="completed") for n in range(25)]
+    client.force_login(shopper)
+
+    first = client.get(reverse("orders:list")).content.decode()
+    cursor = re.search(r'href="\?before=([\w-]+)"', first).group(1)
+    second = client.get(reverse("orders:list"), {"before": cursor}).content.decode()
+    nonsense = client.get(reverse("orders:list"), {"before": "12-not-a-uuid"}).content.decode()
+
+    def shown(page):
+        return [order for order in placed if f"/orders/{order.pk}/" in page]
+
+    newest_first = sorted(placed, key=lambda order: (order.created_at, str(order.pk)), reverse=True)
+    assert set(shown(first)) == set(newest_first[:20]) and set(shown(second)) == set(newest_first[20:])
+    assert 'href="?before=' not in second and "Newest" in second
+    assert set(shown(nonsense)) == set(newest_first[:20])  # a malformed cursor starts from the newest

@@ -104,3 +104,12 @@ def test_packages_page_offers_buy_buttons_to_shoppers_and_a_login_link_to_visito
     signed_in = client.get(reverse("shop:packages"))
     assert f'action="{start_url()}"'.encode() in signed_in.content
     assert b"Buy Premium" in signed_in.content
+
+
+def test_a_catalog_page_past_the_end_says_so(client, db):
+    ProductFactory.create_batch(3)
+
+    response = client.get(reverse("shop:catalog") + "?page=9")
+
+    assert response.status_code == 200 and b"No more products" in response.content
+    assert b"product-card" not in response.content
