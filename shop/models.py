@@ -21,6 +21,11 @@ class UserManager(BaseUserManager):
         user.save(using=self._db)
         return user
 
+    def get_by_natural_key(self, username):
+        """Log-in finds the address however it is typed (``U@Example.com``), through the unique index on
+        lower(email) -- the same rule that makes sign-up call it taken."""
+        return self.alias(email_lower=Lower("email")).get(email_lower=str(username).strip().lower())
+
     def create_user(self, email, password=None, **extra_fields):
         extra_fields.setdefault("is_staff", False)
         extra_fields.setdefault("is_superuser", False)

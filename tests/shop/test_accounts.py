@@ -99,3 +99,12 @@ def test_plain_request_after_login_expired_gets_an_ordinary_redirect(client, db)
 
     assert response.status_code == 302
     assert "HX-Redirect" not in response
+
+
+def test_log_in_matches_the_address_however_it_is_typed(client, shopper, password):
+    typed = "  " + shopper.email.upper() + " "
+
+    response = client.post("/accounts/login/", {"username": typed, "password": password})
+
+    assert response.status_code == 302
+    assert client.get("/wallet/").status_code == 200  # signed in as that shopper
