@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
 
 from ops.pagination import page_without_count
@@ -36,8 +37,12 @@ def packages(request):
 
 @require_http_methods(["GET", "POST"])
 def sign_up(request):
+    # Where the shopper was going ("Log in to buy" -> "Create an account"): only a path on this site.
+    wanted = request.POST.get("next") or request.GET.get("next") or ""
+    next_url = wanted if url_has_allowed_host_and_scheme(wanted, allowed_hosts={request.get_host()},
+                                                         require_https=request.is_secure()) else ""
     if request.user.is_authenticated:
-        return redirect("shop:catalog")
+        return redirect(next_url or "shop:catalog")
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -47,5 +52,5 @@ def sign_up(request):
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, "Welcome! Your account and wallet are ready.")
-            return redirect("shop:catalog")
-    return render(request, "registration/signup.html", {"form": form})
+            return redirect(next_url or "shop:catalog")
+    return render(request, "registration/signup.html", {"form": form, "next": next_url})

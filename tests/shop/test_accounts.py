@@ -108,3 +108,18 @@ def test_log_in_matches_the_address_however_it_is_typed(client, shopper, passwor
 
     assert response.status_code == 302
     assert client.get("/wallet/").status_code == 200  # signed in as that shopper
+
+
+def test_sign_up_takes_the_shopper_where_they_were_going_and_nowhere_else(client, db):
+    page = client.get("/accounts/signup/?next=/points/")
+    assert b'name="next" value="/points/"' in page.content
+    assert b'href="/accounts/login/?next=/points/"' in page.content or b"?next=%2Fpoints%2F" in page.content
+
+    response = client.post("/accounts/signup/", {"email": "new@example.com", "password1": "a-long-Passw0rd!",
+                                                 "password2": "a-long-Passw0rd!", "next": "/points/"})
+    assert response.status_code == 302 and response["Location"] == "/points/"
+
+    client.logout()
+    elsewhere = client.post("/accounts/signup/", {"email": "other@example.com", "password1": "a-long-Passw0rd!",
+                                                  "password2": "a-long-Passw0rd!", "next": "https://evil.example/"})
+    assert elsewhere.status_code == 302 and elsewhere["Location"] == "/"
