@@ -54,8 +54,8 @@ def test_make_run_boots_web_worker_and_beat_and_stops_on_ctrl_c(embedded_env, tm
     try:
         def healthy():
             try:
-                response = requests.get(f"{base}/healthz", timeout=3)
-            except requests.ConnectionError:
+                response = requests.get(f"{base}/healthz", timeout=10)
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or a slow first answer
                 assert stack.poll() is None, log_path.read_text()[-3000:]
                 return None
             return response if response.status_code == 200 else None
