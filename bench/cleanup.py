@@ -143,7 +143,8 @@ def reset(cursor) -> str:
         # own database).
         ("truncate", "TRUNCATE checkout_checkoutsession, checkout_checkoutsessionstatuschange, wallet_pointspurchase, "
                      "checkout_refundstatuschange, checkout_refund, stripe_fake_fakestripeobject, orders_orderitem, "
-                     "orders_orderstatuschange, orders_orderpayment, orders_order"),
+                     "orders_orderstatuschange, orders_orderpayment, orders_order, checkout_disputestatuschange, "
+                     "checkout_dispute, wallet_refundshortfall"),
         ("insert", f"INSERT INTO checkout_checkoutsession ({COLUMNS}) SELECT {COLUMNS} FROM bench_seed"),
         ("purchases", f"INSERT INTO wallet_pointspurchase ({PURCHASE_COLUMNS}) "
                       "SELECT id, package_id, points FROM bench_seed"),

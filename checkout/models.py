@@ -65,7 +65,8 @@ class CheckoutSession(models.Model):
     # "Check again": a check with Stripe queued for a worker (None when none is waiting), and why the last one
     # failed, shown to the shopper (checkout.services.checks).
     check_queued_at = models.DateTimeField(null=True, blank=True)
-    check_failure = models.CharField(max_length=255, blank=True)
+    # A default in the database too: set-based writers (the cleanup bench, bulk SQL) need not know the column.
+    check_failure = models.CharField(max_length=255, blank=True, default="", db_default="")
     failure_message = models.CharField(max_length=255, blank=True,
                                        help_text="Why the last payment attempt failed, as the shopper sees it.")
     stripe_refunded_cents = models.PositiveBigIntegerField(

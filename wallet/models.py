@@ -194,9 +194,11 @@ class PointsPurchase(models.Model):
     # The last dispute of the payment (``wallet.services.disputes``): what its hold took back, and what it could
     # not because the shopper had spent it (the balance never goes below zero). The ledger has each movement.
     dispute_held_points = models.PositiveBigIntegerField(
-        default=0, help_text="Points held back while the payment was disputed (given back if the dispute is won).")
+        default=0, db_default=0,
+        help_text="Points held back while the payment was disputed (given back if the dispute is won).")
     dispute_shortfall_points = models.PositiveBigIntegerField(
-        default=0, help_text="Points of the package already spent when the dispute opened, so not held back.")
+        default=0, db_default=0,
+        help_text="Points of the package already spent when the dispute opened, so not held back.")
 
     class Meta:
         constraints = [
