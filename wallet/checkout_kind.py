@@ -30,7 +30,9 @@ class PointsPackageKind(SessionKind):
 
     def on_paid(self, *, session, payment: Payment, now: datetime) -> str:
         """Credit the package's points once: the ledger's key is the Stripe session, so even a second paid
-        session could not credit twice through it. (The purchase row came with the locked session.)"""
+        session could not credit twice through it. (The purchase row came with the locked session.) No
+        savepoint: checkout's transaction fails as a whole if the credit fails, and a webhook saves two round
+        trips."""
         purchase = session.points_purchase
         wallet_credit(
             user=session.user, points=purchase.points, kind="purchase",
@@ -39,6 +41,7 @@ class PointsPackageKind(SessionKind):
             metadata={"checkout_session_id": str(session.pk), "package_name": session.title,
                       "package_id": purchase.package_id, "amount_cents": session.amount_cents,
                       "currency": session.currency, "payment_intent": payment.payment_intent_id},
+            savepoint=False,
         )
         return f"credited {purchase.points} points to user {session.user_id}"
 

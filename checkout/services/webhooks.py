@@ -66,8 +66,9 @@ def stripe_webhook_verify(*, payload: bytes, signature: str | None) -> dict:
 def stripe_webhook_receive(*, event: dict, now: datetime | None = None) -> WebhookEvent:
     """Store ``event`` (once) and process it unless that was done before. Returns the stored record.
 
-    A replay of a processed event costs one SELECT. A new event is stored, processed and marked processed in one
-    transaction; a concurrent delivery of the same event waits on the stored row and then finds it processed."""
+    A replay of a processed event costs one SELECT. A new event is stored with its likely outcome and processed in
+    one transaction (the outcome is written again only when it was another); a concurrent delivery of the same
+    event waits on the stored row and then finds it processed."""
     now = now or timezone.now()
     known = WebhookEvent.objects.filter(event_id=event["id"]).values_list("pk", "status").first()
     if known is not None and known[1] in WebhookEvent.FINAL:
@@ -76,7 +77,9 @@ def stripe_webhook_receive(*, event: dict, now: datetime | None = None) -> Webho
         _warn_if_other_api_version(event)
     try:
         with transaction.atomic():
-            record = _claim(event, now=now)
+            record, claimed = _claim(event, now=now)
+            if claimed:
+                return _process_claimed(record, now=now)
             if record.status in WebhookEvent.FINAL:
                 return record
             return _process(record, now=now)
@@ -115,7 +118,7 @@ def webhook_event_process(*, webhook_event_id: int, now: datetime | None = None)
 
 _TABLE = WebhookEvent._meta.db_table
 _COLUMNS = "event_id, type, stripe_object_id, api_version, payload, status, error, attempts, received_at"
-_CLAIM_SQL = (f"INSERT INTO {_TABLE} ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, '', 0, %s) "
+_CLAIM_SQL = (f"INSERT INTO {_TABLE} ({_COLUMNS}, processed_at) VALUES (%s, %s, %s, %s, %s, %s, %s, 1, %s, %s) "
               f"ON CONFLICT (event_id) DO NOTHING RETURNING id")
 _FAILURE_SQL = (f"INSERT INTO {_TABLE} ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, 1, %s) "
                 f"ON CONFLICT (event_id) DO UPDATE SET status = EXCLUDED.status, error = EXCLUDED.error, "
@@ -128,17 +131,34 @@ def _row(event: dict, status: str, now: datetime) -> list:
             str(event.get("api_version") or "")[:40], payload, status, connection.ops.adapt_datetimefield_value(now)]
 
 
-def _claim(event: dict, *, now: datetime) -> WebhookEvent:
+def _claim(event: dict, *, now: datetime) -> tuple[WebhookEvent, bool]:
     """Insert the event's row, or lock the one a previous (or concurrent) delivery stored: one statement for a
-    new event, and the database's unique index decides between concurrent deliveries."""
+    new event, and the database's unique index decides between concurrent deliveries. Returns the record and
+    whether it is new.
+
+    A new row says already what most deliveries of its type end in (``likely_outcome``), processed now: the
+    transaction commits it only together with the processing, and ``_process_claimed`` writes the outcome again
+    only when it was another -- the usual delivery is spared an UPDATE."""
+    status, error = likely_outcome(event["type"])
+    adapted_now = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
-        cursor.execute(_CLAIM_SQL, _row(event, WebhookEvent.Status.RECEIVED, now))
+        cursor.execute(_CLAIM_SQL, [*_row(event, status, now)[:6], error, adapted_now, adapted_now])
         inserted = cursor.fetchone()
     if inserted is None:
-        return WebhookEvent.objects.select_for_update().get(event_id=event["id"])
+        return WebhookEvent.objects.select_for_update().get(event_id=event["id"]), False
     return WebhookEvent(pk=inserted[0], event_id=event["id"], type=event["type"], payload=event,
                         api_version=str(event.get("api_version") or "")[:40],
-                        status=WebhookEvent.Status.RECEIVED, attempts=0, received_at=now)
+                        status=status, error=error, attempts=1, received_at=now, processed_at=now), True
+
+
+def _process_claimed(record: WebhookEvent, *, now: datetime) -> WebhookEvent:
+    """Process a record ``_claim`` inserted with its likely outcome; save the actual one if that differs."""
+    outcome = _dispatch(record.type, record.payload["data"]["object"], now=now)
+    if outcome != (record.status, record.error):
+        record.status, record.error = outcome
+        record.save(update_fields=["status", "error"])
+    logger.info("Stripe event %s (%s): %s %s", record.event_id, record.type, record.status, record.error)
+    return record
 
 
 def _process(record: WebhookEvent, *, now: datetime) -> WebhookEvent:
@@ -251,8 +271,27 @@ HANDLERS = {
 }
 
 
+# What a delivery of these types ends in when all goes as usual (a session paid: its purchase credited).
+_USUAL_OUTCOMES = {
+    "checkout.session.completed": _outcome(Outcome.CREDITED),
+    "checkout.session.async_payment_succeeded": _outcome(Outcome.CREDITED),
+}
+
+
+def likely_outcome(event_type: str) -> tuple[str, str]:
+    """The status and words a first delivery of ``event_type`` most likely ends with (certainly, for the types
+    the shop does not handle)."""
+    if event_type not in HANDLERS:
+        return _unhandled(event_type)
+    return _USUAL_OUTCOMES.get(event_type, (WebhookEvent.Status.PROCESSED, ""))
+
+
+def _unhandled(event_type: str) -> tuple[str, str]:
+    return WebhookEvent.Status.IGNORED, f"{event_type} is not handled by the shop"
+
+
 def _dispatch(event_type: str, obj: dict, *, now: datetime) -> tuple[str, str]:
     handler = HANDLERS.get(event_type)
     if handler is None:
-        return WebhookEvent.Status.IGNORED, f"{event_type} is not handled by the shop"
+        return _unhandled(event_type)
     return handler(obj, now)

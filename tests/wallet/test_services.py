@@ -2,6 +2,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from shop.models import User
 from tests.factories import UserFactory
@@ -13,6 +14,7 @@ from wallet.services import (
     InvalidLedgerRequest,
     InvalidPoints,
     WalletError,
+    wallet_credit,
     wallet_spend,
 )
 from wallet.services import ledger
@@ -226,7 +228,7 @@ def test_a_spend_refused_just_before_a_credit_lands_is_made_after_all(shopper, m
 
 
 def test_a_wallet_that_keeps_changing_under_a_request_gives_up_cleanly(funded_shopper, monkeypatch):
-    monkeypatch.setattr(ledger, "_move_and_record", lambda params, single_statement: None)
+    monkeypatch.setattr(ledger, "_move_and_record", lambda params, **kwargs: None)
     monkeypatch.setattr(ledger, "_refusal", lambda **kwargs: None)
 
     with pytest.raises(WalletError, match="changed too often"):
@@ -243,3 +245,38 @@ def test_the_ledger_statement_is_prepared_once_per_connection(funded_shopper):
         cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", ["%WITH moved AS%"])
         assert cursor.fetchone()[0] == 1
     assert figures(funded_shopper) == (992, 1000, 8)
+
+
+def test_a_credit_without_a_savepoint_is_one_statement_in_the_callers_transaction(shopper, statement_mode):
+    with transaction.atomic():
+        with CaptureQueriesContext(connection) as statements:
+            entry = wallet_credit(user=shopper, points=500, kind="purchase",
+                                  idempotency_key="stripe:checkout:cs_1", description="Bought points",
+                                  savepoint=False)
+
+    assert entry.balance_after == 500 and figures(shopper) == (500, 500, 0)
+    sql = [query["sql"] for query in statements.captured_queries]
+    if statement_mode == "one statement":
+        assert len(sql) == 1 and "INSERT INTO" in sql[0], sql
+    else:  # SQLite's path (`make run`) ignores savepoint=False: its two statements stay in a savepoint
+        assert len(sql) == 4 and sql[0].startswith("SAVEPOINT"), sql
+
+
+def test_a_credit_without_a_savepoint_finds_a_replay_and_a_conflict_without_breaking_the_transaction(
+        shopper, statement_mode):
+    first = credit(shopper, 500, key="stripe:checkout:cs_2")
+
+    with transaction.atomic():
+        again = wallet_credit(user=shopper, points=500, kind="purchase", idempotency_key="stripe:checkout:cs_2",
+                              description="Delivered twice", savepoint=False)
+        with pytest.raises(IdempotencyConflict):
+            wallet_credit(user=shopper, points=501, kind="purchase", idempotency_key="stripe:checkout:cs_2",
+                          description="Another amount", savepoint=False)
+        later = wallet_credit(user=shopper, points=50, kind="purchase", idempotency_key="stripe:checkout:cs_3",
+                              description="More points", savepoint=False)
+
+    assert again.pk == first.pk
+    assert later.balance_after == 550
+    assert figures(shopper) == (550, 550, 0)
+    assert LedgerEntry.objects.count() == 2
+    assert_audit_passes()

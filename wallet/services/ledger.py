@@ -1,6 +1,6 @@
 """Posting to the ledger. Every change of a balance goes through ``post_entry``: a conditional UPDATE of the
 wallet row and the INSERT of its entry -- on PostgreSQL one statement, which outside a caller's transaction
-commits on its own and inside one runs in a savepoint."""
+commits on its own and inside one runs in a savepoint (or, asked, without one)."""
 
 import contextlib
 
@@ -54,6 +54,14 @@ WITH moved AS ({_MOVE_SQL.format(now="clock_timestamp()")})
 INSERT INTO {_LEDGER} ({_COLUMNS})
 SELECT id, {_VALUES.format(balance="balance", created_at="updated_at")} FROM moved
 RETURNING id, wallet_id, balance_after, created_at"""
+# The same, for a caller's transaction without a savepoint (``post_entry(savepoint=False)``): a key already
+# committed moves nothing and answers like a refusal (the replay is then found), where the plain statement's
+# unique-index error would abort the caller's whole transaction.
+_MOVE_AND_RECORD_NEW_KEY_SQL = _MOVE_AND_RECORD_SQL.replace(
+    "RETURNING id, balance, updated_at)",
+    f"AND NOT EXISTS (SELECT 1 FROM {_LEDGER} WHERE idempotency_key = %(idempotency_key)s)\n"
+    "RETURNING id, balance, updated_at)", 1)
+assert _MOVE_AND_RECORD_NEW_KEY_SQL != _MOVE_AND_RECORD_SQL
 # Elsewhere (SQLite for `make run`, whose IMMEDIATE transactions serialise writers), two statements in one
 # transaction.
 _MOVE_ONLY_SQL = _MOVE_SQL.format(now="%(now)s")
@@ -115,11 +123,12 @@ def _sums(kind: str, amount: int) -> dict:
     }
 
 
-def _move_and_record(params: dict, *, single_statement: bool) -> tuple | None:
-    """(entry id, wallet id, balance after, created at), or None when the wallet refused (nothing written)."""
+def _move_and_record(params: dict, *, single_statement: bool, new_key_only: bool = False) -> tuple | None:
+    """(entry id, wallet id, balance after, created at), or None when the wallet refused (nothing written) --
+    or, with ``new_key_only``, when the key was used before."""
     if single_statement:
         with server_binding_cursor() as cursor:
-            cursor.execute(_MOVE_AND_RECORD_SQL, params)
+            cursor.execute(_MOVE_AND_RECORD_NEW_KEY_SQL if new_key_only else _MOVE_AND_RECORD_SQL, params)
             return cursor.fetchone()
     with connection.cursor() as cursor:
         cursor.execute(_MOVE_ONLY_SQL, params)
@@ -149,13 +158,13 @@ def _refusal(*, user, kind: str, amount: int, action: str) -> Exception | None:
 
 
 def _retry_after_refusal(params: dict, *, user, kind: str, amount: int, action: str,
-                         single_statement: bool) -> tuple:
+                         single_statement: bool, new_key_only: bool = False) -> tuple:
     """Raise why the wallet refused the move, or make it after all if the wallet no longer refuses."""
     for _attempt in range(_RETRIES):
         refusal = _refusal(user=user, kind=kind, amount=amount, action=action)
         if refusal is not None:
             raise refusal
-        recorded = _move_and_record(params, single_statement=single_statement)
+        recorded = _move_and_record(params, single_statement=single_statement, new_key_only=new_key_only)
         if recorded is not None:
             return recorded
     raise WalletError("The wallet changed too often to record this entry; nothing was recorded. Try again.")
@@ -172,18 +181,19 @@ def _one_statement() -> bool:
     return connection.vendor == "postgresql"
 
 
-def _atomic_unless_one_statement(single_statement: bool):
+def _atomic_unless_one_statement(single_statement: bool, *, new_key_only: bool):
     """Outside a caller's transaction the PostgreSQL statement commits on its own: it is atomic, and sparing the
-    BEGIN and COMMIT round trips shortens the time the wallet row stays locked. Anything else runs in a
-    transaction, or in a savepoint of the caller's."""
-    if single_statement and not connection.in_atomic_block:
+    BEGIN and COMMIT round trips shortens the time the wallet row stays locked. So it does inside a caller's
+    transaction that asked for no savepoint (``new_key_only``). Anything else runs in a transaction, or in a
+    savepoint of the caller's."""
+    if single_statement and (new_key_only or not connection.in_atomic_block):
         return contextlib.nullcontext()
     return transaction.atomic()
 
 
 def post_entry(*, user, amount: int, kind: str, idempotency_key: str, description: str, action: str,
                stripe_object_id: str = "", metadata: dict | None = None, created_by=None,
-               reverses: LedgerEntry | None = None) -> LedgerEntry:
+               reverses: LedgerEntry | None = None, savepoint: bool = True) -> LedgerEntry:
     """Append one entry and move the wallet with it, atomically; callers have checked ``amount``'s sign.
 
     Replays are the rare case, so they are found by the unique index rather than looked up first: a key used
@@ -191,7 +201,12 @@ def post_entry(*, user, amount: int, kind: str, idempotency_key: str, descriptio
     rollback); then the first entry is returned if it asked for the same thing, or ``IdempotencyConflict`` is
     raised. A request racing another with the same key waits on the index for the first to commit and then takes
     the same path. Inside a caller's transaction this runs in a savepoint, so a refusal leaves the caller's work
-    intact and the entry commits or rolls back with it."""
+    intact and the entry commits or rolls back with it.
+
+    ``savepoint=False`` (on PostgreSQL, inside a caller's transaction that fails as a whole if this fails, such
+    as a webhook's) spares the savepoint's two round trips: the statement then skips a key committed before,
+    which is found as a replay; a key still being written by a concurrent transaction raises ``IntegrityError``
+    and the caller's transaction is lost (retried, it finds the replay). Elsewhere it is ignored."""
     idempotency_key = _check_key(idempotency_key)
     description = _describe(description)
     if kind not in _KINDS:
@@ -204,17 +219,18 @@ def post_entry(*, user, amount: int, kind: str, idempotency_key: str, descriptio
         "metadata": _METADATA.get_db_prep_value(metadata, connection),
     }
     single_statement = _one_statement()
+    new_key_only = single_statement and not savepoint and connection.in_atomic_block
     try:
-        with _atomic_unless_one_statement(single_statement):
-            recorded = _move_and_record(params, single_statement=single_statement)
+        with _atomic_unless_one_statement(single_statement, new_key_only=new_key_only):
+            recorded = _move_and_record(params, single_statement=single_statement, new_key_only=new_key_only)
             if recorded is None:
                 replay = _replay(idempotency_key=idempotency_key, user=user, amount=amount, kind=kind)
                 if replay is not None:  # e.g. a spend replayed after the balance ran low: still the first answer
                     return replay
                 recorded = _retry_after_refusal(params, user=user, kind=kind, amount=amount, action=action,
-                                                single_statement=single_statement)
+                                                single_statement=single_statement, new_key_only=new_key_only)
     except IntegrityError as error:
-        if not _is_key_clash(error):
+        if not _is_key_clash(error) or new_key_only:  # without a savepoint the transaction cannot read on
             raise
         replay = _replay(idempotency_key=idempotency_key, user=user, amount=amount, kind=kind)
         if replay is None:  # invisible to a caller's REPEATABLE READ snapshot: let the caller retry

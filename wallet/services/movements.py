@@ -13,19 +13,20 @@ def wallet_open(*, user) -> Wallet:
 
 
 def wallet_credit(*, user, points: int, kind: str, idempotency_key: str, description: str,
-                  stripe_object_id: str = "", metadata: dict | None = None, created_by=None) -> LedgerEntry:
+                  stripe_object_id: str = "", metadata: dict | None = None, created_by=None,
+                  savepoint: bool = True) -> LedgerEntry:
     """Add points: a purchase (paid through Stripe), a refund of points spent on an order, or a grant.
 
     The same ``idempotency_key`` again (a webhook delivered twice) returns the first entry and credits nothing;
     with a different user, amount or kind it raises ``IdempotencyConflict``. A refund can give back at most
-    what the wallet has spent."""
+    what the wallet has spent. ``savepoint=False``: see ``post_entry``."""
     points = check_points(points)
     if kind not in LedgerEntry.CREDIT_KINDS:
         raise InvalidLedgerRequest(
             f"{kind!r} is not a credit; credits are {sorted(k.value for k in LedgerEntry.CREDIT_KINDS)}.")
     return post_entry(user=user, amount=points, kind=kind, idempotency_key=idempotency_key,
                       description=description, action="credit", stripe_object_id=stripe_object_id,
-                      metadata=metadata, created_by=created_by)
+                      metadata=metadata, created_by=created_by, savepoint=savepoint)
 
 
 def wallet_spend(*, user, points: int, idempotency_key: str, description: str, metadata: dict | None = None,
