@@ -14,7 +14,8 @@ its own round's baseline; the median is reported) runs, each phase up to ``--sec
 * Stripe-like mix -- fresh events, each delivered three times, the repeats a little later (as Stripe retries).
 
 Everything runs in a database ``bench_webhooks`` on 127.0.0.1 that the script creates and drops. At the end
-it checks that every session was credited exactly once. Target: the mix at >= 0.3x the baseline.
+it checks that every session was credited exactly once. Targets: new events at >= 0.3x the baseline, replays at
+>= 0.7x (the mix is printed for comparison); the script exits non-zero below either, or on any non-2xx answer.
 """
 
 import argparse
@@ -36,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATABASE = run_database("bench_webhooks")
 REDIS_DB = claim_redis_db()
 PG = {"host": "127.0.0.1", "port": 5432, "user": "root"}
-TARGET = 0.3
+TARGETS = {"new": 0.3, "replay": 0.7}  # ratios to the bare view, each against its own round's baseline
 TIME_LIMIT_SECONDS = 200
 ENV = {
     "DEBUG": "true", "STRIPE_MODE": "demo", "LOG_LEVEL": "WARNING",
@@ -263,15 +264,18 @@ def main() -> int:
               f"{options.clients} client processes, {os.cpu_count()} CPUs; median of {options.rounds} rounds, "
               f"each ratio against its own round's baseline:")
         print(f"  baseline: bare one-query POST view   {median('baseline'):8.0f}/s")
+        met = True
         for label, key in (("new events (verify, store, credit)", "new"),
                            ("replays (verify, find, no-op)", "replay"),
                            ("Stripe-like mix (each event x3)", "mix")):
-            print(f"  {label:<36} {median(key):8.0f}/s   ratio {median(key, True):.2f}x")
-        verdict = "ok" if median("mix", True) >= TARGET else "BELOW TARGET"
-        print(f"  mix ratio {median('mix', True):.2f}x (target >= {TARGET}) {verdict}; "
-              f"{WebhookEvent.objects.count()} events stored, each session credited exactly once; "
+            target = TARGETS.get(key)
+            verdict = "(for comparison)" if target is None else (
+                f"(target >= {target}) {'ok' if median(key, True) >= target else 'BELOW TARGET'}")
+            met = met and (target is None or median(key, True) >= target)
+            print(f"  {label:<36} {median(key):8.0f}/s   ratio {median(key, True):.2f}x {verdict}")
+        print(f"  {WebhookEvent.objects.count()} events stored, each session credited exactly once; "
               f"non-2xx answers: {failures}")
-        return 0 if median("mix", True) >= TARGET and failures == 0 else 1
+        return 0 if met and failures == 0 else 1
     finally:
         signal.alarm(0)
         if server is not None:
