@@ -5,8 +5,9 @@
 One gunicorn on a loopback port serves both endpoints with the shop's settings and middleware
 (bench/webhook_site/): the real ``/webhooks/stripe/`` and, as the baseline, a bare POST view that reads one row
 through the ORM. Client processes POST signed ``checkout.session.completed`` events (each signed just before
-sending, as Stripe does) over fresh connections; the baseline gets the same bodies and headers. Each round (the machine may be shared: rounds interleave the phases, and each ratio is taken against
-its own round's baseline; the median is reported) runs, each phase up to ``--seconds``:
+sending, as Stripe does) over fresh connections; the baseline gets the same bodies and headers. Each round (the
+machine may be shared: rounds interleave the phases, and each ratio is taken against its own round's baseline;
+the median is reported) runs, each phase up to ``--seconds``:
 
 * baseline        -- the bare view;
 * new events      -- each event once: verify, store, lock, credit the wallet, complete the session;
