@@ -4,8 +4,9 @@ at a shop's scaled size.
     .venv/bin/python bench/pages.py [--seconds 5] [--rounds 3] [--workers 2] [--threads 2] [--connections 8]
 
 The script creates a PostgreSQL database on 127.0.0.1 (named with the run's id, dropped at the end), seeds the
-demo data (``seed_demo``) plus a few orders and points for the demo shopper and three items in their cart, signs
-the shopper in, and starts gunicorn (``--workers`` sync workers, DEBUG off, PostgreSQL, Redis: bench/_wrk.py).
+demo data (``seed_demo``) plus points for the demo shopper, 25 orders paid with them (more than a page of orders
+and of ledger entries) and three items in their cart, signs the shopper in, and starts gunicorn (``--workers``
+sync workers, DEBUG off, PostgreSQL, Redis: bench/_wrk.py).
 wrk (Debian's; installed if absent) then requests each URL below for ``--seconds``, with the shopper's session
 cookie, one URL after another, the bare view among them, in ``--rounds`` rounds (the order shifts each round):
 
@@ -34,6 +35,8 @@ import time
 from _common import RUN_ID, claim_redis_db, django_on_fresh_database, run_database
 from _wrk import SETTINGS, ensure_wrk, free_port, get, run_wrk, start_gunicorn, stop
 
+HISTORY_PAGE_SIZE = ORDERS_PAGE_SIZE = 20  # wallet.selectors and orders.selectors; checked once Django is set up
+
 DATABASE = run_database("bench_pages")
 REDIS_DB = claim_redis_db()
 MEDIA_ROOT = f"/tmp/bench-pages-media-{RUN_ID}-{os.getpid()}"
@@ -41,7 +44,10 @@ TARGETS = {"balance fragment": 0.6, "catalog": 0.4, "product page": 0.4, "wallet
            "orders": 0.25}
 MAX_DROP = 0.15  # from demo size to scaled size, of each page's ratio
 SCALED = {"products": 10_000, "ledger entries": 100_000, "orders": 5_000}
-DEMO_ORDERS = 5
+# A page's worth and more (the lists show 20 rows a page): demo size then differs from scaled size only in how much
+# history lies behind the first page -- what "flat as the history grows" is about -- not in how many rows one
+# page renders.
+DEMO_ORDERS = max(HISTORY_PAGE_SIZE, ORDERS_PAGE_SIZE) + 5
 BARE = "bare one-query view"
 
 
@@ -63,6 +69,10 @@ def seed_demo_size() -> dict:
     from shop.models import Product, User
     from wallet.services import wallet_credit
 
+    from orders.selectors import ORDERS_PAGE_SIZE as orders_page
+    from wallet.selectors import HISTORY_PAGE_SIZE as history_page
+
+    assert (history_page, orders_page) == (HISTORY_PAGE_SIZE, ORDERS_PAGE_SIZE), "update bench/pages.py's sizes"
     call_command("seed_demo", stdout=io.StringIO())
     shopper = User.objects.get(email=DEMO_SHOPPER[0])
     wallet_credit(user=shopper, points=100_000, kind="adjustment", idempotency_key="bench:pages:points",
