@@ -99,8 +99,23 @@ def counting_locally_if_unreachable():
         _counting_locally.reset(token)
 
 
-def _counter(name: str):
-    redis_method = getattr(RedisCache, name)
+# Django's RedisCache.incr is EXISTS, then INCRBY: two round trips, and should the key expire between them, INCRBY
+# makes it again with no timeout -- a counter Redis would keep for ever. This does both in one atomic script.
+_INCR_IF_PRESENT = ("if redis.call('exists', KEYS[1]) == 1 then return redis.call('incrby', KEYS[1], ARGV[1]) "
+                    "end return false")
+
+
+def _incr_if_present(self, key, delta=1, version=None):
+    key = self.make_and_validate_key(key, version=version)
+    client = self._cache.get_client(key, write=True)
+    value = client.register_script(_INCR_IF_PRESENT)(keys=[key], args=[delta])  # EVALSHA; EVAL the first time
+    if value is None:
+        raise ValueError(f"Key {key!r} not found.")
+    return value
+
+
+def _counter(name: str, redis_method=None):
+    redis_method = redis_method or getattr(RedisCache, name)
 
     @functools.wraps(redis_method)
     def counted(self, *args, **kwargs):
@@ -119,7 +134,10 @@ class RateLimitCache(RedisCache):
     """django-ratelimit's counters in Redis, shared by every web process. When Redis cannot be reached, each
     counter operation raises ``CacheUnavailable`` (the limit fails open: ``ops.ratelimits``) -- or, inside
     ``counting_locally_if_unreachable``, counts in a per-process memory cache instead (log-in and sign-up keep a
-    limit of sorts against password guessing through an outage)."""
+    limit of sorts against password guessing through an outage).
+
+    A counted request costs two round trips: django-ratelimit's ``add`` (SET NX with the window's timeout; it
+    succeeds for the window's first request) and ``incr`` (one script instead of Django's EXISTS and INCRBY)."""
 
     def __init__(self, server, params):
         super().__init__(server, params)
@@ -127,6 +145,6 @@ class RateLimitCache(RedisCache):
         self.local = LocMemCache("rate-limit-fallback", {"OPTIONS": {"MAX_ENTRIES": 10000}})
 
     add = _counter("add")
-    incr = _counter("incr")
+    incr = _counter("incr", _incr_if_present)
     get = _counter("get")
     set = _counter("set")

@@ -3,6 +3,8 @@
 import uuid
 
 import pytest
+import redis
+from django.core.cache import caches
 from django.test import RequestFactory
 from django.urls import reverse
 
@@ -160,3 +162,40 @@ def test_the_client_address_trusts_only_the_configured_proxies(settings, proxies
     request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.9", HTTP_X_FORWARDED_FOR=forwarded)
 
     assert client_ip(request) == expected
+
+
+def test_a_counted_webhook_costs_two_redis_round_trips_and_every_counter_expires(client, db, limits, monkeypatch,
+                                                                                  settings):
+    limits("webhooks:stripe", "1000/d")  # one window for the whole test
+    url = reverse("webhooks:stripe")
+    client.post(url, b"{}", content_type="application/json")  # the window's first request makes the counter
+    client.post(url, b"{}", content_type="application/json")  # and the script is known to Redis
+    commands = []
+    execute = redis.Redis.execute_command
+
+    def counting(self, *args, **options):
+        commands.append(args[0])
+        return execute(self, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", counting)
+    statuses = {client.post(url, b"{}", content_type="application/json").status_code for _ in range(3)}
+
+    assert statuses == {400}  # counted, then refused by the webhook as unsigned
+    assert commands == ["SET", "EVALSHA"] * 3  # add (the counter exists: not set), then the increment
+    counters = caches["ratelimit"]._cache.get_client(write=True)
+    [key] = counters.keys(f"*{settings.RATELIMIT_CACHE_PREFIX}*")
+    assert int(counters.get(key)) == 5
+    assert 0 < counters.ttl(key) <= 24 * 3600 + 60
+
+
+def test_incrementing_a_counter_that_is_gone_fails_and_makes_nothing(db):
+    counters = caches["ratelimit"]
+    key = f"rl-test-{uuid.uuid4().hex}"
+
+    with pytest.raises(ValueError):
+        counters.incr(key)
+
+    redis_client = counters._cache.get_client(write=True)
+    assert redis_client.exists(counters.make_key(key)) == 0  # not made again without a timeout
+    assert counters.add(key, 1, 60) and counters.incr(key, 2) == 3
+    assert 0 < redis_client.ttl(counters.make_key(key)) <= 60
