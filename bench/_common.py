@@ -22,6 +22,7 @@ RUN_ID = "".join(char for char in os.environ.get("BENCH_RUN_ID", "") if char.isa
     or uuid.uuid4().hex[:8]
 _CLAIM_KEY = "bench:claimed-by"
 _CLAIM_SECONDS = 6 * 3600
+_CLAIMED_ENV = "BENCH_CLAIMED_REDIS_DB"
 
 
 def run_database(base: str) -> str:
@@ -31,19 +32,44 @@ def run_database(base: str) -> str:
 
 def claim_redis_db() -> int:
     """A Redis database (of the default 16) that is empty, claimed by this process with a key set only if absent
-    (two runs cannot claim the same one), released and emptied when the process exits."""
+    (two runs cannot claim the same one), released and emptied when the process exits.
+
+    A bench's worker processes share their parent's claim: a spawned worker imports the bench module again, and
+    claiming there too took a database per worker that was never released (a pool's workers end without running
+    ``atexit``) until every one of the 16 was taken. A claim whose process is gone (killed) is taken over."""
     import redis
 
+    number, _, claimer = os.environ.get(_CLAIMED_ENV, "").partition(":")
+    if claimer and int(claimer) == os.getppid():  # a worker process of the claiming bench
+        return int(number)
     owner = f"{RUN_ID}:{os.getpid()}"
     for number in range(15, -1, -1):  # the tests' defaults use the low numbers: start from the top
         client = redis.Redis(db=number, **REDIS)
+        _take_over_if_abandoned(client)
         if client.dbsize() != 0 or not client.set(_CLAIM_KEY, owner, nx=True, ex=_CLAIM_SECONDS):
             continue
         if client.dbsize() == 1:  # nobody wrote between the look and the claim
             atexit.register(_release_redis_db, number, owner)
+            os.environ[_CLAIMED_ENV] = f"{number}:{os.getpid()}"
             return number
         client.delete(_CLAIM_KEY)
     raise SystemExit("bench: no free Redis database (all 16 hold keys); free one and run again")
+
+
+def _take_over_if_abandoned(client) -> None:
+    """Empty a database claimed by a bench process that no longer runs on this machine and left nothing else."""
+    claim = client.get(_CLAIM_KEY)
+    if claim is None or client.dbsize() != 1:
+        return
+    _run, _, pid = claim.decode().rpartition(":")
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        # Only if the key still names that process: a claim made meanwhile by another run stays.
+        client.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0",
+                    1, _CLAIM_KEY, claim)
+    except (ValueError, PermissionError):
+        pass
 
 
 def _release_redis_db(number: int, owner: str) -> None:
