@@ -107,8 +107,9 @@ def queries(client, path, headers) -> int:
 def run_size(label: str, client, requests: int, rounds: int) -> bool:
     try:
         from ops import fragments
+        from ops.templatetags import urls
     except ImportError:
-        fragments = None
+        fragments = urls = None
     from django.core.cache import cache
 
     modes = ["rendered", "cached"] if fragments else ["rendered"]
@@ -121,7 +122,7 @@ def run_size(label: str, client, requests: int, rounds: int) -> bool:
         for _round in range(rounds):
             for mode in modes:
                 if fragments:
-                    fragments.ENABLED = mode == "cached"
+                    fragments.ENABLED = urls.REMEMBER = mode == "cached"
                 cache.clear()
                 if fragments:
                     fragments.local_cache().clear()
