@@ -24,6 +24,7 @@ import decimal
 import functools
 import hashlib
 import logging
+import re
 import uuid
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
+from django.core.signals import setting_changed
 from django.db.models import Model, QuerySet
 from django.db.models.fields.files import FieldFile
 from django.template.loader import get_template
@@ -104,11 +106,20 @@ def _fingerprint(value, out: list[str], seen: set[int]) -> None:
         raise Unfingerprintable(f"cannot read a {type(value).__qualname__} into a fragment's key")
 
 
+# Settings a fragment's markup depends on besides its values: where previews and static files are served from,
+# the script prefix, number and date formats. Changing one (a new CDN domain) is a restart with new keys.
+RENDERING_SETTINGS = ("STORAGES", "MEDIA_URL", "STATIC_URL", "FORCE_SCRIPT_NAME", "LANGUAGE_CODE", "TIME_ZONE",
+                      "USE_TZ", "USE_I18N", "USE_THOUSAND_SEPARATOR")
+
+
 @functools.cache
 def code_digest() -> str:
-    """The shop's templates and Python code (and Django's version): a deploy that changes how a fragment renders
-    never finds the previous one's renderings. Read once per process (a few milliseconds)."""
+    """The shop's templates and Python code, Django's version and ``RENDERING_SETTINGS``: a deploy that changes how
+    a fragment renders never finds the previous one's renderings. Read once per process (a few milliseconds)."""
     digest = hashlib.sha256(django.get_version().encode())
+    for name in RENDERING_SETTINGS:
+        # Object reprs carry addresses that differ per process (boto3's transfer config): not what renders.
+        digest.update(re.sub(r" at 0x[0-9a-f]+", "", f"{name}={getattr(settings, name, None)!r}").encode())
     base = Path(settings.BASE_DIR).resolve()
     roots = {Path(folder).resolve() for engine in settings.TEMPLATES for folder in engine.get("DIRS", [])}
     roots |= {Path(config.path).resolve() for config in apps.get_app_configs()
@@ -121,13 +132,14 @@ def code_digest() -> str:
     return digest.hexdigest()[:16]
 
 
-def _forget_code_digest(sender, file_path, **kwargs):
-    # runserver reloads templates without restarting: a changed template must change the keys too. Returns None
-    # so that the autoreloader still restarts for Python files.
+def _forget_code_digest(**kwargs):
+    # runserver reloads templates without restarting, and tests change settings: either must change the keys too.
+    # Returns None, so that the autoreloader still restarts for Python files.
     code_digest.cache_clear()
 
 
 file_changed.connect(_forget_code_digest, dispatch_uid="ops.fragments.forget_code_digest")
+setting_changed.connect(_forget_code_digest, dispatch_uid="ops.fragments.forget_code_digest")
 
 
 def _key(template_name: str, parts: tuple[str, ...], context: dict) -> str:

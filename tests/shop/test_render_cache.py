@@ -220,6 +220,14 @@ def test_a_set_based_update_of_any_shown_field_shows_at_once(client, shop):
     assert grid_card(page_html(client, "/"), "Azure")
 
 
+def test_where_previews_are_served_from_is_part_of_the_key(client, shop, settings):
+    assert '<img src="/media/previews/' in page_html(client, shop["unlimited"].get_absolute_url())
+
+    settings.MEDIA_URL = "https://cdn.example.com/"  # a new setting is a restart; in a test, a settings change
+
+    assert '<img src="https://cdn.example.com/previews/' in page_html(client, shop["unlimited"].get_absolute_url())
+
+
 @pytest.mark.parametrize("page", ["catalog", "grid", "product", "packages"])
 def test_pages_render_with_the_cache_unreachable(shopper_client, shop, settings, page, renders):
     url, headers = pages(shop)[page]
