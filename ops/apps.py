@@ -9,8 +9,11 @@ class OpsConfig(AppConfig):
     verbose_name = "Operations"
 
     def ready(self):
+        from ops.fragments import code_digest
         from ops.logs import connect_celery_signals
         from ops.outbox import connect_beat_signal
 
         connect_celery_signals()
         connect_beat_signal()
+        # Read the code once at start-up (tens of milliseconds), not in a web worker's first request.
+        code_digest()
