@@ -36,10 +36,14 @@ install-dev: $(DEV_INSTALLED)
 run: export DEBUG ?= true
 run: export BIND_ADDRESS ?= 127.0.0.1
 run: export SITE_URL ?= http://127.0.0.1:$(or $(PORT),8000)
+# With DEBUG on, WhiteNoise serves static files straight from the source folders (and sees edits without a
+# restart), so collectstatic -- which hashes and compresses every file, Django admin's too -- runs only when DEBUG
+# is off. Two web workers are plenty for one person and boot sooner than the Procfile's three.
 run: export WORKER_POOL ?= threads
+run: export WEB_CONCURRENCY ?= 2
 run: $(RUNTIME_INSTALLED)
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py collectstatic --noinput --verbosity 0
+	@case "$${DEBUG,,}" in true|1|yes|on) ;; *) set -x; $(PY) manage.py collectstatic --noinput --verbosity 0;; esac
 	$(PY) manage.py seed_demo
 	@echo "Shop: http://127.0.0.1:$${PORT:-8000}  (listening on $$BIND_ADDRESS; Ctrl-C stops web, worker and beat)"
 	@trap : INT; $(VENV)/bin/honcho start --port $${PORT:-8000} web worker beat; status=$$?; \
