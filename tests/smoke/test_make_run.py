@@ -1,9 +1,12 @@
 """`make run` boots the embedded stack (SQLite, filesystem broker, demo payments): web, worker and beat come up,
-a beat-scheduled task runs through the worker, the demo shopper can log in and browse, and Ctrl-C stops it all."""
+listening on loopback only, a beat-scheduled task runs through the worker, the demo shopper can log in and browse,
+and Ctrl-C stops it all cleanly: status 0, no error line, nothing left running. The Procfile's web command binds
+loopback unless BIND_ADDRESS says otherwise (production sets 0.0.0.0)."""
 
 import os
 import re
 import signal
+import socket
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -13,9 +16,9 @@ import requests
 from tests.processes import free_port, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
-STACK_VARIABLES = ["DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET",
-                   "STRIPE_MODE", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE", "MEDIA_ROOT", "SECRET_KEY",
-                   "SITE_URL", "STRIPE_FAKE_WEBHOOK_URL"]
+STACK_VARIABLES = ["BIND_ADDRESS", "WORKER_POOL", "DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL",
+                   "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_MODE", "DJANGO_SETTINGS_MODULE",
+                   "DJANGO_ALLOW_ASYNC_UNSAFE", "MEDIA_ROOT", "SECRET_KEY", "SITE_URL", "STRIPE_FAKE_WEBHOOK_URL"]
 
 pytestmark = pytest.mark.smoke
 
@@ -24,7 +27,7 @@ pytestmark = pytest.mark.smoke
 def embedded_env(tmp_path):
     env = {key: value for key, value in os.environ.items() if key not in STACK_VARIABLES}
     env.update({"DEBUG": "true", "VAR_DIR": str(tmp_path / "var"), "PORT": str(free_port()),
-                "WEB_CONCURRENCY": "2", "WORKER_CONCURRENCY": "1", "BIND_ADDRESS": "127.0.0.1"})
+                "WEB_CONCURRENCY": "2", "WORKER_CONCURRENCY": "1"})  # make run's own bind address
     python = str(REPO / ".venv" / "bin" / "python")
     subprocess.run([python, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=REPO, env=env, check=True,
                    timeout=180)
@@ -45,6 +48,31 @@ def heartbeat_seen(database: Path):
         return None
 
 
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses with a TCP socket listening on ``port`` (IPv4 and IPv6), from /proc/net."""
+    addresses = set()
+    for table, width in (("/proc/net/tcp", 8), ("/proc/net/tcp6", 32)):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, local_port = local.split(":")
+            if state == "0A" and int(local_port, 16) == port:  # 0A: LISTEN
+                addresses.add(address if width == 32 else socket.inet_ntoa(bytes.fromhex(address)[::-1]))
+    return addresses
+
+
+@pytest.mark.parametrize("bind_address, expected", [(None, "127.0.0.1"), ("0.0.0.0", "0.0.0.0")])
+def test_the_procfile_web_command_binds_loopback_unless_told_otherwise(bind_address, expected):
+    web = next(line.split(":", 1)[1] for line in (REPO / "Procfile").read_text().splitlines()
+               if line.startswith("web:"))
+    env = {key: value for key, value in os.environ.items() if key != "BIND_ADDRESS"}
+    env.update({"PORT": "8123", "PATH": f"{REPO / '.venv' / 'bin'}:{env['PATH']}"})
+    if bind_address:
+        env["BIND_ADDRESS"] = bind_address
+    printed = subprocess.run(["sh", "-c", web + " --print-config"], cwd=REPO, env=env, capture_output=True,
+                             text=True, timeout=60, check=True).stdout
+    assert re.search(r"^bind\s+= \['(.*)'\]$", printed, re.MULTILINE).group(1) == f"{expected}:8123"
+
+
 def test_make_run_boots_web_worker_and_beat_and_stops_on_ctrl_c(embedded_env, tmp_path):
     base = f"http://127.0.0.1:{embedded_env['PORT']}"
     log_path = tmp_path / "make-run.log"
@@ -62,6 +90,9 @@ def test_make_run_boots_web_worker_and_beat_and_stops_on_ctrl_c(embedded_env, tm
 
         health = wait_for(healthy, timeout=240, what="/healthz")
         assert health.json() == {"database": "ok", "broker": "ok", "cache": "ok", "status": "ok"}
+        # DEBUG is on: its pages are for this machine only
+        assert listening_addresses(int(embedded_env["PORT"])) == {"127.0.0.1"}
+        assert "listening on 127.0.0.1" in log_path.read_text()
 
         assert wait_for(lambda: heartbeat_seen(Path(embedded_env["VAR_DIR"]) / "db.sqlite3"), timeout=90,
                         what="the beat-scheduled heartbeat task to run in the worker")
@@ -113,6 +144,16 @@ def test_make_run_boots_web_worker_and_beat_and_stops_on_ctrl_c(embedded_env, tm
         except subprocess.TimeoutExpired:
             os.killpg(stack.pid, signal.SIGKILL)
             raise AssertionError("make run did not stop on Ctrl-C:\n" + log_path.read_text()[-3000:])
+
+    # A clean stop: the recipe ends with status 0, so make reports no error; make itself, in the foreground group
+    # like honcho, then dies of the same SIGINT, silently, as any program stopped with Ctrl-C does (a shell says
+    # 130). Where SIGINT reached make ignored (a background job of a non-interactive shell), make says 0.
+    log = log_path.read_text()
+    assert stack.returncode in (-signal.SIGINT, 0), log[-3000:]
+    stopping = log[log.index("SIGINT received"):]
+    for trouble in ("ERROR", "Error", "Traceback", "exited with", "SIGKILL", "make: ***"):
+        assert trouble not in stopping, stopping
+    assert stopping.rstrip().endswith("Stopped."), stopping
 
     def group_gone():
         try:
