@@ -22,3 +22,10 @@ def format_money(cents, currency="usd") -> str:
     whole, fraction = divmod(abs(cents), 100)
     symbol = CURRENCY_SYMBOLS.get(str(currency).lower(), str(currency).upper() + " ")
     return f"{sign}{symbol}{intcomma(whole)}.{fraction:02d}"
+
+
+def format_points(value) -> str:
+    """1500 -> "1,500 points", 1 -> "1 point", -20 -> "-20 points": points are written one way everywhere (pages,
+    header, e-mails, admin)."""
+    value = int(value or 0)
+    return f"{intcomma(value)} point{'' if abs(value) == 1 else 's'}"

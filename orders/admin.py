@@ -6,6 +6,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from checkout.money import format_points
 from ops.admin_search import FastChangeList, uuid_prefix_range
 from orders.errors import RefundRefused
 from orders.models import CartItem, Order, OrderItem, OrderPayment, OrderStatusChange, PaymentMethod
@@ -91,13 +92,13 @@ class OrderAdmin(FastChangeList, admin.ModelAdmin):
 
     @admin.display(description="Total")
     def total(self, order):
-        return f"{order.total_points} pts" if order.payment_method == PaymentMethod.POINTS else \
+        return format_points(order.total_points) if order.payment_method == PaymentMethod.POINTS else \
             money(order.total_cents, order.currency)
 
     @admin.display(description="Refunded")
     def refunded(self, order):
         if order.payment_method == PaymentMethod.POINTS:
-            return f"{order.refunded_points} pts" if order.refunded_points else "-"
+            return format_points(order.refunded_points) if order.refunded_points else "-"
         return money(order.refunded_cents, order.currency) if order.refunded_cents else "-"
 
     @admin.display(description="Refund")

@@ -33,7 +33,7 @@ CART = "cart"
 
 class PaymentMethod(models.TextChoices):
     POINTS = "points", "Points"
-    STRIPE = "stripe", "Card (Stripe)"
+    STRIPE = "stripe", "Card"
 
 
 class OrderStatus(models.TextChoices):

@@ -6,7 +6,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from checkout.money import format_money
+from checkout.money import format_money, format_points
 from ops.admin_search import FastChangeList
 from checkout.selectors import (
     checkout_session_disputes,
@@ -77,7 +77,7 @@ class WalletAdmin(ReadOnlyAdmin):
                 form.add_error(None, f"{refusal} Nothing was changed.")
             else:
                 messages.success(request, f"Adjusted {wallet.user} by {signed_points(entry.amount)}: "
-                                          f"the balance is now {entry.balance_after} points.")
+                                          f"the balance is now {format_points(entry.balance_after)}.")
                 return redirect("admin:wallet_wallet_change", wallet.pk)
         context = {
             **self.admin_site.each_context(request),

@@ -16,6 +16,7 @@ from checkout.services.refunds import refund_request, refund_submit, refundable_
 from orders.errors import RefundRefused
 from orders.models import Order, OrderStatus, OrderStatusChange, PaymentMethod
 from orders.services.status import order_transition
+from checkout.money import format_points
 from shop.templatetags.shop_tags import money
 from wallet.services import wallet_credit
 
@@ -69,7 +70,8 @@ def order_refund_points(*, order_id, staff_user, reason: str, points: int | None
     order.refunded_points += points
     if order.refunded_points == order.total_points:
         return order_transition(order=order, to=OrderStatus.REFUNDED, changed_by=staff_user,
-                                reason=f"Refunded {points} points: {reason}", refunded_points=order.refunded_points)
+                                reason=f"Refunded {format_points(points)}: {reason}",
+                                refunded_points=order.refunded_points)
     order.save(update_fields=["refunded_points", "updated_at"])
     OrderStatusChange.objects.create(order=order, from_status=order.status, to_status=order.status,
                                      changed_by=staff_user, reason=f"Partial refund of {points} points: {reason}")

@@ -1,10 +1,9 @@
 from datetime import timedelta
 
 from django import template
-from django.contrib.humanize.templatetags.humanize import intcomma
 from django.utils import timezone
 
-from checkout.money import format_money
+from checkout.money import format_money, format_points
 
 register = template.Library()
 
@@ -20,7 +19,8 @@ def money(cents, currency="usd"):
 
 @register.filter
 def points(value):
-    return f"{intcomma(int(value or 0))} pts"
+    """1500 -> "1,500 points", 1 -> "1 point": the one way the shop writes a number of points."""
+    return format_points(value)
 
 
 @register.filter

@@ -106,7 +106,8 @@ def test_an_adjustment_below_zero_is_refused_and_changes_nothing(staff_client, l
                                                        "request_id": "a" * 32})
 
     assert response.status_code == 200
-    assert "Not enough points to remove 901: the balance is 900. Nothing was changed." in response.content.decode()
+    assert ("Not enough points to remove 901 points: the balance is 900 points. Nothing was changed."
+            in response.content.decode())
     assert figures(shopper) == (900, 1000, 100)
     assert not LedgerEntry.objects.filter(kind="adjustment").exists()
 

@@ -237,7 +237,7 @@ def test_staff_refund_a_purchase_from_its_admin_page(purchase, shopper, staff_cl
     done = staff_client.post(_refund_url(purchase), {"reason": "Bought by mistake"}, follow=True)
 
     assert _refund_url(purchase).encode() in change.content
-    assert page.status_code == 200 and b"550 pts" in page.content and b"$39.99" in page.content
+    assert page.status_code == 200 and b"550 points" in page.content and b"$39.99" in page.content
     assert no_reason.status_code == 200 and b"This field is required" in no_reason.content
     assert b"550 points taken back" in done.content
     assert b"Refunded $39.99 (awaiting Stripe&#x27;s confirmation)." in done.content
