@@ -53,10 +53,14 @@ class ReadOnlyInline(admin.TabularInline):
 class StatusHistoryInline(ReadOnlyInline):
     """A model's history rows (``ops.state_machine``): the session's, a refund's."""
 
-    fields = ["created_at", "from_status", "to_status", "note"]
+    fields = ["created_at", "change", "note"]
     readonly_fields = fields
     verbose_name_plural = "Status history"
     show_change_link = False
+
+    @admin.display(description="Status")
+    def change(self, row):
+        return str(row)
 
 
 class SessionHistoryInline(StatusHistoryInline):

@@ -217,4 +217,8 @@ class OrderStatusChange(models.Model):
         ordering = ["created_at", "id"]
 
     def __str__(self):
-        return f"{self.from_status or 'new'} → {self.to_status}"
+        # A row that changed nothing is a note (a partial refund, a dispute opened or closed): it says so.
+        if self.from_status == self.to_status:
+            return f"still {self.get_to_status_display().lower()}"
+        return f"{self.get_from_status_display().lower() if self.from_status else 'new'} → " \
+               f"{self.get_to_status_display().lower()}"

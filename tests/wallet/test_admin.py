@@ -3,6 +3,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from tests.factories import UserFactory
+from tests.single_use import form_token
 from tests.wallet.helpers import credit, figures, wallet_of
 from wallet.models import LedgerEntry
 from wallet.services import wallet_spend
@@ -72,11 +73,9 @@ def test_the_wallet_page_links_to_its_entries_and_the_adjustment(staff_client, l
 
 def test_staff_adjust_a_balance_through_the_admin(staff_client, staff, ledger):
     shopper, _ = ledger
-    form = staff_client.get(adjust_url(shopper))
-    request_id = form.context["form"].initial["request_id"]
+    once = form_token(staff_client, adjust_url(shopper))
 
-    response = staff_client.post(adjust_url(shopper), {"points": "-150", "reason": "Double grant",
-                                                       "request_id": request_id})
+    response = staff_client.post(adjust_url(shopper), {"points": "-150", "reason": "Double grant", "once": once})
 
     assert response.status_code == 302
     assert response.url == reverse("admin:wallet_wallet_change", args=[wallet_of(shopper).pk])
@@ -88,28 +87,64 @@ def test_staff_adjust_a_balance_through_the_admin(staff_client, staff, ledger):
     assert "the balance is now 750 points" in page
 
 
-def test_a_resubmitted_adjustment_form_adjusts_once(staff_client, ledger):
+def test_a_resubmitted_adjustment_form_adjusts_once_and_says_so(staff_client, ledger):
     shopper, _ = ledger
-    data = {"points": "25", "reason": "Goodwill", "request_id": "f" * 32}
+    data = {"points": "25", "reason": "Goodwill", "once": form_token(staff_client, adjust_url(shopper))}
 
-    staff_client.post(adjust_url(shopper), data)
-    staff_client.post(adjust_url(shopper), data)
+    first = staff_client.post(adjust_url(shopper), data)
+    again = staff_client.post(adjust_url(shopper), data)  # Back, then submit the same form again
 
+    assert first.status_code == 302
+    assert again.status_code == 200
+    assert "This form was already submitted" in again.content.decode()
+    assert "nothing was done a second time" in again.content.decode()
     assert LedgerEntry.objects.filter(kind="adjustment").count() == 1
     assert figures(shopper) == (925, 1025, 100)
+    # A form opened afresh is a new, deliberate adjustment.
+    fresh = staff_client.post(adjust_url(shopper), {**data, "once": form_token(staff_client, adjust_url(shopper))})
+    assert fresh.status_code == 302 and figures(shopper) == (950, 1050, 100)
+
+
+def test_the_form_page_stays_in_the_browser_for_back_but_is_fetched_afresh_otherwise(staff_client, ledger):
+    shopper, _ = ledger
+
+    response = staff_client.get(adjust_url(shopper))
+
+    cache_control = {part.strip() for part in response["Cache-Control"].split(",")}
+    assert {"private", "no-cache"} <= cache_control and "no-store" not in cache_control
+    assert form_token(staff_client, adjust_url(shopper)) != form_token(staff_client, adjust_url(shopper))
+
+
+@pytest.mark.parametrize("once", ["", "forged", "token-of-another-wallet", "token-of-another-staff-member"])
+def test_an_adjustment_without_a_valid_token_of_its_own_changes_nothing(staff_client, staff, ledger, once):
+    from ops.single_use import single_use_token
+    shopper, other = ledger
+    tokens = {"token-of-another-wallet": form_token(staff_client, adjust_url(other)),
+              "token-of-another-staff-member": single_use_token(user=UserFactory(is_staff=True),
+                                                                purpose=f"wallet-adjust:{wallet_of(shopper).pk}")}
+
+    response = staff_client.post(adjust_url(shopper), {"points": "25", "reason": "Goodwill",
+                                                       "once": tokens.get(once, once)})
+
+    assert response.status_code == 200
+    assert "open" in response.content.decode() and "the form again" in response.content.decode()
+    assert not LedgerEntry.objects.filter(kind="adjustment").exists()
 
 
 def test_an_adjustment_below_zero_is_refused_and_changes_nothing(staff_client, ledger):
     shopper, _ = ledger
 
-    response = staff_client.post(adjust_url(shopper), {"points": "-901", "reason": "Too much",
-                                                       "request_id": "a" * 32})
+    once = form_token(staff_client, adjust_url(shopper))
+    response = staff_client.post(adjust_url(shopper), {"points": "-901", "reason": "Too much", "once": once})
 
     assert response.status_code == 200
     assert ("Not enough points to remove 901 points: the balance is 900 points. Nothing was changed."
             in response.content.decode())
     assert figures(shopper) == (900, 1000, 100)
     assert not LedgerEntry.objects.filter(kind="adjustment").exists()
+    # Refused, the form was not used up: corrected, the same form goes through.
+    corrected = staff_client.post(adjust_url(shopper), {"points": "-900", "reason": "Too much", "once": once})
+    assert corrected.status_code == 302 and figures(shopper) == (0, 100, 100)
 
 
 @pytest.mark.parametrize("data, message", [
@@ -122,7 +157,7 @@ def test_an_adjustment_below_zero_is_refused_and_changes_nothing(staff_client, l
 def test_an_adjustment_needs_whole_points_and_a_reason(staff_client, ledger, data, message):
     shopper, _ = ledger
 
-    response = staff_client.post(adjust_url(shopper), {**data, "request_id": "b" * 32})
+    response = staff_client.post(adjust_url(shopper), {**data, "once": form_token(staff_client, adjust_url(shopper))})
 
     assert response.status_code == 200
     assert message in response.content.decode()
@@ -137,5 +172,5 @@ def test_staff_without_the_adjust_permission_cannot_adjust(client, ledger):
 
     assert client.get(reverse("admin:wallet_wallet_changelist")).status_code == 200
     assert client.get(adjust_url(shopper)).status_code == 403
-    assert client.post(adjust_url(shopper), {"points": "5", "reason": "x", "request_id": "c" * 32}).status_code == 403
+    assert client.post(adjust_url(shopper), {"points": "5", "reason": "x", "once": ""}).status_code == 403
     assert figures(shopper) == (900, 1000, 100)
