@@ -105,7 +105,8 @@ class CheckoutSession(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.title} ({self.status})"
+        # Staff know a purchase by who made it: the shopper's e-mail, never a row id.
+        return f"{self.title} for {self.user.email} ({self.status})"
 
     @property
     def is_final(self) -> bool:

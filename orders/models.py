@@ -24,7 +24,7 @@ class CartItem(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.quantity} × {self.product_id} for {self.user_id}"
+        return f"{self.quantity} × {self.product} for {self.user.email}"
 
 
 # The kind of checkout session a card order is paid with (``orders.checkout_kind`` handles it).
@@ -124,7 +124,7 @@ class Order(models.Model):
         ]
 
     def __str__(self):
-        return f"Order {self.short_id}"
+        return f"Order {self.short_id} for {self.user.email}"
 
     @property
     def short_id(self) -> str:
