@@ -5,22 +5,26 @@ the form does and to which row. Submitting records it in ``UsedFormToken`` insid
 it allows, so the write and the token's use commit together or not at all: a refused write (not enough points,
 Stripe refusing before anything was recorded) leaves the form usable, and a second submit of a used form -- Back
 and resubmit, a double click, a replayed request -- is refused with when it was used. Two submits at once: the
-second waits on the primary key until the first commits, then finds it used."""
+second waits on the primary key until the first commits, then finds it used.
+
+The browser's Back button fetches the form page again (the admin's pages are never cached), so a resubmit after
+Back carries a fresh token. A form shown to a staff member who used the same form (same change, same row) in the
+last ``RECENT`` minutes therefore says so and asks them to tick "Make another change": Back and submit again
+does nothing until they do."""
 
 import secrets
 from datetime import datetime, timedelta
-from functools import wraps
 
 from django import forms
 from django.core import signing
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.cache import patch_cache_control
 
 from ops.models import UsedFormToken
 
 SALT = "ops.single-use-form"
 MAX_AGE = timedelta(days=1)
+RECENT = timedelta(minutes=30)
 
 
 class FormTokenRefused(Exception):
@@ -34,9 +38,25 @@ class FormAlreadyUsed(FormTokenRefused):
                          f"nothing was done a second time. Open the form again to make another change.")
 
 
-def single_use_token(*, user, purpose: str) -> str:
-    """A fresh token for a form shown to ``user`` that will do ``purpose`` (e.g. ``wallet-adjust:12``)."""
-    return signing.dumps({"n": secrets.token_hex(16), "p": purpose, "u": user.pk}, salt=SALT, compress=True)
+def single_use_token(*, user, purpose: str, now: datetime | None = None) -> str:
+    """A fresh token for a form shown to ``user`` that will do ``purpose`` (e.g. ``wallet-adjust:12``), noting
+    when they last used such a form if that was within ``RECENT`` (the form then asks before a second change)."""
+    now = now or timezone.now()
+    data = {"n": secrets.token_hex(16), "p": purpose, "u": user.pk}
+    last = (UsedFormToken.objects.filter(purpose=purpose, user=user, used_at__gte=now - RECENT)
+            .order_by("-used_at").values_list("used_at", flat=True).first())
+    if last is not None:
+        data["r"] = last.isoformat()
+    return signing.dumps(data, salt=SALT, compress=True)
+
+
+def _recent_use(token: str) -> datetime | None:
+    """When the form's staff member last made the same change, as its token says (None: not lately, or no token)."""
+    try:
+        recent = signing.loads(token or "", salt=SALT, max_age=MAX_AGE).get("r")
+    except signing.BadSignature:
+        return None
+    return datetime.fromisoformat(recent) if recent else None
 
 
 def single_use_token_spend(*, token: str, user, purpose: str, now: datetime | None = None) -> str:
@@ -62,7 +82,8 @@ def single_use_token_spend(*, token: str, user, purpose: str, now: datetime | No
 
 
 class SingleUseFormMixin(forms.Form):
-    """A hidden ``once`` field holding the form's token; pass ``once=single_use_token(...)`` when showing it."""
+    """A hidden ``once`` field holding the form's token; pass ``once=single_use_token(...)`` when showing it. When
+    the token says the same change was made lately, an "again" box must be ticked (see the module's docstring)."""
 
     once = forms.CharField(widget=forms.HiddenInput, required=False)
 
@@ -70,18 +91,13 @@ class SingleUseFormMixin(forms.Form):
         super().__init__(*args, **kwargs)
         if not self.is_bound:
             self.initial["once"] = once
-
-
-def kept_for_back(view):
-    """For a single-use form's page, registered with ``admin_view(..., cacheable=True)``: ``private, no-cache``
-    instead of the admin's ``no-store``. A normal visit still fetches a fresh form (and token), while the
-    browser's Back shows the page as it was, with the token already used, instead of fetching a fresh form whose
-    new token a resubmit would spend on a second change."""
-
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        response = view(*args, **kwargs)
-        patch_cache_control(response, private=True, no_cache=True, max_age=0)
-        return response
-
-    return wrapper
+        token = self.data.get(self.add_prefix("once"), "") if self.is_bound else once
+        recent = _recent_use(token)
+        if recent is not None:
+            when = f"{recent:%H:%M:%S} UTC"
+            self.fields["again"] = forms.BooleanField(
+                label="Make another change",
+                help_text=f"You made this change at {when} already. Went Back and submitted again? Then leave this "
+                          f"unticked: nothing is done twice.",
+                error_messages={"required": f"Nothing was done: this form was already submitted (at {when}). Tick "
+                                            f"\"Make another change\" only to make a second, separate change."})

@@ -10,7 +10,7 @@ from checkout.money import format_points
 from ops.admin_search import FastChangeList, uuid_prefix_range
 from orders.errors import RefundRefused
 from checkout.forms import MoneyField
-from ops.single_use import FormTokenRefused, SingleUseFormMixin, kept_for_back, single_use_token, single_use_token_spend
+from ops.single_use import FormTokenRefused, SingleUseFormMixin, single_use_token, single_use_token_spend
 from orders.models import (
     CartItem,
     DisputeStatus,
@@ -149,7 +149,7 @@ class OrderAdmin(FastChangeList, admin.ModelAdmin):
                            reverse("admin:orders_order_refund", args=[order.pk]))
 
     def get_urls(self):
-        refund = self.admin_site.admin_view(kept_for_back(self.refund_view), cacheable=True)
+        refund = self.admin_site.admin_view(self.refund_view)
         return [path("<uuid:order_id>/refund/", refund, name="orders_order_refund"), *super().get_urls()]
 
     def refund_view(self, request, order_id):

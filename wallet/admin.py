@@ -12,7 +12,6 @@ from ops.admin_search import FastChangeList
 from ops.single_use import (
     FormTokenRefused,
     SingleUseFormMixin,
-    kept_for_back,
     single_use_token,
     single_use_token_spend,
 )
@@ -55,7 +54,7 @@ class WalletAdmin(ReadOnlyAdmin):
 
     def get_urls(self):
         adjust = path("<int:wallet_id>/adjust/",
-                      self.admin_site.admin_view(kept_for_back(self.adjust_view), cacheable=True),
+                      self.admin_site.admin_view(self.adjust_view),
                       name="wallet_wallet_adjust")
         return [adjust, *super().get_urls()]
 
@@ -216,7 +215,7 @@ class PointsPurchaseAdmin(ReadOnlyAdmin):
         return request.user.has_perm(REFUND_PERMISSION)
 
     def get_urls(self):
-        refund = self.admin_site.admin_view(kept_for_back(self.refund_view), cacheable=True)
+        refund = self.admin_site.admin_view(self.refund_view)
         return [path("<uuid:session_id>/refund/", refund, name="wallet_pointspurchase_refund"),
                 *super().get_urls()]
 
