@@ -57,24 +57,24 @@ def test_no_page_is_wider_than_the_screen(page, live_server, shop, width, height
     shopper, order = _shopper_with_history(shop)
     session = points_purchase_start(user=shopper, package=shop["package"]).session
     page.set_viewport_size({"width": width, "height": height})
-    signed_out = ["/", f"/products/{shop['product'].slug}/", "/points/", "/accounts/login/", "/accounts/signup/",
-                  *(p.url for p in SHOP_PAGES), "/no-such-page/"]
-    for path in signed_out:
+    signed_out = [("/", "catalog"), (f"/products/{shop['product'].slug}/", "product"), ("/points/", "packages"),
+                  ("/accounts/login/", "login"), ("/accounts/signup/", "signup"),
+                  *((p.url, p.name) for p in SHOP_PAGES), ("/no-such-page/", "404")]
+    for path, name in signed_out:
         page.goto(path)
         _fits(page, width, path)
-        page.screenshot(path=ARTIFACTS / f"layout-{width}-out{path.strip('/').replace('/', '-') or '-catalog'}.png",
-                        full_page=True)
+        page.screenshot(path=ARTIFACTS / f"layout-{width}-signed-out-{name}.png", full_page=True)
 
     sign_in(page.context, shopper, base_url=live_server.url)
-    signed_in = ["/", f"/products/{shop['product'].slug}/", "/points/", "/cart/", "/wallet/", "/orders/",
-                 f"/orders/{order.pk}/", "/checkout/points/", f"/checkout/{session.pk}/",
-                 "/accounts/password/", "/about/"]
-    for path in signed_in:
+    signed_in = [("/", "catalog"), (f"/products/{shop['product'].slug}/", "product"), ("/points/", "packages"),
+                 ("/cart/", "cart"), ("/wallet/", "wallet"), ("/orders/", "orders"), (f"/orders/{order.pk}/", "order"),
+                 ("/checkout/points/", "choose-package"), (f"/checkout/{session.pk}/", "review"),
+                 ("/accounts/password/", "password"), ("/about/", "about")]
+    for path, name in signed_in:
         response = page.goto(path)
         assert response.status == 200, path
         _fits(page, width, path)
-        page.screenshot(path=ARTIFACTS / f"layout-{width}-in-{path.strip('/').replace('/', '-') or 'catalog'}.png",
-                        full_page=True)
+        page.screenshot(path=ARTIFACTS / f"layout-{width}-signed-in-{name}.png", full_page=True)
 
     # The demo payment page, with its long session id, reached as a shopper reaches it.
     page.goto(f"/checkout/{session.pk}/")
