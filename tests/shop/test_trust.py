@@ -94,3 +94,18 @@ def test_package_savings_compare_within_a_currency(db):
     values = {package.name: package.value for package in points_packages_valued()}
 
     assert values["Euros"].saving_percent == 0 and values["Euros"].compared_with == "Euros"
+
+
+def test_a_later_catalog_page_links_back_to_the_first(client, db):
+    ProductFactory.create_batch(30)
+
+    first = client.get(reverse("shop:catalog")).content.decode()
+    second = client.get(reverse("shop:catalog"), {"page": "2"}).content.decode()
+    third = client.get(reverse("shop:catalog"), {"page": "3"}).content.decode()
+    more = client.get(reverse("shop:catalog"), {"page": "2"}, headers={"HX-Request": "true"}).content.decode()
+
+    assert "First page" not in first
+    assert f'<a href="{reverse("shop:catalog")}">&larr; First page</a>' in second
+    assert "Previous page" not in second and "Page 2" in second
+    assert '<a href="?page=2">Previous page</a>' in third
+    assert "First page" not in more  # "Show more" appends to page 1: no pager in the fragment
