@@ -113,6 +113,9 @@ def test_the_phone_header_is_one_short_row_with_a_menu(page, live_server, shop):
     expect(header.locator(".menu-who")).to_have_text(shopper.email)
     _fits(page, PHONE[0], "the open menu")
     page.screenshot(path=ARTIFACTS / "header-390-signed-in-menu-open.png")
+    page.keyboard.press("Escape")  # closes it, as a click elsewhere does
+    expect(header.get_by_role("link", name="Your orders")).to_be_hidden()
+    page.locator("summary", has_text="Menu").click()
     header.get_by_role("link", name="Your orders").click()
     page.wait_for_url("**/orders/")
 
