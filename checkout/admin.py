@@ -6,7 +6,7 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from checkout.gateway import PaymentProviderError
+from checkout.gateway import PaymentProviderError, stripe_dashboard_url
 from checkout.kinds import UnknownSessionKind, handler_for, registered
 from checkout.models import (
     CheckoutSession,
@@ -53,10 +53,14 @@ class ReadOnlyInline(admin.TabularInline):
 class StatusHistoryInline(ReadOnlyInline):
     """A model's history rows (``ops.state_machine``): the session's, a refund's."""
 
-    fields = ["created_at", "from_status", "to_status", "note"]
+    fields = ["created_at", "change", "note"]
     readonly_fields = fields
     verbose_name_plural = "Status history"
     show_change_link = False
+
+    @admin.display(description="Status")
+    def change(self, row):
+        return str(row)
 
 
 class SessionHistoryInline(StatusHistoryInline):
@@ -116,8 +120,8 @@ class EventTypeFilter(ChoicesFilter):
 
 @admin.register(CheckoutSession)
 class CheckoutSessionAdmin(FastChangeList, ReadOnlyAdmin):
-    list_display = ["id", "user", "title", "price", "kind", "status", "stripe_status", "stripe_payment_status",
-                    "created_at", "expires_at", "completed_at"]
+    list_display = ["title", "user", "price", "kind", "status", "stripe_status", "stripe_payment_status",
+                    "created_at", "expires_at", "completed_at", "id"]
     list_filter = ["status", SessionKindFilter, StripeStatusFilter, "awaiting_stripe", "created_at"]
     search_fields = ["=id", "user__email", "=stripe_session_id", "=stripe_payment_intent_id"]  # shows the box
     exact_search_fields = ["id", "stripe_session_id", "stripe_payment_intent_id"]
@@ -182,7 +186,7 @@ class RefundAdmin(ReadOnlyAdmin):
                     "attempts"]
     list_filter = ["status", "origin", "created_at"]
     search_fields = ["=id", "=session__id", "=stripe_refund_id", "=idempotency_key", "session__user__email"]
-    list_select_related = ["session", "requested_by"]
+    list_select_related = ["session__user", "requested_by"]
     readonly_fields = [field.name for field in Refund._meta.fields]
     inlines = [RefundHistoryInline]
     show_full_result_count = False
@@ -247,8 +251,8 @@ class DisputeAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Respond in Stripe")
     def in_stripe(self, dispute):
-        return format_html('<a href="https://dashboard.stripe.com/disputes/{}" rel="noopener">Open in Stripe\'s '
-                           'dashboard</a>', dispute.stripe_dispute_id)
+        return format_html('<a href="{}" rel="noopener">Open in Stripe\'s dashboard</a>',
+                           stripe_dashboard_url(f"disputes/{dispute.stripe_dispute_id}"))
 
 
 class ApiVersionFilter(admin.SimpleListFilter):
@@ -278,10 +282,19 @@ class WebhookEventAdmin(FastChangeList, ReadOnlyAdmin):
     exact_search_fields = ["event_id", "stripe_object_id"]
     search_help_text = "An exact event id or the exact id of the Stripe object it is about."
     ordering = ["-received_at", "-id"]  # the webhook_newest_idx index
-    readonly_fields = ["event_id", "type", "status", "attempts", "error", "stripe_object_id", "version",
-                       "received_at", "processed_at", "pretty_payload"]
-    exclude = ["payload"]
+    # Listed once each: the model's own api_version and error columns are shown through version and outcome.
+    fields = readonly_fields = ["event_id", "type", "status", "outcome", "attempts", "stripe_object_id", "version",
+                                "received_at", "processed_at", "pretty_payload"]
     actions = ["reprocess"]
+
+    @admin.display(description="Outcome")
+    def outcome(self, event):
+        """``error`` holds what processing did ("credited") or, for a failed delivery, why it failed."""
+        if not event.error:
+            return "-"
+        if event.status == WebhookEvent.Status.FAILED:
+            return f"Failed: {event.error}"
+        return event.error
 
     @admin.display(description="API version", ordering="api_version")
     def version(self, event):

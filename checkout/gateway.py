@@ -389,3 +389,10 @@ class _translated_errors:
             type(error).__name__, error.http_status, error.request_id)
         raise PaymentProviderError(message, retryable=retryable, session_unusable=unusable, code=error.code or "",
                                    provider_message=error.user_message or str(error)) from error
+
+
+def stripe_dashboard_url(path: str) -> str:
+    """A page of Stripe's dashboard for this account's mode: test-mode objects (keys ``sk_test_``/``rk_test_``, and
+    the demo) live under ``/test/``, where a link without it finds nothing."""
+    test_mode = not settings.STRIPE_SECRET_KEY.startswith(("sk_live_", "rk_live_"))
+    return f"https://dashboard.stripe.com/{'test/' if test_mode else ''}{path}"

@@ -105,7 +105,8 @@ class CheckoutSession(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.title} ({self.status})"
+        # Staff know a purchase by who made it: the shopper's e-mail, never a row id.
+        return f"{self.title} for {self.user.email} ({self.status})"
 
     @property
     def is_final(self) -> bool:
@@ -124,7 +125,10 @@ class StatusChange(models.Model):
         ordering = ["created_at", "id"]
 
     def __str__(self):
-        return f"{self.from_status or 'new'} -> {self.to_status}"
+        # A row that changed nothing records an event (a dispute opened, a refund noted): it says so.
+        if self.from_status == self.to_status:
+            return f"still {self.to_status.replace('_', ' ')}"
+        return f"{(self.from_status or 'new').replace('_', ' ')} \u2192 {self.to_status.replace('_', ' ')}"
 
 
 class CheckoutSessionStatusChange(StatusChange):

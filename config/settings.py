@@ -111,6 +111,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # The shop's information pages (About, Contact, Terms, Refund policy, Privacy), edited by staff: shop/pages.py.
+    "django.contrib.sites",
+    "django.contrib.flatpages",
     "django_htmx",
     "template_partials",
     "django_celery_beat",
@@ -365,6 +368,7 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # --- Shop -----------------------------------------------------------------------------------------------------
 # The shop's public address, for links in emails (requests build their own from the Host header).
+SITE_ID = 1  # the sites framework, for flat pages; seed_demo names it after the shop
 SITE_URL = (env_str("SITE_URL") or "http://127.0.0.1:8000").rstrip("/")
 if not SITE_URL.startswith(("http://", "https://")):
     raise config_error("SITE_URL", "must start with http:// or https://")

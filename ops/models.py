@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -35,3 +36,17 @@ class OutboxMessage(models.Model):
 
     def __str__(self):
         return f"{self.task} (queued {self.created_at:%Y-%m-%d %H:%M:%S}, {self.attempts} attempts)"
+
+
+class UsedFormToken(models.Model):
+    """A staff form's one-time token, recorded when the form's write is made, in the same transaction
+    (``ops.single_use``): a form submitted again -- Back and resubmit, a double click, a replayed POST -- finds its
+    token here and does nothing a second time. Tokens are signed, not stored, while the form is only shown."""
+
+    nonce = models.CharField(max_length=64, primary_key=True)
+    purpose = models.CharField(max_length=100, help_text="What the form does, and to which row.")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    used_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"{self.purpose} at {self.used_at:%Y-%m-%d %H:%M:%S}"

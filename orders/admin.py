@@ -6,9 +6,21 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from checkout.money import format_points
 from ops.admin_search import FastChangeList, uuid_prefix_range
 from orders.errors import RefundRefused
-from orders.models import CartItem, Order, OrderItem, OrderPayment, OrderStatusChange, PaymentMethod
+from checkout.forms import MoneyField
+from ops.single_use import FormTokenRefused, SingleUseFormMixin, single_use_token, single_use_token_spend
+from orders.models import (
+    CartItem,
+    DisputeStatus,
+    Order,
+    OrderItem,
+    OrderPayment,
+    OrderStatus,
+    OrderStatusChange,
+    PaymentMethod,
+)
 from orders.services.refunds import order_refund_points, order_refund_stripe
 from shop.templatetags.shop_tags import money
 
@@ -42,16 +54,44 @@ class OrderPaymentInline(ReadOnlyInline):
 
 class OrderStatusChangeInline(ReadOnlyInline):
     model = OrderStatusChange
-    fields = ["created_at", "from_status", "to_status", "reason", "changed_by"]
+    fields = ["created_at", "change", "reason", "changed_by"]
     readonly_fields = fields
     verbose_name_plural = "Status history"
 
+    @admin.display(description="Status")
+    def change(self, row):
+        return str(row)
 
-class RefundForm(forms.Form):
-    amount = forms.IntegerField(required=False, min_value=1,
-                                help_text="Points for an order paid with points, cents for a card order (1999 is "
-                                          "$19.99). Leave empty to refund everything that is left.")
+
+class RefundForm(SingleUseFormMixin, forms.Form):
+    """Single-use (``ops.single_use``). The amount is points for an order paid with points, money as staff write
+    it ("19.99") for a card order."""
+
+    amount = forms.IntegerField(required=False, min_value=1)
     reason = forms.CharField(max_length=250, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, order: Order, **kwargs):
+        super().__init__(*args, **kwargs)
+        if order.payment_method == PaymentMethod.POINTS:
+            self.fields["amount"] = forms.IntegerField(
+                required=False, min_value=1, label="Points",
+                help_text="Whole points. Leave empty to refund everything that is left.")
+        else:
+            self.fields["amount"] = MoneyField(
+                required=False, currency=order.currency, label=f"Amount ({order.currency.upper()})",
+                help_text=f"As money, e.g. 19.99 for {money(1999, order.currency)}. Leave empty to refund everything "
+                          f"that is left.")
+
+
+def refund_unavailable(order: Order) -> str:
+    """Why the order cannot be refunded from the admin, or "" when it can."""
+    if order.dispute_status in (DisputeStatus.OPEN, DisputeStatus.LOST):
+        state = "open" if order.dispute_status == DisputeStatus.OPEN else "lost"
+        return (f"The payment is disputed (the dispute is {state}): the cardholder's bank decides the money, so it "
+                f"cannot be refunded as well.")
+    if order.status != OrderStatus.COMPLETED:
+        return "Only completed orders can be refunded."
+    return ""
 
 
 @admin.register(Order)
@@ -91,19 +131,20 @@ class OrderAdmin(FastChangeList, admin.ModelAdmin):
 
     @admin.display(description="Total")
     def total(self, order):
-        return f"{order.total_points} pts" if order.payment_method == PaymentMethod.POINTS else \
+        return format_points(order.total_points) if order.payment_method == PaymentMethod.POINTS else \
             money(order.total_cents, order.currency)
 
     @admin.display(description="Refunded")
     def refunded(self, order):
         if order.payment_method == PaymentMethod.POINTS:
-            return f"{order.refunded_points} pts" if order.refunded_points else "-"
+            return format_points(order.refunded_points) if order.refunded_points else "-"
         return money(order.refunded_cents, order.currency) if order.refunded_cents else "-"
 
     @admin.display(description="Refund")
     def refund_link(self, order):
-        if order.status != "completed":
-            return "Only completed orders can be refunded."
+        unavailable = refund_unavailable(order)
+        if unavailable:
+            return unavailable
         return format_html('<a class="button" href="{}">Refund this order…</a>',
                            reverse("admin:orders_order_refund", args=[order.pk]))
 
@@ -115,11 +156,14 @@ class OrderAdmin(FastChangeList, admin.ModelAdmin):
         if not self.has_change_permission(request):
             raise PermissionDenied
         order = get_object_or_404(Order, pk=order_id)
-        form = RefundForm(request.POST or None)
+        purpose = f"order-refund:{order.pk}"
+        form = RefundForm(request.POST or None, order=order, once=single_use_token(user=request.user, purpose=purpose))
         if request.method == "POST" and form.is_valid():
+            def claim():
+                return single_use_token_spend(token=form.cleaned_data["once"], user=request.user, purpose=purpose)
             try:
-                self._refund(order, request.user, form.cleaned_data)
-            except RefundRefused as refusal:
+                self._refund(order, request.user, form.cleaned_data, claim=claim)
+            except (RefundRefused, FormTokenRefused) as refusal:
                 form.add_error(None, str(refusal))
             else:
                 if order.payment_method == PaymentMethod.POINTS:
@@ -130,16 +174,17 @@ class OrderAdmin(FastChangeList, admin.ModelAdmin):
                                               f"the refund fails.")
                 return redirect("admin:orders_order_change", order.pk)
         context = {**self.admin_site.each_context(request), "order": order, "form": form, "opts": self.model._meta,
+                   "unavailable": refund_unavailable(order),
                    "title": f"Refund order {order.short_id}",
                    "history": order.status_changes.select_related("changed_by").order_by("-created_at", "-id")[:10]}
         return TemplateResponse(request, "admin/orders/order/refund.html", context)
 
-    def _refund(self, order, staff_user, data):
+    def _refund(self, order, staff_user, data, *, claim):
         if order.payment_method == PaymentMethod.POINTS:
             return order_refund_points(order_id=order.pk, staff_user=staff_user, reason=data["reason"],
-                                       points=data["amount"])
+                                       points=data["amount"], claim=claim)
         return order_refund_stripe(order_id=order.pk, staff_user=staff_user, reason=data["reason"],
-                                   cents=data["amount"])
+                                   cents=data["amount"], claim=claim)
 
 
 @admin.register(CartItem)

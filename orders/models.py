@@ -24,7 +24,7 @@ class CartItem(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.quantity} × {self.product_id} for {self.user_id}"
+        return f"{self.quantity} × {self.product} for {self.user.email}"
 
 
 # The kind of checkout session a card order is paid with (``orders.checkout_kind`` handles it).
@@ -33,7 +33,7 @@ CART = "cart"
 
 class PaymentMethod(models.TextChoices):
     POINTS = "points", "Points"
-    STRIPE = "stripe", "Card (Stripe)"
+    STRIPE = "stripe", "Card"
 
 
 class OrderStatus(models.TextChoices):
@@ -124,7 +124,7 @@ class Order(models.Model):
         ]
 
     def __str__(self):
-        return f"Order {self.short_id}"
+        return f"Order {self.short_id} for {self.user.email}"
 
     @property
     def short_id(self) -> str:
@@ -217,4 +217,8 @@ class OrderStatusChange(models.Model):
         ordering = ["created_at", "id"]
 
     def __str__(self):
-        return f"{self.from_status or 'new'} → {self.to_status}"
+        # A row that changed nothing is a note (a partial refund, a dispute opened or closed): it says so.
+        if self.from_status == self.to_status:
+            return f"still {self.get_to_status_display().lower()}"
+        return f"{self.get_from_status_display().lower() if self.from_status else 'new'} → " \
+               f"{self.get_to_status_display().lower()}"

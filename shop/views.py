@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -9,7 +10,7 @@ from ops.pagination import page_without_count
 from shop.forms import SignUpForm
 from shop.selectors import catalog_products, product_for_page
 from shop.services import EmailAlreadyRegistered, user_sign_up
-from wallet.selectors import points_packages
+from wallet.selectors import points_packages_valued
 
 CATALOG_PAGE_SIZE = 12
 
@@ -32,7 +33,7 @@ def product_detail(request, slug):
 
 @require_GET
 def packages(request):
-    return render(request, "shop/packages.html", {"packages": points_packages()})
+    return render(request, "shop/packages.html", {"packages": points_packages_valued()})
 
 
 @require_http_methods(["GET", "POST"])
@@ -54,3 +55,12 @@ def sign_up(request):
             messages.success(request, "Welcome! Your account and wallet are ready.")
             return redirect(next_url or "shop:catalog")
     return render(request, "registration/signup.html", {"form": form, "next": next_url})
+
+
+@require_GET
+def favicon(request):
+    """Browsers and crawlers ask for /favicon.ico whatever the page links: the icon in the static files, for a day
+    (its static name changes with its content)."""
+    response = redirect(static("shop/favicon.ico"), permanent=False)
+    response["Cache-Control"] = "public, max-age=86400"
+    return response

@@ -1,13 +1,20 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from checkout.money import format_money
+from checkout.money import format_money, format_points
 from ops.admin_search import FastChangeList
+from ops.single_use import (
+    FormTokenRefused,
+    SingleUseFormMixin,
+    single_use_token,
+    single_use_token_spend,
+)
 from checkout.selectors import (
     checkout_session_disputes,
     checkout_session_refunds,
@@ -46,7 +53,8 @@ class WalletAdmin(ReadOnlyAdmin):
     readonly_fields = fields
 
     def get_urls(self):
-        adjust = path("<int:wallet_id>/adjust/", self.admin_site.admin_view(self.adjust_view),
+        adjust = path("<int:wallet_id>/adjust/",
+                      self.admin_site.admin_view(self.adjust_view),
                       name="wallet_wallet_adjust")
         return [adjust, *super().get_urls()]
 
@@ -61,23 +69,30 @@ class WalletAdmin(ReadOnlyAdmin):
 
     def adjust_view(self, request, wallet_id):
         """Staff add or remove points with a reason, through ``wallet_adjust``: recorded as an adjustment entry
-        with the staff member, refused (nothing changes) if it would take the balance below zero."""
+        with the staff member, refused (nothing changes) if it would take the balance below zero. The form is
+        single-use (``ops.single_use``): submitted again, it adjusts nothing and says so."""
         if not request.user.has_perm("wallet.adjust_balance"):
             raise PermissionDenied
         wallet = get_object_or_404(Wallet.objects.select_related("user"), pk=wallet_id)
-        form = AdjustBalanceForm(request.POST or None)
+        purpose = f"wallet-adjust:{wallet.pk}"
+        form = AdjustBalanceForm(request.POST or None, once=single_use_token(user=request.user, purpose=purpose))
         if request.method == "POST" and form.is_valid():
             try:
-                entry = wallet_adjust(
-                    user=wallet.user, points=form.cleaned_data["points"], reason=form.cleaned_data["reason"],
-                    staff_user=request.user, idempotency_key=f"admin-adjust:{form.cleaned_data['request_id']}")
+                with transaction.atomic():
+                    nonce = single_use_token_spend(token=form.cleaned_data["once"], user=request.user,
+                                                   purpose=purpose)
+                    entry = wallet_adjust(
+                        user=wallet.user, points=form.cleaned_data["points"], reason=form.cleaned_data["reason"],
+                        staff_user=request.user, idempotency_key=f"admin-adjust:{nonce}")
+            except FormTokenRefused as refusal:
+                form.add_error(None, str(refusal))
             except InsufficientPoints as refusal:
                 form.add_error("points", f"{refusal} Nothing was changed.")
             except WalletError as refusal:
                 form.add_error(None, f"{refusal} Nothing was changed.")
             else:
                 messages.success(request, f"Adjusted {wallet.user} by {signed_points(entry.amount)}: "
-                                          f"the balance is now {entry.balance_after} points.")
+                                          f"the balance is now {format_points(entry.balance_after)}.")
                 return redirect("admin:wallet_wallet_change", wallet.pk)
         context = {
             **self.admin_site.each_context(request),
@@ -127,7 +142,7 @@ class PointsPackageAdmin(admin.ModelAdmin):
         return format_money(package.price_cents, package.currency)
 
 
-class PackageRefundForm(forms.Form):
+class PackageRefundForm(SingleUseFormMixin, forms.Form):
     reason = forms.CharField(max_length=300, widget=forms.Textarea(attrs={"rows": 3}),
                              help_text="Kept on the purchase and in the shopper's points history.")
 
@@ -182,6 +197,8 @@ class PointsPurchaseAdmin(ReadOnlyAdmin):
             return " ".join([*(refund_description(refund) for refund in refunds), *shortfalls])
         if session.status != session.Status.COMPLETED:
             return "Only paid and credited purchases are refunded."
+        if any(dispute.outcome in ("", "lost") for dispute in checkout_session_disputes(session=session)):
+            return "The payment is disputed: the cardholder's bank decides the money, so it cannot be refunded as well."
         return format_html('<a class="button" href="{}">Refund this purchase…</a>',
                            reverse("admin:wallet_pointspurchase_refund", args=[session.pk]))
 
@@ -211,12 +228,15 @@ class PointsPurchaseAdmin(ReadOnlyAdmin):
             PointsPurchase.objects.select_related("checkout_session__user"),
             pk=session_id)
         session = purchase.checkout_session
-        form = PackageRefundForm(request.POST or None)
+        purpose = f"package-refund:{session.pk}"
+        form = PackageRefundForm(request.POST or None, once=single_use_token(user=request.user, purpose=purpose))
         if request.method == "POST" and form.is_valid():
+            def claim():
+                return single_use_token_spend(token=form.cleaned_data["once"], user=request.user, purpose=purpose)
             try:
                 refund = checkout_session_refund(session_id=session.pk, staff_user=request.user,
-                                                 reason=form.cleaned_data["reason"])
-            except RefundRefused as refusal:
+                                                 reason=form.cleaned_data["reason"], claim=claim)
+            except (RefundRefused, FormTokenRefused) as refusal:
                 form.add_error(None, str(refusal))
             else:
                 sent = ("the payment refunded through Stripe" if refund.status != refund.Status.REQUESTED else
@@ -227,6 +247,8 @@ class PointsPurchaseAdmin(ReadOnlyAdmin):
         refunds = checkout_session_refunds(session=session)
         context = {**self.admin_site.each_context(request), "session": session, "purchase": purchase, "form": form,
                    "refunds": refunds, "refunded": any(refund.counts for refund in refunds),
+                   "disputed": next((dispute for dispute in checkout_session_disputes(session=session)
+                                     if dispute.outcome in ("", "lost")), None),
                    "opts": self.model._meta, "title": f"Refund {session.title} bought by {session.user}",
                    "balance": wallet_balance(user=session.user).current}
         return TemplateResponse(request, "admin/wallet/pointspurchase/refund.html", context)

@@ -1,24 +1,17 @@
-import uuid
-
 from django import forms
 
+from ops.single_use import SingleUseFormMixin
 from wallet.models import PointsPackage
 from wallet.services.ledger import MAX_POINTS
 
 
-class AdjustBalanceForm(forms.Form):
+class AdjustBalanceForm(SingleUseFormMixin, forms.Form):
     points = forms.IntegerField(
         min_value=-MAX_POINTS, max_value=MAX_POINTS,
         help_text="Positive to add points, negative to take them away. The balance can never go below zero.")
     reason = forms.CharField(
         max_length=200, widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Required. Kept in the ledger and shown to the shopper in their history.")
-    # Generated when the form is shown, so a double submit (or a resubmitted page) adjusts once.
-    request_id = forms.CharField(widget=forms.HiddenInput, max_length=64)
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("initial", {}).setdefault("request_id", uuid.uuid4().hex)
-        super().__init__(*args, **kwargs)
 
     def clean_points(self):
         points = self.cleaned_data["points"]

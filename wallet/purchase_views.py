@@ -20,6 +20,7 @@ from wallet.forms import PackageChoiceForm
 from wallet.selectors import (
     RecoveryOutcome,
     points_packages,
+    points_packages_valued,
     points_purchase_active,
     points_purchase_changes,
     points_purchase_session,
@@ -41,7 +42,8 @@ def choose(request):
     selected_id = int(selected) if selected.isascii() and selected.isdigit() else (
         active.points_purchase.package_id if active else None)
     return render(request, "wallet/purchase/choose.html", {
-        "packages": points_packages(), "active": active, "selected_id": selected_id, "session": active, "step": 1,
+        "packages": points_packages_valued(), "active": active, "selected_id": selected_id, "session": active,
+        "step": 1,
     })
 
 

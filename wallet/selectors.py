@@ -108,6 +108,35 @@ def points_packages() -> QuerySet[PointsPackage]:
     return PointsPackage.objects.active().order_by("sort_order", "price_cents")
 
 
+@dataclass(frozen=True)
+class PackageValue:
+    """What a package's points are worth: the price of 100 of its points, and how much less each point costs
+    than in the smallest package (fewest points) of the same currency, in whole percent, rounded down."""
+
+    cents_per_100_points: int
+    saving_percent: int
+    compared_with: str
+
+
+def points_packages_valued() -> list[PointsPackage]:
+    """The packages on sale (``points_packages``), each with ``value``, a ``PackageValue``. Integer arithmetic."""
+    packages = list(points_packages())
+    smallest: dict[str, PointsPackage] = {}
+    for package in packages:
+        known = smallest.get(package.currency)
+        if known is None or (package.points, package.price_cents) < (known.points, known.price_cents):
+            smallest[package.currency] = package
+    for package in packages:
+        base = smallest[package.currency]
+        per_hundred = (package.price_cents * 100 + package.points // 2) // package.points
+        # 1 - (price / points) / (base price / base points), in whole percent, rounded down.
+        denominator = package.points * base.price_cents
+        saving = (100 * (denominator - package.price_cents * base.points)) // denominator
+        package.value = PackageValue(cents_per_100_points=per_hundred, saving_percent=max(saving, 0),
+                                     compared_with=base.name)
+    return packages
+
+
 def points_package_on_sale(*, package_id) -> PointsPackage | None:
     return PointsPackage.objects.active().filter(pk=package_id).first() if package_id else None
 

@@ -27,7 +27,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from checkout.gateway import StripeDispute
+from checkout.gateway import StripeDispute, stripe_dashboard_url
 from checkout.kinds import handler_for, rows_loaded_with_sessions
 from checkout.models import CheckoutSession, Dispute, DisputeStatusChange
 from checkout.money import format_money
@@ -181,7 +181,8 @@ def dispute_alert_send(*, dispute_id) -> bool:
     url = handler_for(session.kind).staff_url(session)
     context = {"dispute": dispute, "session": session, "amount": format_money(dispute.amount_cents, dispute.currency),
                "dispute_url": settings.SITE_URL + reverse("admin:checkout_dispute_change", args=[dispute.pk]),
-               "sold_url": settings.SITE_URL + url if url else ""}
+               "sold_url": settings.SITE_URL + url if url else "",
+               "stripe_url": stripe_dashboard_url(f"disputes/{dispute.stripe_dispute_id}")}
     due = f", evidence due by {dispute.evidence_due_by:%Y-%m-%d %H:%M} UTC" if dispute.evidence_due_by else ""
     try:
         send_mail(subject=f"Dispute opened: {context['amount']} for {session.title}{due}",

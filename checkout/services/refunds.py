@@ -14,6 +14,7 @@ Stripe's Dashboard -- is ``checkout.services.refund_lifecycle``.
 """
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -149,11 +150,14 @@ def refunds_submit_unsent(*, now: datetime | None = None, limit: int = RESEND_BA
     return len(unsent)
 
 
-def checkout_session_refund(*, session_id, staff_user, reason: str, now: datetime | None = None) -> Refund:
+def checkout_session_refund(*, session_id, staff_user, reason: str, now: datetime | None = None,
+                            claim: Callable[[], object] | None = None) -> Refund:
     """Staff refund a session's whole payment, after its kind took back what was sold (``on_refund_requested``:
     refused, with nothing changed, when it cannot). Returns the refund: ``pending``/``succeeded`` when Stripe
     accepted it, ``requested`` when Stripe could not be reached (it is sent again by beat). Raises
-    ``RefundRefused`` for a bad request, and when Stripe refused (then what was taken back is given back)."""
+    ``RefundRefused`` for a bad request, and when Stripe refused (then what was taken back is given back).
+    ``claim`` (the admin form's one-time token) runs first in the transaction that records the refund: raising
+    there records nothing."""
     reason = (reason or "").strip()
     if not reason:
         raise RefundRefused("Say why the purchase is refunded: the shopper's history and other staff will show it.")
@@ -161,6 +165,8 @@ def checkout_session_refund(*, session_id, staff_user, reason: str, now: datetim
         raise RefundRefused("Only staff members can refund a purchase.")
     now = now or timezone.now()
     with transaction.atomic():
+        if claim is not None:
+            claim()
         session = (CheckoutSession.objects.select_for_update(of=("self",)).select_related("user")
                    .filter(pk=session_id).first())
         _check_refundable(session)

@@ -7,6 +7,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from checkout.money import format_points
 from orders.errors import OrderAlreadyPaid
 from orders.models import Order, OrderPayment, OrderStatus, PaymentMethod
 
@@ -30,7 +31,7 @@ def order_payment_record(*, order: Order, method: str, amount: int, currency: st
 
 def payment_description(payment: OrderPayment) -> str:
     if payment.method == PaymentMethod.POINTS:
-        return f"{payment.amount} points"
+        return format_points(payment.amount)
     return f"by card, Stripe payment {payment.stripe_payment_intent_id or 'unknown'}"
 
 

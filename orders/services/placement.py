@@ -3,6 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
+from checkout.money import format_points
 from checkout.services import checkout_session_end_active
 from orders.errors import CheckoutFormUsed, CurrencyMismatch, EmptyCart, ProductUnavailable
 from orders.models import CART, CartItem, Order, OrderItem, OrderStatus, PaymentMethod
@@ -80,7 +81,7 @@ def order_pay_with_points(*, user, idempotency_key: str) -> Order:
     wallet_spend(user=user, points=order.total_points, idempotency_key=f"order:{order.pk}:pay",
                  description=f"Order {order.short_id}", order=order, metadata={"order_id": str(order.pk)})
     order_payment_record(order=order, method=PaymentMethod.POINTS, amount=order.total_points, now=now)
-    order_transition(order=order, to=OrderStatus.COMPLETED, reason=f"Paid with {order.total_points} points.",
+    order_transition(order=order, to=OrderStatus.COMPLETED, reason=f"Paid with {format_points(order.total_points)}.",
                      fulfilled_at=now)
     # Only the lines this order locked and bought: a line added in another tab meanwhile stays in the cart.
     cart_remove_ordered(user=user, quantities=order_quantities(order))

@@ -5,6 +5,7 @@ when a refund is accepted, down again -- and out of ``refunded`` -- when one fai
 (``orders.checkout_kind``)."""
 
 import logging
+from collections.abc import Callable
 from enum import StrEnum
 
 from django.db import transaction
@@ -16,6 +17,7 @@ from checkout.services.refunds import refund_request, refund_submit, refundable_
 from orders.errors import RefundRefused
 from orders.models import Order, OrderStatus, OrderStatusChange, PaymentMethod
 from orders.services.status import order_transition
+from checkout.money import format_points
 from shop.templatetags.shop_tags import money
 from wallet.services import wallet_credit
 
@@ -50,12 +52,16 @@ def _checked_amount(amount, remaining: int, unit: str) -> int:
 
 
 @transaction.atomic
-def order_refund_points(*, order_id, staff_user, reason: str, points: int | None = None) -> Order:
+def order_refund_points(*, order_id, staff_user, reason: str, points: int | None = None,
+                        claim: Callable[[], object] | None = None) -> Order:
     """Give points back for a points-paid order: all that is left to refund, or ``points`` of it.
 
     The order row is locked, so two staff members clicking at once refund once; each partial refund has its own
-    ledger key (derived from what was refunded before it), so a retried request cannot pay out twice."""
+    ledger key (derived from what was refunded before it), so a retried request cannot pay out twice. ``claim``
+    (the admin form's one-time token) runs first in the same transaction: raising there refunds nothing."""
     reason = _reason(reason)
+    if claim is not None:
+        claim()
     order = Order.objects.select_for_update().get(pk=order_id)
     if order.payment_method != PaymentMethod.POINTS:
         raise RefundRefused("This order was paid by card: refund it through Stripe.")
@@ -69,14 +75,16 @@ def order_refund_points(*, order_id, staff_user, reason: str, points: int | None
     order.refunded_points += points
     if order.refunded_points == order.total_points:
         return order_transition(order=order, to=OrderStatus.REFUNDED, changed_by=staff_user,
-                                reason=f"Refunded {points} points: {reason}", refunded_points=order.refunded_points)
+                                reason=f"Refunded {format_points(points)}: {reason}",
+                                refunded_points=order.refunded_points)
     order.save(update_fields=["refunded_points", "updated_at"])
     OrderStatusChange.objects.create(order=order, from_status=order.status, to_status=order.status,
                                      changed_by=staff_user, reason=f"Partial refund of {points} points: {reason}")
     return order
 
 
-def order_refund_stripe(*, order_id, staff_user, reason: str, cents: int | None = None) -> Order:
+def order_refund_stripe(*, order_id, staff_user, reason: str, cents: int | None = None,
+                        claim: Callable[[], object] | None = None) -> Order:
     """Refund a card order through Stripe: all that is left to refund, or ``cents`` of it. The refund is recorded
     with the order's history (and the payment's session locked, so two staff members refund one after the other),
     then sent to Stripe after commit; ``charge.refunded`` later marks the order (partially) refunded.
@@ -85,9 +93,12 @@ def order_refund_stripe(*, order_id, staff_user, reason: str, cents: int | None 
     how many of the payment's refunds failed or were canceled: a retried or double click before Stripe's
     confirmation finds the first refund (and records nothing more), never makes a second one, while a refund asked
     again after one failed is a new one. Refused with ``RefundRefused``, nothing recorded, for bad requests; when
-    Stripe refuses, the refund is recorded as failed and the order's history says so."""
+    Stripe refuses, the refund is recorded as failed and the order's history says so. ``claim`` (the admin
+    form's one-time token) runs first in the transaction that records the refund: raising there records nothing."""
     reason = _reason(reason)
     with transaction.atomic():
+        if claim is not None:
+            claim()
         session_id = Order.objects.filter(pk=order_id).values_list("checkout_session_id", flat=True).first()
         # The session first, then the order: the order in which charge.refunded locks them.
         session = CheckoutSession.objects.select_for_update().filter(pk=session_id).first() if session_id else None

@@ -1,10 +1,10 @@
 from datetime import timedelta
 
 from django import template
-from django.contrib.humanize.templatetags.humanize import intcomma
+from django.conf import settings
 from django.utils import timezone
 
-from checkout.money import format_money
+from checkout.money import format_money, format_points
 
 register = template.Library()
 
@@ -20,7 +20,8 @@ def money(cents, currency="usd"):
 
 @register.filter
 def points(value):
-    return f"{intcomma(int(value or 0))} pts"
+    """1500 -> "1,500 points", 1 -> "1 point": the one way the shop writes a number of points."""
+    return format_points(value)
 
 
 @register.filter
@@ -30,3 +31,10 @@ def pending_too_long(since):
         return 0
     waited = timezone.now() - since
     return int(waited.total_seconds() // 60) if waited >= PENDING_TOO_LONG else 0
+
+
+@register.simple_tag
+def demo_payments() -> bool:
+    """In demo mode the demo payment page stands in for Stripe's: pages waiting on a payment link back to it, where
+    a bank debit is made to clear or fail (with the real Stripe, the bank decides)."""
+    return settings.STRIPE_MODE == "demo"

@@ -166,6 +166,21 @@
     event.detail.elt.removeAttribute("aria-busy");
   });
 
+  // --- Header menu (a <details>: it works without this) ---------------------------------------------------------
+  // A click elsewhere or Escape closes it, as a menu does; Escape gives the focus back to its button.
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+      if (!menu.contains(event.target)) { menu.removeAttribute("open"); }
+    });
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") { return; }
+    document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+      menu.removeAttribute("open");
+      menu.querySelector("summary").focus();
+    });
+  });
+
   // Links meant for browsers without JavaScript stay hidden while htmx runs.
   document.documentElement.classList.add("js");
 })();

@@ -37,7 +37,7 @@ def test_changing_the_package_invalidates_the_old_checkout_and_the_new_one_pays_
 
     # then: the review shows Premium, and the old checkout is over: invalidated, and its Stripe session expired
     expect(page.get_by_text("Your checkout is now for Premium.")).to_be_visible()
-    expect(page.locator(".checkout-summary")).to_contain_text("550 pts")
+    expect(page.locator(".checkout-summary")).to_contain_text("550 points")
     old.refresh_from_db()
     new = CheckoutSession.objects.get(user=shopper, status="active")
     assert (old.status, old.replaced_by_id, new.points_purchase.package_id) == ("invalidated", new.pk, premium.pk)

@@ -38,13 +38,13 @@ def test_a_server_error_on_pay_shows_the_error_and_retry_places_the_order_once(p
     mark_page(page)
 
     # when: paying fails with a 500
-    page.get_by_role("button", name="Pay 450 pts").click()
+    page.get_by_role("button", name="Pay 450 points").click()
 
     # then: the shopper is told, nothing is swapped in, nothing changed
     alert = page.get_by_role("alert")
     expect(alert).to_contain_text("Something went wrong on our side")
     assert failed == ["POST"]
-    expect(page.get_by_role("button", name="Pay 450 pts")).to_be_enabled()
+    expect(page.get_by_role("button", name="Pay 450 points")).to_be_enabled()
     expect_badge_shows(page, 1000)
     assert not Order.objects.filter(user=shopper).exists()
 

@@ -33,7 +33,7 @@ def test_add_to_cart_and_pay_with_points_without_javascript(page, live_server):
     expect(page.get_by_text("Added to your cart.")).to_be_visible()
     expect(page.locator("#cart-badge")).to_contain_text("1")
 
-    page.get_by_role("button", name="Pay 450 pts").click()
+    page.get_by_role("button", name="Pay 450 points").click()
     order = Order.objects.get(user=shopper)
     page.wait_for_url(f"**/orders/{order.pk}/")
     expect(page.get_by_text(f"Order {order.short_id} is paid.")).to_be_visible()

@@ -14,7 +14,7 @@ def test_buying_a_product_with_points_updates_balance_and_cart_badges_without_a_
     shopper = ShopperFactory(points=1000)
     product = ProductFactory(title="Harbour Lights", price_points=450)
     log_in(page, shopper)
-    expect(page.locator("#balance-badge")).to_have_text("1000 points")
+    expect(page.locator("#balance-badge")).to_have_text("1,000 points")
 
     page.goto(product.get_absolute_url())
     mark_page(page)
@@ -29,7 +29,7 @@ def test_buying_a_product_with_points_updates_balance_and_cart_badges_without_a_
     # with its content is not announced
     live_region = page.locator("[aria-live=polite]").filter(has=page.locator("#balance-badge"))
     live_region.evaluate("(region) => { region.__kept = true; }")
-    page.get_by_role("button", name="Pay 450 pts").click()
+    page.get_by_role("button", name="Pay 450 points").click()
 
     expect(page.get_by_text("is paid")).to_be_visible()
     expect(page.locator("#balance-badge")).to_have_text(f"{wallet_balance(user=shopper).current} points")
@@ -50,7 +50,7 @@ def test_buying_a_product_with_points_updates_balance_and_cart_badges_without_a_
     page.get_by_role("link", name="Wallet").click()
     spend = page.locator(".ledger-entry").filter(has_text="Order " + order.short_id)
     expect(spend).to_have_count(1)
-    expect(spend.locator(".entry-amount")).to_have_text("\u2212450 pts")
-    expect(spend.locator(".entry-after")).to_have_text("balance 550 pts")
+    expect(spend.locator(".entry-amount")).to_have_text("\u2212450 points")
+    expect(spend.locator(".entry-after")).to_have_text("Balance after: 550 points")
     expect(spend.get_by_role("link", name="View the order")).to_have_attribute("href", f"/orders/{order.pk}/")
     expect(page.locator("#balance-card [data-balance]")).to_have_attribute("data-balance", "550")

@@ -50,7 +50,7 @@ def test_add_to_cart_and_pay_disable_their_button_and_show_progress_while_in_fli
 
     page.goto("/cart/")
     paying = while_in_flight(page, "**/cart/pay/points/", "#pay-panel form[action=\"/cart/pay/points/\"]")
-    page.get_by_role("button", name="Pay 450 pts").click()
+    page.get_by_role("button", name="Pay 450 points").click()
     expect(page.get_by_text("is paid")).to_be_visible()
     assert paying == [{"disabled": True, "busy": "true", "spinner": True, "indicators": ["Placing your order…"]}]
     expect(page.locator("#balance-badge")).to_have_text("550 points")

@@ -50,7 +50,7 @@ def test_spending_in_one_tab_updates_the_others_and_a_tab_catches_up_when_shown(
 
     # when: the shopper pays with points in the cart tab
     show_tab(cart_tab)
-    cart_tab.get_by_role("button", name="Pay 450 pts").click()
+    cart_tab.get_by_role("button", name="Pay 450 points").click()
     expect(cart_tab.get_by_text("is paid")).to_be_visible()
 
     # then: the wallet tab, untouched, shows the server's new balance in its badge and its balance card
@@ -62,7 +62,7 @@ def test_spending_in_one_tab_updates_the_others_and_a_tab_catches_up_when_shown(
     assert balance_events(wallet_tab) == ["other-tab"], "the update came over BroadcastChannel"
     assert same_document(wallet_tab)
     expect(paid_tab.locator("#checkout-balance")).to_have_attribute("data-balance", str(balance))
-    expect(paid_tab.locator("#checkout-balance")).to_have_text("550 pts")
+    expect(paid_tab.locator("#checkout-balance")).to_have_text("550 points")
     expect(orders_tab.locator(".orders-table tbody tr")).to_have_count(1)
     expect(orders_tab.locator(".orders-table .status")).to_have_text("Completed")
 

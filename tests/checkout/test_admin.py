@@ -110,3 +110,31 @@ def test_staff_reprocess_a_failed_delivery_through_the_service(staff_client, cli
 
 def test_shoppers_cannot_see_deliveries(shopper_client):
     assert shopper_client.get(reverse(EVENTS)).status_code == 302
+
+
+def test_a_processed_delivery_shows_its_api_version_once_and_its_outcome_not_an_error(staff_client, client,
+                                                                                      shopper, paying):
+    hosted.pay(paying.stripe_session_id)
+    post_event(client, stripe_event("checkout.session.completed", hosted.load_session(paying.stripe_session_id)))
+    record = WebhookEvent.objects.get(status="processed")
+
+    detail = staff_client.get(reverse("admin:checkout_webhookevent_change", args=[record.pk])).content.decode()
+
+    assert detail.count("API version") == 1
+    assert "Outcome" in detail and record.error in detail and "Error" not in detail
+
+
+def test_sessions_and_orders_are_titled_by_the_shoppers_email(staff_client, shopper, paying):
+    from orders.models import Order
+    from tests.factories import OrderFactory
+    order = OrderFactory(user=shopper)
+
+    session_page = staff_client.get(reverse("admin:checkout_checkoutsession_change", args=[paying.pk])).content
+    order_page = staff_client.get(reverse("admin:orders_order_change", args=[order.pk])).content
+    sessions = staff_client.get(reverse(SESSIONS)).content.decode()
+
+    assert str(paying) == f"Premium for {shopper.email} (active)"
+    assert str(Order.objects.get(pk=order.pk)) == f"Order {order.short_id} for {shopper.email}"
+    assert f"Premium for {shopper.email}".encode() in session_page
+    assert f"Order {order.short_id} for {shopper.email}".encode() in order_page
+    assert shopper.email in sessions and f">{shopper.pk}<" not in sessions

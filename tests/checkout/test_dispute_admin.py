@@ -70,7 +70,7 @@ def test_a_dispute_links_to_what_was_sold_and_to_stripe_and_shows_its_history(st
 
     assert reverse("admin:wallet_pointspurchase_change", args=[dispute.session_id]) in page
     assert reverse("admin:checkout_checkoutsession_change", args=[dispute.session_id]) in page
-    assert "https://dashboard.stripe.com/disputes/dp_test_sooner" in page
+    assert "https://dashboard.stripe.com/test/disputes/dp_test_sooner" in page
     assert "needs_response" in page and "no points were credited for it" in page
 
 
@@ -94,3 +94,16 @@ def test_disputes_are_read_only(staff_client, three):
     assert staff_client.get(reverse("admin:checkout_dispute_add")).status_code == 403
     dispute.refresh_from_db()
     assert (dispute.status, dispute.outcome) == ("needs_response", "")
+
+
+@pytest.mark.parametrize("key, url", [
+    ("sk_test_abc", "https://dashboard.stripe.com/test/disputes/dp_1"),
+    ("rk_test_abc", "https://dashboard.stripe.com/test/disputes/dp_1"),
+    ("sk_live_abc", "https://dashboard.stripe.com/disputes/dp_1"),
+    ("rk_live_abc", "https://dashboard.stripe.com/disputes/dp_1"),
+])
+def test_links_to_stripes_dashboard_follow_the_keys_mode(settings, key, url):
+    from checkout.gateway import stripe_dashboard_url
+    settings.STRIPE_SECRET_KEY = key
+
+    assert stripe_dashboard_url("disputes/dp_1") == url

@@ -179,7 +179,7 @@ def test_staff_are_emailed_once_when_a_dispute_opens(client, paid, gift_cards, d
     [message] = mail.outbox
     assert message.to == ["ops@example.com"]
     assert message.subject == "Dispute opened: $25.00 for Gift card, evidence due by 2030-03-17 17:46 UTC"
-    assert "https://dashboard.stripe.com/disputes/dp_test_1" in message.body
+    assert "https://dashboard.stripe.com/test/disputes/dp_test_1" in message.body
     assert f"/admin/checkout/dispute/{dispute.pk}/change/" in message.body
     assert "What the shop did: gift card frozen" in message.body
 

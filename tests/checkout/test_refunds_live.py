@@ -45,7 +45,8 @@ def test_a_refund_from_the_admin_is_confirmed_by_a_real_signed_webhook(one_worke
     url = f"{base}/admin/wallet/pointspurchase/{session.pk}/refund/"
     page = browser.get(url, timeout=10)
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
-    done = browser.post(url, data={"csrfmiddlewaretoken": token, "reason": "Bought by mistake"},
+    once = re.search(r'name="once" value="([^"]+)"', page.text).group(1)  # the form's one-time token
+    done = browser.post(url, data={"csrfmiddlewaretoken": token, "reason": "Bought by mistake", "once": once},
                         headers={"Referer": url}, timeout=10, allow_redirects=False)
 
     # then: refunded at once (Stripe accepted it), then settled by the fake Stripe after commit and confirmed by

@@ -1,12 +1,12 @@
 """Staff actions in the admin are logged with who and why (and never with other form data)."""
 
 import logging
-import uuid
 
 from django.test import Client
 from django.urls import reverse
 
 from checkout.models import WebhookEvent
+from tests.single_use import form_token
 from wallet.models import LedgerEntry
 
 
@@ -19,7 +19,8 @@ def test_an_adjustment_is_logged_with_the_staff_member_the_points_and_the_reason
     caplog.set_level(logging.INFO, logger="ops.staff")
     url = reverse("admin:wallet_wallet_adjust", args=[shopper.wallet.pk])
 
-    staff_client.post(url, {"points": "250", "reason": "Goodwill: late delivery", "request_id": uuid.uuid4().hex})
+    once = form_token(staff_client, url)
+    staff_client.post(url, {"points": "250", "reason": "Goodwill: late delivery", "once": once})
 
     assert LedgerEntry.objects.filter(kind="adjustment", created_by=staff).count() == 1  # and in the database
     [line] = staff_lines(caplog)

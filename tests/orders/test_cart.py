@@ -142,7 +142,7 @@ def test_changing_quantity_returns_the_cart_fragment_with_new_totals(shopper_cli
 
     assert response.status_code == 200
     assert b"<html" not in response.content
-    assert b"$14.97" in response.content and b"1,350 pts" in response.content
+    assert b"$14.97" in response.content and b"1,350 points" in response.content
     assert "cart-changed" in json.loads(response["HX-Trigger"])
 
 

@@ -58,7 +58,7 @@ def test_not_enough_points_changes_nothing(filled_cart):
     give_points(filled_cart, 1000)
     before = snapshot(filled_cart)
 
-    with pytest.raises(InsufficientPoints, match="1000"):
+    with pytest.raises(InsufficientPoints, match="the balance is 1,000 points"):
         pay(filled_cart)
 
     assert snapshot(filled_cart) == before

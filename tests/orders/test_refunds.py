@@ -17,6 +17,7 @@ from stripe_fake.events import public
 from stripe_fake.models import FakeStripeObject
 from stripe_fake.refunds import refund_settle
 from tests.factories import give_points, paid_card_order
+from tests.single_use import form_token
 from tests.stripe_events import post_event
 from wallet.models import LedgerEntry
 from wallet.selectors import wallet_balance
@@ -76,8 +77,9 @@ def test_a_refunded_order_cannot_be_refunded_again(points_order, staff):
 def test_staff_refund_through_the_admin(points_order, staff_client):
     url = reverse("admin:orders_order_refund", args=[points_order.pk])
 
-    refused = staff_client.post(url, {"amount": "", "reason": ""})
-    done = staff_client.post(url, {"amount": "10", "reason": "Goodwill"})
+    once = form_token(staff_client, url)
+    refused = staff_client.post(url, {"amount": "", "reason": "", "once": once})
+    done = staff_client.post(url, {"amount": "10", "reason": "Goodwill", "once": once})
 
     assert refused.status_code == 200 and b"This field is required" in refused.content
     assert done.status_code == 302
@@ -365,9 +367,10 @@ def test_staff_refund_a_card_order_through_the_admin(card_order, staff_client, w
     url = reverse("admin:orders_order_refund", args=[card_order.pk])
 
     page = staff_client.get(url)
-    too_much = staff_client.post(url, {"amount": "5000", "reason": "Goodwill"})
+    once = page.context["form"].initial["once"]
+    too_much = staff_client.post(url, {"amount": "50.00", "reason": "Goodwill", "once": once})
     with django_capture_on_commit_callbacks(execute=True):
-        done = staff_client.post(url, {"amount": "1000", "reason": "Goodwill"}, follow=True)
+        done = staff_client.post(url, {"amount": "10", "reason": "Goodwill", "once": once}, follow=True)
 
     assert page.status_code == 200 and b"$39.99" in page.content and b"not available yet" not in page.content
     assert too_much.status_code == 200 and b"At most $39.99" in too_much.content
@@ -391,8 +394,8 @@ def test_a_card_order_paid_in_the_shop_is_refunded_end_to_end(client, shopper, s
     # when: staff refund it from the admin
     client.force_login(staff)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("admin:orders_order_refund", args=[order.pk]),
-                               {"amount": "", "reason": "The shopper asked"})
+        url = reverse("admin:orders_order_refund", args=[order.pk])
+        response = client.post(url, {"amount": "", "reason": "The shopper asked", "once": form_token(client, url)})
 
     # then: refund request -> accepted (refunded) -> Stripe's signed events settle it, as in production
     assert response.status_code == 302

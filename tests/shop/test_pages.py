@@ -55,7 +55,7 @@ def test_product_page_shows_price_in_money_and_points(client, catalog):
 
     assert response.status_code == 200
     assert b"$4.99" in response.content
-    assert b"450 pts" in response.content
+    assert b"450 points" in response.content
 
 
 def test_inactive_or_unknown_product_is_a_friendly_404(client, db):
@@ -75,7 +75,7 @@ def test_packages_page_lists_active_packages_in_order(client, db):
     content = client.get(reverse("shop:packages")).content.decode()
 
     assert content.index("Basic") < content.index("Pro")
-    assert "2,600 pts" in content and "$19.99" in content
+    assert "2,600 points" in content and "$19.99" in content
     assert "Retired" not in content
 
 

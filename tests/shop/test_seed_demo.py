@@ -33,3 +33,25 @@ def test_seeded_users_can_log_in_and_products_have_images(client, db):
         assert product.image.storage.exists(product.image.name)
         assert product.preview.storage.exists(product.preview.name)
     assert Product.objects.filter(stock__isnull=False).exists()
+
+
+def test_seed_demo_creates_the_footer_pages_once_and_keeps_what_staff_wrote(client, db, capsys):
+    from django.contrib.flatpages.models import FlatPage
+    from django.contrib.sites.models import Site
+    from shop.pages import SHOP_PAGES
+
+    call_command("seed_demo")
+    FlatPage.objects.filter(url="/contact/").update(content="<p>Call us on 555-0100.</p>")
+    call_command("seed_demo")
+
+    assert sorted(FlatPage.objects.values_list("url", flat=True)) == sorted(page.url for page in SHOP_PAGES)
+    assert sorted(FlatPage.objects.values_list("url", flat=True)) == [
+        "/about/", "/contact/", "/privacy/", "/refund-policy/", "/terms/"]
+    site = Site.objects.get()
+    assert site.name == "Pixel Shop"
+    assert all(list(page.sites.all()) == [site] for page in FlatPage.objects.all())
+    assert "Call us on 555-0100." in client.get("/contact/").content.decode()  # staff's text, not overwritten
+    for page in SHOP_PAGES:
+        response = client.get(page.url)
+        assert response.status_code == 200 and page.title in response.content.decode()
+    assert "created now: 3 packages, 12 products, 2 users, 5 pages" in capsys.readouterr().out.splitlines()[0]

@@ -3,6 +3,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from tests.factories import UserFactory
+from tests.single_use import form_token
 from tests.wallet.helpers import credit, figures, wallet_of
 from wallet.models import LedgerEntry
 from wallet.services import wallet_spend
@@ -72,11 +73,9 @@ def test_the_wallet_page_links_to_its_entries_and_the_adjustment(staff_client, l
 
 def test_staff_adjust_a_balance_through_the_admin(staff_client, staff, ledger):
     shopper, _ = ledger
-    form = staff_client.get(adjust_url(shopper))
-    request_id = form.context["form"].initial["request_id"]
+    once = form_token(staff_client, adjust_url(shopper))
 
-    response = staff_client.post(adjust_url(shopper), {"points": "-150", "reason": "Double grant",
-                                                       "request_id": request_id})
+    response = staff_client.post(adjust_url(shopper), {"points": "-150", "reason": "Double grant", "once": once})
 
     assert response.status_code == 302
     assert response.url == reverse("admin:wallet_wallet_change", args=[wallet_of(shopper).pk])
@@ -88,27 +87,80 @@ def test_staff_adjust_a_balance_through_the_admin(staff_client, staff, ledger):
     assert "the balance is now 750 points" in page
 
 
-def test_a_resubmitted_adjustment_form_adjusts_once(staff_client, ledger):
+def test_a_resubmitted_adjustment_form_adjusts_once_and_says_so(staff_client, ledger):
     shopper, _ = ledger
-    data = {"points": "25", "reason": "Goodwill", "request_id": "f" * 32}
+    data = {"points": "25", "reason": "Goodwill", "once": form_token(staff_client, adjust_url(shopper))}
 
-    staff_client.post(adjust_url(shopper), data)
-    staff_client.post(adjust_url(shopper), data)
+    first = staff_client.post(adjust_url(shopper), data)
+    again = staff_client.post(adjust_url(shopper), data)  # Back, then submit the same form again
 
+    assert first.status_code == 302
+    assert again.status_code == 200
+    assert "This form was already submitted" in again.content.decode()
+    assert "nothing was done a second time" in again.content.decode()
     assert LedgerEntry.objects.filter(kind="adjustment").count() == 1
     assert figures(shopper) == (925, 1025, 100)
+
+
+def test_back_fetches_the_form_afresh_and_it_asks_before_a_second_adjustment(staff_client, ledger):
+    shopper, _ = ledger
+    data = {"points": "25", "reason": "Goodwill", "once": form_token(staff_client, adjust_url(shopper))}
+    assert staff_client.post(adjust_url(shopper), data).status_code == 302
+
+    # Back: the browser fetches the page again (a new token) with the fields as they were typed.
+    again_page = staff_client.get(adjust_url(shopper))
+    resubmitted = staff_client.post(adjust_url(shopper), {**data, "once": again_page.context["form"].initial["once"]})
+
+    assert "Make another change" in again_page.content.decode()
+    assert "You made this change at" in again_page.content.decode()
+    assert resubmitted.status_code == 200
+    assert "Nothing was done: this form was already submitted" in resubmitted.content.decode()
+    assert figures(shopper) == (925, 1025, 100)
+    # Ticked, it is a deliberate second adjustment.
+    ticked = staff_client.post(adjust_url(shopper), {**data, "once": again_page.context["form"].initial["once"],
+                                                     "again": "on"})
+    assert ticked.status_code == 302 and figures(shopper) == (950, 1050, 100)
+    assert LedgerEntry.objects.filter(kind="adjustment").count() == 2
+
+
+def test_another_wallet_or_staff_member_is_not_asked(staff_client, ledger):
+    shopper, other = ledger
+    once = form_token(staff_client, adjust_url(shopper))
+    staff_client.post(adjust_url(shopper), {"points": "25", "reason": "Goodwill", "once": once})
+
+    assert "Make another change" not in staff_client.get(adjust_url(other)).content.decode()
+
+
+@pytest.mark.parametrize("once", ["", "forged", "token-of-another-wallet", "token-of-another-staff-member"])
+def test_an_adjustment_without_a_valid_token_of_its_own_changes_nothing(staff_client, staff, ledger, once):
+    from ops.single_use import single_use_token
+    shopper, other = ledger
+    tokens = {"token-of-another-wallet": form_token(staff_client, adjust_url(other)),
+              "token-of-another-staff-member": single_use_token(user=UserFactory(is_staff=True),
+                                                                purpose=f"wallet-adjust:{wallet_of(shopper).pk}")}
+
+    response = staff_client.post(adjust_url(shopper), {"points": "25", "reason": "Goodwill",
+                                                       "once": tokens.get(once, once)})
+
+    assert response.status_code == 200
+    assert "open" in response.content.decode() and "the form again" in response.content.decode()
+    assert not LedgerEntry.objects.filter(kind="adjustment").exists()
 
 
 def test_an_adjustment_below_zero_is_refused_and_changes_nothing(staff_client, ledger):
     shopper, _ = ledger
 
-    response = staff_client.post(adjust_url(shopper), {"points": "-901", "reason": "Too much",
-                                                       "request_id": "a" * 32})
+    once = form_token(staff_client, adjust_url(shopper))
+    response = staff_client.post(adjust_url(shopper), {"points": "-901", "reason": "Too much", "once": once})
 
     assert response.status_code == 200
-    assert "Not enough points to remove 901: the balance is 900. Nothing was changed." in response.content.decode()
+    assert ("Not enough points to remove 901 points: the balance is 900 points. Nothing was changed."
+            in response.content.decode())
     assert figures(shopper) == (900, 1000, 100)
     assert not LedgerEntry.objects.filter(kind="adjustment").exists()
+    # Refused, the form was not used up: corrected, the same form goes through.
+    corrected = staff_client.post(adjust_url(shopper), {"points": "-900", "reason": "Too much", "once": once})
+    assert corrected.status_code == 302 and figures(shopper) == (0, 100, 100)
 
 
 @pytest.mark.parametrize("data, message", [
@@ -121,7 +173,7 @@ def test_an_adjustment_below_zero_is_refused_and_changes_nothing(staff_client, l
 def test_an_adjustment_needs_whole_points_and_a_reason(staff_client, ledger, data, message):
     shopper, _ = ledger
 
-    response = staff_client.post(adjust_url(shopper), {**data, "request_id": "b" * 32})
+    response = staff_client.post(adjust_url(shopper), {**data, "once": form_token(staff_client, adjust_url(shopper))})
 
     assert response.status_code == 200
     assert message in response.content.decode()
@@ -136,5 +188,5 @@ def test_staff_without_the_adjust_permission_cannot_adjust(client, ledger):
 
     assert client.get(reverse("admin:wallet_wallet_changelist")).status_code == 200
     assert client.get(adjust_url(shopper)).status_code == 403
-    assert client.post(adjust_url(shopper), {"points": "5", "reason": "x", "request_id": "c" * 32}).status_code == 403
+    assert client.post(adjust_url(shopper), {"points": "5", "reason": "x", "once": ""}).status_code == 403
     assert figures(shopper) == (900, 1000, 100)

@@ -100,7 +100,7 @@ def test_staff_adjust_a_balance_up_and_down_with_a_reason(shopper, staff):
 def test_an_adjustment_never_takes_a_balance_below_zero(shopper, staff):
     credit(shopper, 30)
 
-    with pytest.raises(InsufficientPoints, match="remove 31: the balance is 30"):
+    with pytest.raises(InsufficientPoints, match="remove 31 points: the balance is 30 points"):
         wallet_adjust(user=shopper, points=-31, reason="Too much", staff_user=staff, idempotency_key="adj:3")
 
     assert figures(shopper) == (30, 30, 0)

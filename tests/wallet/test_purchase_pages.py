@@ -31,7 +31,7 @@ def test_buying_a_package_end_to_end_credits_once_and_the_result_page_shows_the_
     assert response["Location"] == reverse("points:review", args=[session.pk])
     review = shopper_client.get(response["Location"])
     assert review.status_code == 200
-    assert b"$39.99" in review.content and b"550 pts" in review.content
+    assert b"$39.99" in review.content and b"550 points" in review.content
 
     # when: they pay, land on the demo Stripe page and press Pay
     stripe_url = _pay(shopper_client, session)

@@ -232,12 +232,13 @@ def test_a_purchase_whose_payment_is_unknown_is_refused(purchase, shopper, staff
 def test_staff_refund_a_purchase_from_its_admin_page(purchase, shopper, staff_client, staff):
     change = staff_client.get(reverse("admin:checkout_checkoutsession_change", args=[purchase.pk]))
     page = staff_client.get(_refund_url(purchase))
-    no_reason = staff_client.post(_refund_url(purchase), {"reason": ""})
+    once = page.context["form"].initial["once"]
+    no_reason = staff_client.post(_refund_url(purchase), {"reason": "", "once": once})
 
-    done = staff_client.post(_refund_url(purchase), {"reason": "Bought by mistake"}, follow=True)
+    done = staff_client.post(_refund_url(purchase), {"reason": "Bought by mistake", "once": once}, follow=True)
 
     assert _refund_url(purchase).encode() in change.content
-    assert page.status_code == 200 and b"550 pts" in page.content and b"$39.99" in page.content
+    assert page.status_code == 200 and b"550 points" in page.content and b"$39.99" in page.content
     assert no_reason.status_code == 200 and b"This field is required" in no_reason.content
     assert b"550 points taken back" in done.content
     assert b"Refunded $39.99 (awaiting Stripe&#x27;s confirmation)." in done.content
@@ -251,7 +252,8 @@ def test_the_admin_page_explains_a_refusal_when_the_points_were_spent(purchase, 
     wallet_spend(user=shopper, points=100, idempotency_key="spend:1", description="A picture")
 
     page = staff_client.get(_refund_url(purchase))
-    refused = staff_client.post(_refund_url(purchase), {"reason": "Bought by mistake"})
+    refused = staff_client.post(_refund_url(purchase), {"reason": "Bought by mistake",
+                                                        "once": page.context["form"].initial["once"]})
 
     assert b"will be refused" in page.content
     assert refused.status_code == 200
@@ -281,3 +283,27 @@ def test_staff_without_the_refund_permission_cannot_refund(purchase, shopper, cl
 def test_shoppers_are_sent_to_the_login_page(purchase, shopper, shopper_client):
     assert shopper_client.post(_refund_url(purchase), {"reason": "x"}).status_code == 302
     _unchanged(purchase, shopper)
+
+
+def test_the_package_refund_form_is_single_use(purchase, shopper, staff_client, django_capture_on_commit_callbacks):
+    once = staff_client.get(_refund_url(purchase)).context["form"].initial["once"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first = staff_client.post(_refund_url(purchase), {"reason": "Bought by mistake", "once": once})
+        again = staff_client.post(_refund_url(purchase), {"reason": "Bought by mistake", "once": once})
+
+    assert first.status_code == 302
+    assert again.status_code == 200 and b"This form was already submitted" in again.content
+    assert Refund.objects.filter(session=purchase).count() == 1
+
+
+def test_a_disputed_purchase_offers_no_refund_form(purchase, staff_client):
+    from checkout.models import Dispute
+    Dispute.objects.create(stripe_dispute_id="dp_test_hold", session=purchase, amount_cents=3999, currency="usd",
+                           status="needs_response", opened_at=timezone.now())
+
+    change = staff_client.get(reverse("admin:wallet_pointspurchase_change", args=[purchase.pk])).content.decode()
+    page = staff_client.get(_refund_url(purchase)).content.decode()
+
+    assert "The payment is disputed" in change and _refund_url(purchase) not in change
+    assert 'id="refund-unavailable"' in page and "dp_test_hold" in page and 'name="reason"' not in page

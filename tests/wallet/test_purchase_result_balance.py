@@ -28,6 +28,6 @@ def test_the_balance_fragment_is_the_servers_current_figure_and_triggers_nothing
     assert response.status_code == 200
     html = response.content.decode()
     assert html.startswith('<strong id="checkout-balance"') and html.rstrip().endswith("</strong>")
-    assert 'data-balance="575"' in html and "575 pts" in html
+    assert 'data-balance="575"' in html and "575 points" in html
     assert "HX-Trigger" not in response.headers
     assert "no-store" in response["Cache-Control"]

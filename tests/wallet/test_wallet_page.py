@@ -48,7 +48,7 @@ def test_the_page_shows_the_balance_card_and_readable_entries(signed_in, shopper
     content = response.content.decode()
     assert 'data-balance="400"' in content and 'data-lifetime="520"' in content and 'data-spent="120"' in content
     assert "Bought the Premium package" in content and "Premium package</a>" in content
-    assert "Order 1A2B" in content and "\u2212120 pts" in content and "+500 pts" in content
+    assert "Order 1A2B" in content and "\u2212120 points" in content and "+500 points" in content
     assert 'href="/orders/3f2c1d7e-0000-4000-8000-000000000001/">View the order</a>' in content
     assert 'href="/products/harbour-lights/"' in content and "Harbour Lights</a>" in content
     assert "Adjustment by staff" in content and "Sorry for the wait" in content

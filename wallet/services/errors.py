@@ -1,3 +1,6 @@
+from checkout.money import format_points
+
+
 class WalletError(Exception):
     """Base of every refusal by the wallet services. A refusal always leaves the ledger and wallet unchanged."""
 
@@ -14,7 +17,8 @@ class InsufficientPoints(WalletError):
     def __init__(self, *, balance: int, points: int, action: str = "spend"):
         self.balance = balance
         self.points = points
-        super().__init__(f"Not enough points to {action} {points}: the balance is {balance}.")
+        super().__init__(f"Not enough points to {action} {format_points(points)}: the balance is "
+                         f"{format_points(balance)}.")
 
 
 class IdempotencyConflict(WalletError):

@@ -1,6 +1,5 @@
 from django import template
-from django.contrib.humanize.templatetags.humanize import intcomma
-
+from checkout.money import format_points
 from ops.header import header_figures
 from wallet.selectors import wallet_balance
 
@@ -17,7 +16,7 @@ def balance_badge(context):
 
 @register.filter
 def signed_points(value):
-    """500 -> "+500 pts", -1200 -> "−1,200 pts": a ledger amount with its direction spelled out."""
+    """500 -> "+500 points", -1200 -> "−1,200 points": a ledger amount with its direction spelled out."""
     value = int(value or 0)
     sign = "+" if value > 0 else "\u2212" if value < 0 else ""
-    return f"{sign}{intcomma(abs(value))} pts"
+    return f"{sign}{format_points(abs(value))}"

@@ -1,3 +1,8 @@
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib.flatpages.models import FlatPage
+from django.contrib.sites.models import Site
 from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -5,6 +10,7 @@ from django.utils.text import slugify
 
 from shop.demo_images import artwork_files
 from shop.models import Product, User
+from shop.pages import SHOP_PAGES
 from shop.services import user_sign_up
 from wallet.models import PointsPackage
 from wallet.services import wallet_credit, wallet_open
@@ -42,7 +48,7 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options):
-        created = {"packages": 0, "products": 0, "users": 0}
+        created = {"packages": 0, "products": 0, "users": 0, "pages": self._ensure_pages()}
         for name, points, price_cents, sort_order in PACKAGES:
             _package, was_created = PointsPackage.objects.get_or_create(
                 name=name, defaults={"points": points, "price_cents": price_cents, "sort_order": sort_order})
@@ -60,6 +66,22 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Demo data ready (created now: {summary})."))
         self.stdout.write(f"  Shopper: {DEMO_SHOPPER[0]} / {DEMO_SHOPPER[1]}  ({DEMO_WELCOME_POINTS} welcome points)")
         self.stdout.write(f"  Staff:   {DEMO_STAFF[0]} / {DEMO_STAFF[1]}  (admin at /admin/)")
+
+    def _ensure_pages(self) -> int:
+        """The footer's information pages, on the shop's site: created with their starting text when missing; what
+        staff changed in the admin is kept."""
+        site, _ = Site.objects.get_or_create(pk=settings.SITE_ID,
+                                             defaults={"domain": "localhost", "name": "Pixel Shop"})
+        if site.name in ("", "example.com"):  # the sites framework's placeholder
+            site.domain, site.name = urlsplit(settings.SITE_URL).netloc or "localhost", "Pixel Shop"
+            site.save()
+        created = 0
+        for page in SHOP_PAGES:
+            flatpage, was_created = FlatPage.objects.get_or_create(
+                url=page.url, defaults={"title": page.title, "content": page.content.strip()})
+            flatpage.sites.add(site)
+            created += was_created
+        return created
 
     def _ensure_product(self, title, price_cents, price_points, stock) -> bool:
         slug = slugify(title)
