@@ -13,6 +13,15 @@ def site_url(path: str) -> str:
     return settings.SITE_URL + path
 
 
+def duration_words(seconds: int) -> str:
+    """3600 -> "1 hour", 259200 -> "3 days" (rounded down: a link never works for less than the mail says)."""
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{seconds} seconds"
+
+
 def mail_send(*, template: str, subject: str, to: list[str], context: dict) -> None:
     """Render ``template``.txt and ``template``.html with ``context`` (plus ``site_url`` and ``subject``) and send
     them as one multipart message. Raises what the mail backend raises (the tasks retry on ``OSError``)."""

@@ -7,18 +7,9 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from ops.mail import mail_send, site_url
+from ops.mail import duration_words, mail_send, site_url
 from shop.models import User
 from shop.selectors import email_taken
-
-
-def duration_words(seconds: int) -> str:
-    """3600 -> "1 hour", 259200 -> "3 days" (rounded down: a link never works for less than the mail says)."""
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            count = seconds // size
-            return f"{count} {unit}{'' if count == 1 else 's'}"
-    return f"{seconds} seconds"
 
 
 def password_reset_send(*, user_id: int) -> bool:

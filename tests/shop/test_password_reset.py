@@ -9,7 +9,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from shop.notifications import duration_words
+from ops.mail import duration_words
 from shop.services import password_reset_request
 from tests.factories import UserFactory
 from tests.shop.helpers import html_part, links_in
