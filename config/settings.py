@@ -121,7 +121,11 @@ INSTALLED_APPS = [
     # The fake Stripe is an app of its own, installed only in demo mode: with the real Stripe its code is never
     # imported and its table never created.
     *(["stripe_fake"] if STRIPE_MODE == "demo" else []),
+    # Likewise the demo mailbox: every mail sent is kept and shown at /demo-mailbox/ (see Email).
+    *(["demo_mailbox"] if STRIPE_MODE == "demo" else []),
 ]
+if STRIPE_MODE == "demo":
+    TEMPLATES[0]["OPTIONS"]["context_processors"].append("demo_mailbox.context_processors.mailbox")
 
 MIDDLEWARE = [
     # First: every log line of a request (and of the Celery tasks it queues) carries its id, also sent back as
@@ -325,7 +329,9 @@ LOGGING = {
 }
 
 # --- Email ----------------------------------------------------------------------------------------------------
-# Mail goes to the console (the worker's log) unless an SMTP server is configured.
+# Mail goes to the console (the worker's log) unless an SMTP server is configured. In demo mode every mail is also
+# kept in the database and shown at /demo-mailbox/ (the app demo_mailbox): its backend stores the message, then
+# hands it to the console or SMTP backend.
 EMAIL_HOST = env_str("EMAIL_HOST")
 if EMAIL_HOST:
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
@@ -335,6 +341,9 @@ if EMAIL_HOST:
     EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+if STRIPE_MODE == "demo":
+    DEMO_MAILBOX_NEXT_BACKEND = EMAIL_BACKEND
+    EMAIL_BACKEND = "demo_mailbox.backend.DemoMailboxBackend"
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or "shop@localhost"
 
 # --- Static and media -----------------------------------------------------------------------------------------
