@@ -24,9 +24,13 @@ def mail_detail(request, mail_id):
 
 # The mail's own HTML, for the detail page's sandboxed iframe only. Its policy allows the inline styles mail is
 # written with and nothing else: no script, no request to anywhere (images from data: only), no form, no
-# plugin; framed only by the shop's own pages, and sandboxed by the policy as well as by the iframe.
+# plugin; framed only by the shop's own pages, and sandboxed by the policy as well as by the iframe. Its links
+# open in a new tab, as a mail program opens them (the shop's pages refuse to be framed).
 MAIL_POLICY = {"default-src": [NONE], "style-src": ["'unsafe-inline'"], "img-src": ["data:"],
-               "base-uri": [NONE], "form-action": [NONE], "frame-ancestors": ["'self'"], "sandbox": [""]}
+               "form-action": [NONE], "frame-ancestors": ["'self'"],
+               "sandbox": ["allow-popups", "allow-popups-to-escape-sandbox"]}
+OPEN_LINKS_IN_A_NEW_TAB = '<base target="_blank">'
+
 
 
 @never_cache
@@ -37,7 +41,7 @@ def mail_html(request, mail_id):
     mail = _mail_or_404(mail_id)
     if not mail.html:
         raise Http404("This mail has no HTML part.")
-    return HttpResponse(mail.html, content_type="text/html; charset=utf-8")
+    return HttpResponse(OPEN_LINKS_IN_A_NEW_TAB + mail.html, content_type="text/html; charset=utf-8")
 
 
 def _mail_or_404(mail_id):
