@@ -35,8 +35,9 @@ class SignUpForm(forms.Form):
 
 
 class PasswordResetRequestForm(PasswordResetForm):
-    """Django's form, saved by queueing the mail instead of sending it in the request: the answer is the same, and
-    takes the same time, whether or not the address has an account (``shop.services.password_reset_request``)."""
+    """Django's form, saved by queueing the mail for a worker instead of looking the address up and sending in the
+    request: the answer is the same, and takes the same time, whether or not the address has an account
+    (``shop.services.password_reset_request``)."""
 
     email = forms.EmailField(label="Email", max_length=254,
                              widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}))

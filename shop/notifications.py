@@ -3,6 +3,7 @@
 
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
@@ -12,18 +13,19 @@ from shop.models import User
 from shop.selectors import email_taken
 
 
-def password_reset_send(*, user_id: int) -> bool:
-    """Mail a password-reset link to the account (Django's token: it works for PASSWORD_RESET_TIMEOUT, and once --
-    setting a password, or logging in, changes what it was made from)."""
-    user = User.objects.filter(pk=user_id, is_active=True).first()
-    if user is None or not user.has_usable_password():
-        return False
-    path = reverse("password_reset_confirm", kwargs={"uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
-                                                     "token": default_token_generator.make_token(user)})
-    mail_send(template="registration/email/password_reset", subject="Reset your Pixel Shop password",
-              to=[user.email], context={"user": user, "reset_url": site_url(path),
-                                        "valid_for": duration_words(settings.PASSWORD_RESET_TIMEOUT)})
-    return True
+def password_reset_send(*, email: str) -> int:
+    """Mail a password-reset link to each active account with ``email`` (however it is typed) and a usable
+    password; returns how many (none for an unknown address: nobody is told). Django's token: it works for
+    PASSWORD_RESET_TIMEOUT, and once -- setting a password, or logging in, changes what it was made from."""
+    accounts = [user for user in User.objects.alias(email_lower=Lower("email"))
+                .filter(email_lower=email.strip().lower(), is_active=True) if user.has_usable_password()]
+    for user in accounts:
+        path = reverse("password_reset_confirm", kwargs={"uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+                                                         "token": default_token_generator.make_token(user)})
+        mail_send(template="registration/email/password_reset", subject="Reset your Pixel Shop password",
+                  to=[user.email], context={"user": user, "reset_url": site_url(path),
+                                            "valid_for": duration_words(settings.PASSWORD_RESET_TIMEOUT)})
+    return len(accounts)
 
 
 def email_change_send_confirmation(*, user_id: int, new_email: str) -> bool:

@@ -17,8 +17,8 @@ MAIL_RETRIES = {"autoretry_for": (OSError,), "retry_backoff": True, "max_retries
 
 
 @shared_task(**MAIL_RETRIES)
-def send_password_reset(user_id: int) -> None:
-    notifications.password_reset_send(user_id=user_id)
+def send_password_reset(email: str) -> None:
+    notifications.password_reset_send(email=email)
 
 
 @shared_task(**MAIL_RETRIES)

@@ -49,6 +49,7 @@ def test_the_answer_is_the_same_whether_or_not_the_address_has_an_account(client
     unknown = ask_for_reset(client, "nobody-here@example.com", mail_tasks)
 
     assert (known.status_code, known["Location"]) == (unknown.status_code, unknown["Location"])
+    assert [args for _, args in mail_tasks] == [(shopper.email,), ("nobody-here@example.com",)]  # both queued
     assert len(mail.outbox) == 1  # only the real account got mail
     done_page = client.get(known["Location"])
     assert b"If an account uses that address" in done_page.content
@@ -70,17 +71,29 @@ def test_no_mail_for_an_inactive_account(client, mail_tasks, db):
     assert mail.outbox == []
 
 
-def test_the_request_only_queues_the_mail_after_commit(shopper, monkeypatch, django_capture_on_commit_callbacks):
+def test_the_request_only_queues_the_mail_after_commit_and_looks_nothing_up(
+        db, monkeypatch, django_capture_on_commit_callbacks, django_assert_num_queries):
     from shop import tasks
 
     queued = []
     monkeypatch.setattr(tasks.send_password_reset, "delay", queued.append)
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        assert password_reset_request(email=shopper.email) == 1
+    with django_capture_on_commit_callbacks(execute=False) as callbacks, django_assert_num_queries(0):
+        password_reset_request(email=" Someone@Example.com ")
     assert queued == [] and len(callbacks) == 1
 
     callbacks[0]()
-    assert queued == [shopper.pk]
+    assert queued == ["someone@example.com"]  # known or not, the worker finds out
+
+
+def test_the_worker_mails_only_active_accounts_with_the_address(db):
+    from shop.notifications import password_reset_send
+
+    active, inactive = UserFactory(email="twice@example.com"), UserFactory(email="off@example.com", is_active=False)
+
+    assert password_reset_send(email="TWICE@example.com") == 1
+    assert password_reset_send(email=inactive.email) == 0
+    assert password_reset_send(email="nobody@example.com") == 0
+    assert [message.to for message in mail.outbox] == [[active.email]]
 
 
 def test_the_link_sets_a_new_password_and_the_shopper_logs_in_with_it(client, shopper, mail_tasks):
