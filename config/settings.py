@@ -126,7 +126,11 @@ INSTALLED_APPS = [
     # The fake Stripe is an app of its own, installed only in demo mode: with the real Stripe its code is never
     # imported and its table never created.
     *(["stripe_fake"] if STRIPE_MODE == "demo" else []),
+    # Likewise the demo mailbox: every mail sent is kept and shown at /demo-mailbox/ (see Email).
+    *(["demo_mailbox"] if STRIPE_MODE == "demo" else []),
 ]
+if STRIPE_MODE == "demo":
+    TEMPLATES[0]["OPTIONS"]["context_processors"].append("demo_mailbox.context_processors.mailbox")
 
 MIDDLEWARE = [
     # First: every log line of a request (and of the Celery tasks it queues) carries its id, also sent back as
@@ -277,15 +281,21 @@ CONTENT_SECURITY_POLICY = {
 # With Redis unreachable, the views in RATE_LIMITS_COUNT_LOCALLY count per process; all others fail open.
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
 RATELIMIT_USE_CACHE = "ratelimit"
-RATE_LIMITS_COUNT_LOCALLY = frozenset({"login", "signup"})
+RATE_LIMITS_COUNT_LOCALLY = frozenset({"login", "signup", "password_reset", "email_change"})
 # Behind N proxies that each append to X-Forwarded-For, the client is the N-th address from the right; 0 means
 # REMOTE_ADDR is the client (no proxy, or a proxy that rewrites REMOTE_ADDR).
 RATELIMIT_TRUSTED_PROXIES = env_int("RATELIMIT_TRUSTED_PROXIES", 0)
 RATELIMIT_IP_META_KEY = "ops.ratelimits.client_ip"
 RATE_LIMITS = {
     # view name: [(key, rate), ...]: every one of them must allow the request.
-    "login": [("ip", env_str("RATE_LIMIT_LOGIN") or "20/m"), ("post:username", "10/m")],
+    # The per-account keys lower-case the address (ops.ratelimits): U@Example.com is counted as u@example.com.
+    "login": [("ip", env_str("RATE_LIMIT_LOGIN") or "20/m"), ("ops.ratelimits.posted_username", "10/m")],
     "signup": [("ip", env_str("RATE_LIMIT_SIGNUP") or "10/m")],
+    # Reset mails: per address so nobody is flooded with them, per client so addresses cannot be tried in bulk.
+    "password_reset": [("ip", env_str("RATE_LIMIT_PASSWORD_RESET") or "10/m"),
+                       ("ops.ratelimits.posted_email", "5/h")],
+    # The form checks the current password: a stolen session cannot guess it quickly.
+    "email_change": [("user_or_ip", env_str("RATE_LIMIT_EMAIL_CHANGE") or "5/m")],
     "points:start": [("user_or_ip", env_str("RATE_LIMIT_CHECKOUT") or "20/m")],
     "points:pay": [("user_or_ip", env_str("RATE_LIMIT_CHECKOUT") or "20/m")],
     "orders:cart_add": [("user_or_ip", env_str("RATE_LIMIT_CART") or "120/m")],
@@ -324,7 +334,9 @@ LOGGING = {
 }
 
 # --- Email ----------------------------------------------------------------------------------------------------
-# Mail goes to the console (the worker's log) unless an SMTP server is configured.
+# Mail goes to the console (the worker's log) unless an SMTP server is configured. In demo mode every mail is also
+# kept in the database and shown at /demo-mailbox/ (the app demo_mailbox): its backend stores the message, then
+# hands it to the console or SMTP backend.
 EMAIL_HOST = env_str("EMAIL_HOST")
 if EMAIL_HOST:
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
@@ -334,6 +346,9 @@ if EMAIL_HOST:
     EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+if STRIPE_MODE == "demo":
+    DEMO_MAILBOX_NEXT_BACKEND = EMAIL_BACKEND
+    EMAIL_BACKEND = "demo_mailbox.backend.DemoMailboxBackend"
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or "shop@localhost"
 
 # --- Static and media -----------------------------------------------------------------------------------------
@@ -365,6 +380,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Password reset links use Django's tokens and PASSWORD_RESET_TIMEOUT (3 days); they work once. An e-mail change
+# is confirmed by a signed link to the new address that works this long (shop.services).
+EMAIL_CHANGE_LINK_TTL = env_int("EMAIL_CHANGE_LINK_TTL", 24 * 60 * 60, minimum=300)
 
 # --- Shop -----------------------------------------------------------------------------------------------------
 # The shop's public address, for links in emails (requests build their own from the Host header).

@@ -29,6 +29,9 @@ urlpatterns = [
 # The fake Stripe's hosted checkout page, where its sessions send shoppers; installed only in demo mode.
 if apps.is_installed("stripe_fake"):
     urlpatterns.append(path("demo-stripe/", include("stripe_fake.urls")))
+# The demo mailbox: the mail the shop sent, kept in demo mode only.
+if apps.is_installed("demo_mailbox"):
+    urlpatterns.append(path("demo-mailbox/", include("demo_mailbox.urls")))
 
 # A database outage answers 503 rather than 500 (ops/errors.py).
 handler500 = "ops.errors.server_error"

@@ -36,6 +36,16 @@ def client_ip(request) -> str:
     return request.META.get("REMOTE_ADDR") or "0.0.0.0"
 
 
+def posted_username(group, request) -> str:
+    """The log-in form's address as the account matches it (case-insensitively): one counter per account."""
+    return request.POST.get("username", "").strip().lower()
+
+
+def posted_email(group, request) -> str:
+    """A form's ``email`` field, lower-cased like the accounts' unique index."""
+    return request.POST.get("email", "").strip().lower()
+
+
 def refusal_for(request, view_name: str) -> HttpResponse | None:
     """None when every limit of ``view_name`` allows this request (each counted), else the 429 response."""
     if not settings.RATELIMIT_ENABLE:

@@ -1,6 +1,7 @@
 from django.db.models import QuerySet
+from django.db.models.functions import Lower
 
-from shop.models import Product
+from shop.models import Product, User
 
 
 def catalog_products() -> QuerySet[Product]:
@@ -10,3 +11,11 @@ def catalog_products() -> QuerySet[Product]:
 def product_for_page(*, slug: str) -> Product | None:
     """An active product by slug, or None (an inactive product is gone for shoppers)."""
     return Product.objects.active().filter(slug=slug).first()
+
+
+def email_taken(*, email: str, by_other_than=None) -> bool:
+    """Whether an account uses ``email``, however it is typed: read through the unique index on lower(email)."""
+    accounts = User.objects.alias(email_lower=Lower("email")).filter(email_lower=email.strip().lower())
+    if by_other_than is not None:
+        accounts = accounts.exclude(pk=by_other_than.pk)
+    return accounts.exists()

@@ -40,3 +40,6 @@ STATIC_ROOT.mkdir(exist_ok=True)
 WHITENOISE_USE_FINDERS = True  # serve from the app folders, as `make run` does after collectstatic
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Where the demo mailbox's backend hands mail on once it has kept it (tests that switch EMAIL_BACKEND to it still
+# see mail.outbox).
+DEMO_MAILBOX_NEXT_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -18,6 +18,7 @@ from wallet.services import (
     wallet_credit,
     wallet_reverse,
 )
+from wallet.services.receipts import points_purchase_queue_receipt
 from wallet.services.refunds import points_purchase_refund_take, points_purchase_refund_undo
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ class PointsPackageKind(SessionKind):
                       "currency": session.currency, "payment_intent": payment.payment_intent_id},
             savepoint=False,
         )
+        points_purchase_queue_receipt(session_id=session.pk)
         return f"credited {purchase.points} points to user {session.user_id}"
 
     def on_refund_requested(self, *, session, refund, staff_user, now: datetime) -> str:

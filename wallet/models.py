@@ -199,6 +199,8 @@ class PointsPurchase(models.Model):
     dispute_shortfall_points = models.PositiveBigIntegerField(
         default=0, db_default=0,
         help_text="Points of the package already spent when the dispute opened, so not held back.")
+    # Claimed before the receipt is sent (``wallet.services.receipts``): a task delivered twice sends one mail.
+    receipt_sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -43,7 +43,7 @@ def test_buying_a_product_with_points_updates_balance_and_cart_badges_without_a_
     # the confirmation goes out from the Celery worker, once
     eventually(lambda: mailoutbox, what="the order confirmation email")
     assert [(mail.to, mail.subject) for mail in mailoutbox] == [
-        ([shopper.email], f"Your order {order.short_id} is ready to download")]
+        ([shopper.email], f"Your receipt for order {order.short_id}")]
 
     assert_nothing_in_client_storage(page)
 

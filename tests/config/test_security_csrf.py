@@ -10,7 +10,8 @@ from tests.factories import ProductFactory
 
 SAMPLE = {"session_id": uuid.uuid4(), "order_id": uuid.uuid4(), "product_id": 1, "slug": "a-picture",
           "token": "x:y:z", "stripe_session_id": "cs_test_x", "path": "x.jpg", "object_id": "1", "app_label": "shop",
-          "model_name": "user", "content_type_id": "1", "wallet_id": 1, "id": "1", "user_id": "1"}
+          "model_name": "user", "content_type_id": "1", "wallet_id": 1, "id": "1", "user_id": "1",
+          "uidb64": "MQ", "mail_id": 1}
 EXEMPT = {"/webhooks/stripe/"}
 
 

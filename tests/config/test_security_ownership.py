@@ -19,7 +19,12 @@ ACCOUNTED_FOR = {
     "slug": "public catalog pages",
     "path": "public preview images",
     "product_id": "cart rows are looked up in the signed-in shopper's own cart (test below)",
-    "token": "signed download links naming their buyer (test below)",
+    "token": "signed download links naming their buyer (test below); Django's password-reset tokens with the "
+             "account's uidb64; signed e-mail change links naming the account, its address and password "
+             "(tests/shop/test_email_change.py)",
+    "mail_id": "the demo mailbox, demo mode only (DEBUG, never a public server): it shows every mail the demo sent, "
+               "to anyone, by design",
+    "uidb64": "with a password-reset token made from the account's password hash: a uid alone opens nothing",
     "stripe_session_id": "the demo Stripe page, 404 outside demo mode; like Stripe's own hosted page, its id is "
                          "the secret",
 }

@@ -26,7 +26,8 @@ def limits(settings):
     return set_rate
 
 
-@pytest.mark.parametrize("view_name", ["login", "signup", "points:start", "points:pay", "orders:cart_add",
+@pytest.mark.parametrize("view_name", ["login", "signup", "password_reset", "email_change",
+                                       "points:start", "points:pay", "orders:cart_add",
                                        "orders:cart_update", "orders:cart_remove", "orders:pay_with_points",
                                        "orders:check", "points:check", "webhooks:stripe"])
 def test_each_limited_view_answers_429_with_retry_after_once_over_its_rate(client, shopper, limits, view_name):
@@ -43,7 +44,8 @@ def test_each_limited_view_answers_429_with_retry_after_once_over_its_rate(clien
 
 
 def test_the_limits_cover_every_view_the_issue_names(settings):
-    assert set(settings.RATE_LIMITS) >= {"login", "signup", "points:start", "points:pay", "orders:cart_add",
+    assert set(settings.RATE_LIMITS) >= {"login", "signup", "password_reset", "email_change",
+                                         "points:start", "points:pay", "orders:cart_add",
                                          "orders:cart_update", "orders:cart_remove", "orders:pay_with_points",
                                          "orders:check", "points:check", "webhooks:stripe"}
 

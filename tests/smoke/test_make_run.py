@@ -118,8 +118,10 @@ def test_make_run_boots_web_worker_and_beat_and_stops_on_ctrl_c(embedded_env, tm
         paid = browser.post(f"{base}/cart/pay/points/", timeout=10, headers={"Referer": base + "/cart/"},
                             data={"csrfmiddlewaretoken": token, "checkout_token": checkout_token})
         assert "is paid" in paid.text and 'data-balance="820"' in paid.text  # 1000 welcome points - 180
-        assert wait_for(lambda: "is ready to download" in log_path.read_text(), timeout=60,
+        assert wait_for(lambda: "Your receipt for order" in log_path.read_text(), timeout=60,
                         what="the worker to send the order confirmation email")
+        # ...and the demo mailbox keeps it for the newcomer to read
+        assert "Your receipt for order" in browser.get(f"{base}/demo-mailbox/", timeout=10).text
         # Buy the Basic package (500 points) on the demo Stripe page: its webhook reaches this port because
         # `make run` sets SITE_URL from PORT.
         choose = browser.get(f"{base}/checkout/points/", timeout=10)
