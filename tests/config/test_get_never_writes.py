@@ -29,9 +29,9 @@ def world(shopper):
     """A shopper with points, a paid order, a pending card order, and checkouts in every state."""
     give_points(shopper, 5000)
     product = ProductFactory(stock=10)
-    cart_add(user=shopper, product_id=product.pk, quantity=1)
+    cart_add(user=shopper, product_id=product.pk)
     paid = order_pay_with_points(user=shopper, idempotency_key="get-test-paid")
-    cart_add(user=shopper, product_id=product.pk, quantity=1)
+    cart_add(user=shopper, product_id=product.pk)
     pending = order_checkout_start(user=shopper, idempotency_key="get-test-card").order
     premium, basic = PointsPackageFactory(name="Premium"), PointsPackageFactory(name="Basic")
     replaced = points_purchase_start(user=shopper, package=basic).session

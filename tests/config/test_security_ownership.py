@@ -49,7 +49,7 @@ def test_every_parameter_kind_is_accounted_for():
 def victim_objects(db):
     victim = ShopperFactory(points=500)
     product = ProductFactory(price_points=100)
-    cart_add(user=victim, product_id=product.pk, quantity=1)
+    cart_add(user=victim, product_id=product.pk)
     order = order_pay_with_points(user=victim, idempotency_key="ownership-test")
     session = CheckoutSessionFactory(user=victim)
     cart_add(user=victim, product_id=product.pk, quantity=2)

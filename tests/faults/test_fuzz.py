@@ -37,7 +37,7 @@ def world(db):
     shopper = ShopperFactory(points=1000)
     product = ProductFactory(price_points=100)
     package = PointsPackageFactory()
-    cart_add(user=shopper, product_id=product.pk, quantity=1)
+    cart_add(user=shopper, product_id=product.pk)
     order = order_pay_with_points(user=shopper, idempotency_key="fuzz-order")
     shopper_client, staff_client, anonymous = Client(), Client(), Client()
     shopper_client.force_login(shopper)
