@@ -90,11 +90,6 @@ def order_for_shopper(*, user, order_id) -> Order | None:
             .prefetch_related("items").first())
 
 
-def orders_abandoned_exist(*, user) -> bool:
-    """Whether the "abandoned attempts" link has anything to show (one probe of its partial index)."""
-    return Order.objects.filter(user=user, status__in=ABANDONED_STATUSES).exists()
-
-
 def marked_owned(products, *, user):
     """``products`` annotated with ``owned`` for the signed-in shopper (an EXISTS on the library's unique index,
     part of the same query); signed out, nothing is owned and the query is unchanged."""

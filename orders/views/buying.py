@@ -3,7 +3,8 @@
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from orders.errors import CartError
@@ -11,7 +12,7 @@ from orders.forms import BuyNowForm, first_error
 from orders.models import PaymentMethod
 from orders.services.card import order_checkout_start
 from orders.services.placement import order_pay_with_points
-from orders.views.orders import to_stripe
+from orders.views.orders import go, to_stripe
 from shop.models import Product
 from wallet.services import InsufficientPoints
 
@@ -22,7 +23,8 @@ def buy_now(request):
     product = _product(request.POST.get("product_id"))
     back = product.get_absolute_url() if product is not None else "/"
     if not request.user.is_authenticated:
-        # Signed out: log in (or sign up) and come back to the product, where "Buy now" is one click again.
+        # Signed out: log in (or sign up) and come back to the product, where "Buy now" is one click again
+        # (an htmx request gets this as HX-Redirect from ``ops.middleware.htmx_login_redirect``).
         return redirect_to_login(back)
     if not form.is_valid():
         return _refuse(request, back, first_error(form) if "checkout_token" not in form.errors
@@ -35,7 +37,7 @@ def buy_now(request):
         except (CartError, InsufficientPoints) as refusal:
             return _refuse(request, back, str(refusal))
         messages.success(request, f"Order {order.short_id} is paid with points. Your download is ready.")
-        return redirect("orders:detail", order_id=order.pk)
+        return go(request, reverse("orders:detail", args=[order.pk]))
     try:
         session = order_checkout_start(user=request.user, idempotency_key=key, product_id=data["product_id"])
     except CartError as refusal:
@@ -53,5 +55,7 @@ def _product(value) -> Product | None:
 
 
 def _refuse(request, back: str, message: str):
+    if request.htmx:
+        return render(request, "orders/partials/buy_now_result.html", {"error": message})
     messages.error(request, message)
     return redirect(back)

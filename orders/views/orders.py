@@ -23,7 +23,7 @@ from orders.downloads import (
 from orders.delivery import download_response
 from orders.errors import CartError
 from orders.models import OrderStatus
-from orders.selectors import order_for_shopper, orders_abandoned_exist, orders_for_shopper
+from orders.selectors import order_for_shopper, orders_for_shopper
 from orders.services.card import order_checkout_abandon, order_checkout_start
 from orders.services.placement import order_pay_with_points
 from orders.views.cart import cart_context
@@ -38,9 +38,7 @@ def order_list(request):
     before = request.GET.get("before")
     attempts = request.GET.get("attempts") == "1"
     page = orders_for_shopper(user=request.user, cursor=before, abandoned=attempts)
-    return render(request, "orders/list.html", {
-        "page": page, "paged": bool(before), "attempts": attempts,
-        "has_attempts": not attempts and not before and orders_abandoned_exist(user=request.user)})
+    return render(request, "orders/list.html", {"page": page, "paged": bool(before), "attempts": attempts})
 
 
 @never_cache
@@ -148,13 +146,13 @@ def to_stripe(request, session, *, refuse, unchanged: str = "Your cart is unchan
                                    cancel_url=request.build_absolute_uri(
                                        reverse("orders:payment_left", args=[session.order.pk])))
     except SessionNotPayable:
-        return _go(request, order_url)
+        return go(request, order_url)
     except PaymentProviderError as error:
         # Nothing stays reserved for a checkout Stripe could not open: the copies go back on sale now.
         order_checkout_abandon(checkout_session_id=session.pk, user=request.user,
                                why=error.provider_message or error.user_message)
         return refuse(request, f"{error.user_message} {unchanged}")
-    return _go(request, url)
+    return go(request, url)
 
 
 @never_cache
@@ -211,5 +209,5 @@ def _order_or_404(request, order_id):
     return order
 
 
-def _go(request, url: str):
+def go(request, url: str):
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
