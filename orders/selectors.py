@@ -90,19 +90,19 @@ def order_for_shopper(*, user, order_id) -> Order | None:
             .prefetch_related("items").first())
 
 
-def marked_owned(products, *, user):
-    """``products`` annotated with ``owned`` for the signed-in shopper (an EXISTS on the library's unique index,
-    part of the same query); signed out, nothing is owned and the query is unchanged."""
-    if not getattr(user, "is_authenticated", False):
-        return products
-    return products.annotate(owned=Exists(LibraryEntry.objects.filter(user=user, product_id=OuterRef("pk"))))
+def mark_owned(products, *, user) -> None:
+    """Set ``owned`` on each of ``products`` (a page of them): whether the signed-in shopper owns it. One query
+    for the page; none signed out."""
+    owned = owned_product_ids(user=user, product_ids=[product.pk for product in products]) if products else set()
+    for product in products:
+        product.owned = product.pk in owned
 
 
 def owned_product_ids(*, user, product_ids) -> set[int]:
     """Which of ``product_ids`` the shopper owns (one probe of the library's unique index per product)."""
     if not getattr(user, "is_authenticated", False):
         return set()
-    return set(LibraryEntry.objects.filter(user=user, product_id__in=list(product_ids))
+    return set(LibraryEntry.objects.filter(user=user, product_id__in=list(product_ids)).order_by()
                .values_list("product_id", flat=True))
 
 

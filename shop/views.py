@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from ops.header import header_figures
 from ops.pagination import page_without_count
-from orders.selectors import library_entry_for_product, marked_owned
+from orders.selectors import library_entry_for_product, mark_owned
 from shop.forms import SignUpForm
 from shop.selectors import catalog_products, product_for_page
 from shop.services import EmailAlreadyRegistered, user_sign_up
@@ -21,9 +21,10 @@ CATALOG_PAGE_SIZE = 12
 @require_GET
 def catalog(request):
     # No COUNT of the active products (it would read them all): the page and one more row say if more follow.
-    # Each product marked when the signed-in shopper owns it, in the same query.
-    products = marked_owned(catalog_products(), user=request.user)
-    page = page_without_count(products, request.GET.get("page"), page_size=CATALOG_PAGE_SIZE)
+    page = page_without_count(catalog_products(), request.GET.get("page"), page_size=CATALOG_PAGE_SIZE)
+    # The page's products the signed-in shopper owns: one probe of the library's (user, product) index for the
+    # page's ids (an EXISTS in the catalog's query let PostgreSQL read the shopper's whole library instead).
+    mark_owned(page.rows, user=request.user)
     template = "shop/catalog.html#product-grid" if request.htmx else "shop/catalog.html"
     return render(request, template, {"page": page})
 
