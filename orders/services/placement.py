@@ -82,9 +82,9 @@ def _lock_shopper(user) -> None:
 
 @transaction.atomic
 def order_pay_with_points(*, user, idempotency_key: str, product_id: int | None = None) -> Order:
-    """Order the cart (or, with ``product_id``, that one product: "Buy now") and pay with points, all in one transaction: the order and its items, the ledger entry,
-    its payment record, the stock and the emptied cart commit together or not at all. A replay returns the first
-    order.
+    """Order the cart (or, with ``product_id``, that one product: "Buy now") and pay with points, all in one
+    transaction: the order and its items, the ledger entry, its payment record, the stock, the library and the
+    cart lines bought commit together or not at all. A replay returns the first order.
 
     The cart's card checkout in progress ends first (its order cancelled, its reserved copies back for this
     order), and its Stripe page is made unpayable after commit -- Stripe is never called inside this transaction.

@@ -43,7 +43,8 @@ def world(shopper):
     changed = CheckoutSession.objects.get(pk=replaced.pk)
     basic.price_cents += 100
     basic.save()
-    return {"product": product, "other": other, "paid": paid, "pending": pending, "current": current, "changed": changed}
+    return {"product": product, "other": other, "paid": paid, "pending": pending, "current": current,
+            "changed": changed}
 
 
 def _pages(world) -> list[str]:
