@@ -56,7 +56,7 @@ def deliver(client, django_capture_on_commit_callbacks):
 def card_order(shopper):
     order = paid_card_order(user=shopper)
     OrderItem.objects.create(order=order, product=ProductFactory(), title="Harbour Lights", unit_price_cents=3999,
-                             unit_price_points=450)
+                             unit_price_points=450, quantity=1)
     return order
 
 
