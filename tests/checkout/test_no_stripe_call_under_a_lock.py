@@ -55,6 +55,7 @@ def test_no_path_calls_stripe_inside_a_transaction(stripe_calls, webhooks, packa
     hosted.pay(paying["Location"].rstrip("/").rsplit("/", 1)[-1])
     order = Order.objects.get(user=shopper, status="completed")
     order_refund_stripe(order_id=order.pk, staff_user=staff, reason="One file was broken", cents=100)
+    product = ProductFactory()  # the first one is the shopper's now: a digital good is bought once
     client.post(reverse("orders:cart_add"), {"product_id": product.pk})
     client.post(reverse("orders:pay_by_card"), {"checkout_token": str(uuid.uuid4())})
     client.post(reverse("orders:cancel", args=[Order.objects.get(user=shopper, status="pending").pk]))
@@ -69,6 +70,7 @@ def test_no_path_calls_stripe_inside_a_transaction(stripe_calls, webhooks, packa
     submit_refund(str(Refund.objects.order_by("created_at").first().pk))
 
     # a card checkout Stripe failed to open (released at once), another one, and its "check again" run by the task
+    product = ProductFactory()  # the cart's earlier product was paid with points just above
     client.post(reverse("orders:cart_add"), {"product_id": product.pk})
     FakeStripeHTTPClient.fail("server_error", method="post", path="/v1/checkout/sessions", times=10)
     client.post(reverse("orders:pay_by_card"), {"checkout_token": str(uuid.uuid4())})
