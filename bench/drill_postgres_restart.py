@@ -100,7 +100,7 @@ def shopper_loop(port, shopper, products, deadline, events, payments, lock):
         call("catalog", "GET", "/")
         call("balance", "GET", "/wallet/balance/")
         if token is None:
-            if call("add to cart", "POST", "/cart/add/", {"product_id": product_id, "quantity": 1}) != 200:
+            if call("add to cart", "POST", "/cart/add/", {"product_id": product_id}) != 200:
                 time.sleep(0.2)
                 continue
             token = str(uuid.uuid4())

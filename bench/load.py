@@ -165,7 +165,7 @@ def client(port: int, phase: str, seconds: float, shoppers: list, products: list
         call("catalog", "GET", "/", shopper)
         call("product page", "GET", f"/products/{slug}/", shopper)
         call("balance badge", "GET", "/wallet/balance/", shopper, htmx=True)
-        call("add to cart", "POST", "/cart/add/", shopper, {"product_id": product_id, "quantity": 1}, htmx=True)
+        call("add to cart", "POST", "/cart/add/", shopper, {"product_id": product_id}, htmx=True)
         call("pay with points", "POST", "/cart/pay/points/", shopper, {"checkout_token": str(uuid.uuid4())},
              htmx=True)
         call("balance badge", "GET", "/wallet/balance/", shopper, htmx=True)

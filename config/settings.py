@@ -299,7 +299,7 @@ RATE_LIMITS = {
     "points:start": [("user_or_ip", env_str("RATE_LIMIT_CHECKOUT") or "20/m")],
     "points:pay": [("user_or_ip", env_str("RATE_LIMIT_CHECKOUT") or "20/m")],
     "orders:cart_add": [("user_or_ip", env_str("RATE_LIMIT_CART") or "120/m")],
-    "orders:cart_update": [("user_or_ip", env_str("RATE_LIMIT_CART") or "120/m")],
+    "orders:buy_now": [("user_or_ip", env_str("RATE_LIMIT_CHECKOUT") or "20/m")],
     "orders:cart_remove": [("user_or_ip", env_str("RATE_LIMIT_CART") or "120/m")],
     "orders:pay_with_points": [("user_or_ip", env_str("RATE_LIMIT_PAY_POINTS") or "20/m")],
     "orders:pay_by_card": [("user_or_ip", env_str("RATE_LIMIT_CHECKOUT") or "20/m")],

@@ -189,10 +189,10 @@ class OrderAdmin(FastChangeList, admin.ModelAdmin):
 
 @admin.register(CartItem)
 class CartItemAdmin(admin.ModelAdmin):
-    list_display = ["user", "product", "quantity", "updated_at"]
+    list_display = ["user", "product", "added_at"]
     search_fields = ["user__email", "product__title"]
     list_select_related = ["user", "product"]
-    readonly_fields = ["user", "product", "quantity", "added_at", "updated_at"]
+    readonly_fields = ["user", "product", "added_at", "updated_at"]
 
     def has_add_permission(self, request):
         return False

@@ -10,8 +10,12 @@ class NotEnoughStock(CartError):
     pass
 
 
-class InvalidQuantity(CartError):
-    pass
+class AlreadyInCart(CartError):
+    """One copy of a digital good is all anyone needs: the product is in the cart already."""
+
+
+class AlreadyOwned(CartError):
+    """The shopper owns the product (it is in their library): it is not sold to them again."""
 
 
 class CurrencyMismatch(CartError):

@@ -1,19 +1,18 @@
 from django import forms
 
-from orders.services.cart import MAX_QUANTITY_PER_LINE
+from orders.models import PaymentMethod
 
 
 class CartAddForm(forms.Form):
-    product_id = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
-    quantity = forms.IntegerField(min_value=1, max_value=MAX_QUANTITY_PER_LINE, initial=1, required=False)
-
-    def clean_quantity(self):
-        return self.cleaned_data["quantity"] or 1
+    product_id = forms.IntegerField(min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput)
 
 
-class CartQuantityForm(forms.Form):
-    quantity = forms.IntegerField(min_value=0, max_value=MAX_QUANTITY_PER_LINE,
-                                  help_text="0 removes the item from the cart.")
+class BuyNowForm(forms.Form):
+    """"Buy now" on a product page: one copy of the product, paid with points or by card, the cart left alone."""
+
+    product_id = forms.IntegerField(min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput)
+    method = forms.ChoiceField(choices=PaymentMethod.choices)
+    checkout_token = forms.UUIDField()
 
 
 def first_error(form: forms.Form) -> str:

@@ -8,11 +8,11 @@ from ops.state_machine import Transitions
 
 
 class CartItem(models.Model):
-    """One product in a shopper's cart. The cart is these rows; totals are computed from current prices."""
+    """One product in a shopper's cart: one copy of a digital good (nobody needs the same file twice), so a row
+    has no quantity and the database keeps one row per shopper and product. Totals come from current prices."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cart_items")
     product = models.ForeignKey("shop.Product", on_delete=models.CASCADE, related_name="+")
-    quantity = models.PositiveIntegerField(default=1)
     added_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -20,11 +20,10 @@ class CartItem(models.Model):
         ordering = ["added_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["user", "product"], name="cart_one_row_per_product"),
-            models.CheckConstraint(condition=models.Q(quantity__gte=1), name="cart_quantity_positive"),
         ]
 
     def __str__(self):
-        return f"{self.quantity} × {self.product} for {self.user.email}"
+        return f"{self.product} for {self.user.email}"
 
 
 # The kind of checkout session a card order is paid with (``orders.checkout_kind`` handles it).
@@ -42,6 +41,12 @@ class OrderStatus(models.TextChoices):
     FAILED = "failed", "Payment failed"
     CANCELLED = "cancelled", "Cancelled"
     REFUNDED = "refunded", "Refunded"
+
+
+# "Your orders" lists what was bought (paid, refunded -- disputed ones are among them -- and still being paid);
+# the attempts that ended unpaid are listed apart, behind a link. Each list reads a partial index of its own.
+KEPT_STATUSES = [OrderStatus.PENDING, OrderStatus.COMPLETED, OrderStatus.REFUNDED]
+ABANDONED_STATUSES = [OrderStatus.CANCELLED, OrderStatus.FAILED]
 
 
 class DisputeStatus(models.TextChoices):
@@ -106,6 +111,10 @@ class Order(models.Model):
             # The shopper's list reads in this order (keyset on created_at and id); staff's list and the
             # dashboard's time windows read the second.
             models.Index(fields=["user", "-created_at", "-id"], name="order_user_newest_idx"),
+            models.Index(fields=["user", "-created_at", "-id"], condition=models.Q(status__in=KEPT_STATUSES),
+                         name="order_user_kept_newest_idx"),
+            models.Index(fields=["user", "-created_at", "-id"], condition=models.Q(status__in=ABANDONED_STATUSES),
+                         name="order_user_abandoned_idx"),
             models.Index(fields=["-created_at", "-id"], name="order_newest_idx"),
             models.Index(fields=["status", "created_at"], name="order_status_idx"),
         ]
@@ -222,3 +231,27 @@ class OrderStatusChange(models.Model):
             return f"still {self.get_to_status_display().lower()}"
         return f"{self.get_from_status_display().lower() if self.from_status else 'new'} → " \
                f"{self.get_to_status_display().lower()}"
+
+
+class LibraryEntry(models.Model):
+    """A product the shopper owns -- bought in an order that is paid, not refunded and whose payment was not
+    taken back by a lost dispute -- pointing at the order item that delivers it. One per shopper and product
+    (the database insists), newest purchase first: the "Your downloads" page reads these rows through
+    ``library_user_newest_idx`` and the cart and payments refuse what is here.
+
+    Kept by ``orders.services.library.library_sync_order``, which every change of an order's status or dispute
+    status calls (``order_transition`` and the dispute moves), inside the same transaction."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="library")
+    product = models.ForeignKey("shop.Product", on_delete=models.PROTECT, related_name="+")
+    order_item = models.ForeignKey(OrderItem, on_delete=models.CASCADE, related_name="library_entries")
+    created_at = models.DateTimeField(help_text="When the order that delivers it was placed.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "library entries"
+        indexes = [models.Index(fields=["user", "-created_at", "-id"], name="library_user_newest_idx")]
+        constraints = [models.UniqueConstraint(fields=["user", "product"], name="library_one_row_per_product")]
+
+    def __str__(self):
+        return f"{self.product_id} owned by {self.user_id}"

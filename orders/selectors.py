@@ -1,11 +1,12 @@
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import IntegerField, OuterRef, Subquery, Sum
+from django.db.models import Exists, IntegerField, OuterRef, Subquery, Sum
 
 from ops.keyset import KeysetPage, newest_first_page
 
-from orders.models import CartItem, Order, OrderItem
+from orders.downloads import download_token
+from orders.models import ABANDONED_STATUSES, KEPT_STATUSES, CartItem, LibraryEntry, Order, OrderItem
 
 
 @dataclass(frozen=True)
@@ -35,22 +36,27 @@ class CartSummary:
 
 def _line_problem(item: CartItem) -> str:
     product = item.product
+    if item.owned:
+        return f"You already own “{product.title}”: it is in your downloads. Remove it from your cart."
     if not product.is_active:
         return f"“{product.title}” is no longer for sale."
-    if product.stock is not None and item.quantity > product.stock:
-        return f"Only {product.stock} of “{product.title}” left." if product.stock else f"“{product.title}” is sold out."
+    if product.stock == 0:
+        return f"“{product.title}” is sold out."
     return ""
 
 
 def cart_summary(*, user) -> CartSummary:
-    """The cart with totals computed on the server from current prices (one query)."""
-    items = list(CartItem.objects.filter(user=user).select_related("product").order_by("added_at", "id"))
-    lines = [CartLine(item=item, line_cents=item.quantity * item.product.price_cents,
-                      line_points=item.quantity * item.product.price_points, problem=_line_problem(item))
+    """The cart with totals computed on the server from current prices, each line marked when the shopper owns
+    its product already (bought meanwhile in another tab): one query."""
+    owned = Exists(LibraryEntry.objects.filter(user=user, product_id=OuterRef("product_id")))
+    items = list(CartItem.objects.filter(user=user).select_related("product").annotate(owned=owned)
+                 .order_by("added_at", "id"))
+    lines = [CartLine(item=item, line_cents=item.product.price_cents, line_points=item.product.price_points,
+                      problem=_line_problem(item))
              for item in items]
     return CartSummary(
         lines=lines,
-        count=sum(item.quantity for item in items),
+        count=len(items),
         total_cents=sum(line.line_cents for line in lines),
         total_points=sum(line.line_points for line in lines),
         currency=items[0].product.currency if items else settings.SHOP_CURRENCY,
@@ -58,19 +64,23 @@ def cart_summary(*, user) -> CartSummary:
 
 
 def cart_count(*, user) -> int:
-    return CartItem.objects.filter(user=user).aggregate(total=Sum("quantity"))["total"] or 0
+    return CartItem.objects.filter(user=user).count()
 
 
 ORDERS_PAGE_SIZE = 20
 
 
-def orders_for_shopper(*, user, cursor: str | None = None, page_size: int = ORDERS_PAGE_SIZE) -> KeysetPage:
-    """A page of the shopper's orders, newest first, in one query whatever their number: read in order from the
-    (user, -created_at, -id) index with keyset pagination (no COUNT), each row's item count from a subquery run
-    for the page's rows only -- never a GROUP BY over every order of the shopper."""
+def orders_for_shopper(*, user, cursor: str | None = None, page_size: int = ORDERS_PAGE_SIZE,
+                       abandoned: bool = False) -> KeysetPage:
+    """A page of the shopper's orders, newest first, in one query whatever their number: what was bought (paid,
+    refunded, disputed, still being paid) or, with ``abandoned``, the attempts that ended unpaid (cancelled,
+    failed). Each reads in order from its partial (user, -created_at, -id) index with keyset pagination (no
+    COUNT), each row's item count from a subquery run for the page's rows only -- never a GROUP BY over every
+    order of the shopper."""
     item_count = Subquery(OrderItem.objects.filter(order=OuterRef("pk")).order_by().values("order")
                           .annotate(total=Sum("quantity")).values("total"), output_field=IntegerField())
-    orders = Order.objects.filter(user=user).annotate(item_count=item_count)
+    statuses = ABANDONED_STATUSES if abandoned else KEPT_STATUSES
+    orders = Order.objects.filter(user=user, status__in=statuses).annotate(item_count=item_count)
     return newest_first_page(orders, cursor=cursor, page_size=page_size)
 
 
@@ -78,3 +88,56 @@ def order_for_shopper(*, user, order_id) -> Order | None:
     """The shopper's own order with its items, or None (another shopper's order is simply not found)."""
     return (Order.objects.filter(user=user, pk=order_id).select_related("checkout_session")
             .prefetch_related("items").first())
+
+
+def mark_owned(products, *, user) -> None:
+    """Set ``owned`` on each of ``products`` (a page of them): whether the signed-in shopper owns it. One query
+    for the page; none signed out."""
+    owned = owned_product_ids(user=user, product_ids=[product.pk for product in products]) if products else set()
+    for product in products:
+        product.owned = product.pk in owned
+
+
+def owned_product_ids(*, user, product_ids) -> set[int]:
+    """Which of ``product_ids`` the shopper owns (one probe of the library's unique index per product)."""
+    if not getattr(user, "is_authenticated", False):
+        return set()
+    return set(LibraryEntry.objects.filter(user=user, product_id__in=list(product_ids)).order_by()
+               .values_list("product_id", flat=True))
+
+
+LIBRARY_PAGE_SIZE = 20
+
+
+@dataclass(frozen=True)
+class LibraryRow:
+    entry: LibraryEntry
+    token: str  # a fresh signed download link's token; empty while the order's downloads are suspended
+
+    @property
+    def suspended(self) -> bool:
+        return not self.token
+
+
+def library_for_shopper(*, user, cursor: str | None = None, page_size: int = LIBRARY_PAGE_SIZE) -> KeysetPage:
+    """A page of the products the shopper owns, newest purchase first, each with a fresh signed download link:
+    one query whatever the library's size (the (user, -created_at, -id) index, keyset pagination, the product
+    and the delivering order joined)."""
+    entries = LibraryEntry.objects.filter(user=user).select_related("product", "order_item__order")
+    page = newest_first_page(entries, cursor=cursor, page_size=page_size)
+    rows = [LibraryRow(entry=entry, token="" if entry.order_item.order.downloads_suspended
+                       else download_token(item=entry.order_item, user_id=user.pk))
+            for entry in page.rows]
+    return KeysetPage(rows=rows, next_cursor=page.next_cursor)
+
+
+def library_entry_for_product(*, user, product_id) -> LibraryRow | None:
+    """The shopper's library row of one product with a fresh link, or None when they do not own it."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    entry = (LibraryEntry.objects.filter(user=user, product_id=product_id)
+             .select_related("order_item__order").first())
+    if entry is None:
+        return None
+    return LibraryRow(entry=entry, token="" if entry.order_item.order.downloads_suspended
+                      else download_token(item=entry.order_item, user_id=user.pk))

@@ -16,7 +16,7 @@ from ops.header import SAFE_METHODS, HeaderFigures
 from orders.models import CartItem
 from wallet.badge import signed_in_row
 
-_CART_COUNT = f"(SELECT COALESCE(SUM(c.quantity), 0) FROM {CartItem._meta.db_table} c WHERE c.user_id = u.id)"
+_CART_COUNT = f"(SELECT COUNT(*) FROM {CartItem._meta.db_table} c WHERE c.user_id = u.id)"
 
 
 def _user_with_header(request):

@@ -1,3 +1,5 @@
+import uuid
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.http import Http404
@@ -6,7 +8,9 @@ from django.templatetags.static import static
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
 
+from ops.header import header_figures
 from ops.pagination import page_without_count
+from orders.selectors import library_entry_for_product, mark_owned
 from shop.forms import SignUpForm
 from shop.selectors import catalog_products, product_for_page
 from shop.services import EmailAlreadyRegistered, user_sign_up
@@ -19,6 +23,9 @@ CATALOG_PAGE_SIZE = 12
 def catalog(request):
     # No COUNT of the active products (it would read them all): the page and one more row say if more follow.
     page = page_without_count(catalog_products(), request.GET.get("page"), page_size=CATALOG_PAGE_SIZE)
+    # The page's products the signed-in shopper owns: one probe of the library's (user, product) index for the
+    # page's ids (an EXISTS in the catalog's query let PostgreSQL read the shopper's whole library instead).
+    mark_owned(page.rows, user=request.user)
     template = "shop/catalog.html#product-grid" if request.htmx else "shop/catalog.html"
     return render(request, template, {"page": page})
 
@@ -28,7 +35,12 @@ def product_detail(request, slug):
     product = product_for_page(slug=slug)
     if product is None:
         raise Http404("This product is not in the shop (any more).")
-    return render(request, "shop/product.html", {"product": product})
+    figures = header_figures(request)
+    return render(request, "shop/product.html", {
+        "product": product, "owned": library_entry_for_product(user=request.user, product_id=product.pk),
+        "balance": figures.balance if figures else None,
+        # A fresh token per rendering: a double click pays once (the order service replays the first).
+        "checkout_token": uuid.uuid4()})
 
 
 @require_GET

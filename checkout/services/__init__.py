@@ -1,6 +1,7 @@
 """Every write the checkout app makes. Split by concern:
 
 sessions     start / renew / follow / cancel / pay
+leaving      the shopper cancels on Stripe's payment page: expired there, ended here at once
 refunds      staff refunds of a payment: recorded, then sent to Stripe
 refund_lifecycle  what Stripe's answers and refund events do to them, refunds made in Stripe's Dashboard
 disputes     disputes of payments, mirrored from Stripe's events, and the staff alert
@@ -23,6 +24,7 @@ from checkout.services.fulfilment import (
     checkout_session_sync,
     checkout_sessions_reconcile_awaiting,
 )
+from checkout.services.leaving import checkout_session_leave
 from checkout.services.refunds import RefundRefused, checkout_session_refund
 from checkout.services.sessions import (
     Offer,
@@ -47,7 +49,8 @@ from checkout.services.webhooks import (
 __all__ = [
     "InvalidWebhook", "Offer", "Outcome", "RefundRefused", "SessionNotPayable",
     "StartResult", "WebhookProcessingFailed", "checkout_session_cancel", "checkout_session_end_active",
-    "checkout_session_follow", "checkout_session_move", "checkout_session_pay", "checkout_session_reconcile",
+    "checkout_session_follow", "checkout_session_leave", "checkout_session_move", "checkout_session_pay",
+    "checkout_session_reconcile",
     "checkout_session_refund", "checkout_session_start", "checkout_session_sync", "checkout_sessions_expire_due",
     "checkout_sessions_purge_stale", "checkout_sessions_reconcile_awaiting", "checkout_sessions_sweep_kinds",
     "stripe_webhook_receive", "stripe_webhook_verify", "webhook_event_process", "webhook_events_reprocess",

@@ -36,8 +36,10 @@ ENDED = [CheckoutSession.Status.EXPIRED, CheckoutSession.Status.INVALIDATED]
 
 
 @transaction.atomic
-def order_checkout_start(*, user, idempotency_key: str, now: datetime | None = None) -> CheckoutSession:
-    """Turn the cart into a pending card order with a fresh checkout session, in one transaction.
+def order_checkout_start(*, user, idempotency_key: str, product_id: int | None = None,
+                         now: datetime | None = None) -> CheckoutSession:
+    """Turn the cart (or, with ``product_id``, that one product: "Buy now", the cart left as it is) into a
+    pending card order with a fresh checkout session, in one transaction.
 
     The shopper's active checkout session (a package, or an earlier cart) ends first, so a reservation it held
     is given back before this order takes stock: re-checking-out the last copy works. A replay (same form
@@ -48,7 +50,8 @@ def order_checkout_start(*, user, idempotency_key: str, now: datetime | None = N
     if replayed is not None and replayed.checkout_session is not None:
         return replayed.checkout_session
     ended = checkout_session_end_active(user=user, now=now)
-    order = order_create_from_cart(user=user, payment_method=PaymentMethod.STRIPE, idempotency_key=idempotency_key)
+    order = order_create_from_cart(user=user, payment_method=PaymentMethod.STRIPE, idempotency_key=idempotency_key,
+                                   product_id=product_id)
     _check_reservation_limit(order)
     session = checkout_session_start(user=user, continues=ended, now=now, offer=Offer(
         kind=CART, title=f"Order {order.short_id}", amount_cents=order.total_cents, currency=order.currency)).session
@@ -66,8 +69,8 @@ def _check_reservation_limit(order: Order) -> None:
     limited = order.items.filter(product__stock__isnull=False).aggregate(copies=Sum("quantity"))["copies"] or 0
     if limited > limit:
         raise ReservationLimitReached(
-            f"A card payment can hold at most {limit} copies of limited editions while you pay; your cart has "
-            f"{limited}. Lower the quantities, or pay with points (nothing is held then).")
+            f"A card payment can hold at most {limit} limited editions while you pay; your cart has "
+            f"{limited}. Pay for some of them first, or pay with points (nothing is held then).")
 
 
 def order_checkout_abandon(*, checkout_session_id, user, why: str) -> None:
@@ -176,7 +179,7 @@ def order_complete_from_checkout(*, checkout_session: CheckoutSession, payment_i
     order_transition(order=order, to=OrderStatus.COMPLETED, fulfilled_at=now,
                      stripe_payment_intent_id=order.stripe_payment_intent_id,
                      reason=f"Paid by card (Stripe payment {payment_intent or 'unknown'}).")
-    cart_remove_ordered(user=order.user, quantities=order_quantities(order))
+    cart_remove_ordered(user=order.user, product_ids=order_quantities(order))
     order_queue_confirmation(order=order)
     return order
 

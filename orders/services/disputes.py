@@ -11,6 +11,7 @@ from datetime import datetime
 
 from checkout.models import CheckoutSession
 from orders.models import DisputeStatus, Order, OrderStatusChange
+from orders.services.library import library_sync_order
 from shop.templatetags.shop_tags import money
 
 logger = logging.getLogger(__name__)
@@ -59,3 +60,5 @@ def _move(order: Order, target: str, *, reason: str) -> None:
     order.save(update_fields=["dispute_status", "updated_at"])
     OrderStatusChange.objects.create(order=order, from_status=order.status, to_status=order.status,
                                      reason=reason[:HISTORY_LIMIT])
+    if target == DisputeStatus.LOST:
+        library_sync_order(order=order)  # the money went back: the product is no longer the shopper's

@@ -1,5 +1,6 @@
 """Turning a cart into an order, and paying for it with points."""
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
@@ -7,11 +8,12 @@ from checkout.money import format_points
 from checkout.services import checkout_session_end_active
 from orders.errors import CheckoutFormUsed, CurrencyMismatch, EmptyCart, ProductUnavailable
 from orders.models import CART, CartItem, Order, OrderItem, OrderStatus, PaymentMethod
-from orders.services.cart import cart_remove_ordered
+from orders.services.cart import cart_remove_ordered, check_not_owned
 from orders.services.payments import order_payment_record
 from orders.services.status import order_record_creation, order_transition
 from orders.services.stock import stock_take
 from orders.tasks import send_order_confirmation
+from shop.models import Product
 from wallet.services import wallet_spend
 
 
@@ -27,45 +29,63 @@ def _replayed_order(*, user, idempotency_key: str, payment_method: str) -> Order
     return order
 
 
-def order_create_from_cart(*, user, payment_method: str, idempotency_key: str) -> Order:
-    """Create a pending order from the shopper's cart, inside the caller's transaction.
+def order_create_from_cart(*, user, payment_method: str, idempotency_key: str, product_id: int | None = None) -> Order:
+    """Create a pending order from the shopper's cart -- or, with ``product_id``, for that one product ("Buy now",
+    the cart left as it is) -- inside the caller's transaction.
 
-    Locks the cart rows first, so two submits of one cart run one after the other; the second then finds the
-    order the first made (same idempotency key) and returns it. Takes limited stock (rolled back with the
-    caller's transaction on any later failure). Refusals raise CartError subclasses with the shopper's message."""
-    items = list(CartItem.objects.select_for_update(of=("self",)).filter(user=user).select_related("product")
-                 .order_by("id"))
+    Locks the shopper's row and then the cart rows, so two submits of one cart (or two tabs buying the same
+    product) run one after the other; the second then finds the order the first made (same idempotency key) and
+    returns it, or is refused because the shopper owns the product by then. Takes limited stock (rolled back with
+    the caller's transaction on any later failure). Refusals raise CartError subclasses with the shopper's
+    message: an empty cart, a product no longer for sale or owned already, mixed currencies, too little stock."""
+    _lock_shopper(user)
+    if product_id is None:
+        items = list(CartItem.objects.select_for_update(of=("self",)).filter(user=user).select_related("product")
+                     .order_by("id"))
+        products = [item.product for item in items]
+        origin = "Placed from the cart"
+    else:
+        products = list(Product.objects.filter(pk=product_id))
+        origin = "Bought now from the product page"
     replayed = _replayed_order(user=user, idempotency_key=idempotency_key, payment_method=payment_method)
     if replayed is not None:
         return replayed
-    if not items:
-        raise EmptyCart("Your cart is empty.")
-    for item in items:
-        if not item.product.is_active:
-            raise ProductUnavailable(f"“{item.product.title}” is no longer for sale; remove it from your cart.")
-    currencies = {item.product.currency for item in items}
+    if not products:
+        raise EmptyCart("Your cart is empty." if product_id is None else "This product is no longer for sale.")
+    for product in products:
+        if not product.is_active:
+            raise ProductUnavailable(f"“{product.title}” is no longer for sale"
+                                     f"{'; remove it from your cart' if product_id is None else ''}.")
+    check_not_owned(user=user, products=products)
+    currencies = {product.currency for product in products}
     if len(currencies) > 1:
         raise CurrencyMismatch("Your cart mixes currencies; remove the items in the other currency.")
-    stock_take(quantities={item.product_id: item.quantity for item in items})
+    stock_take(quantities={product.pk: 1 for product in products})
     order = Order.objects.create(
         user=user, payment_method=payment_method, idempotency_key=idempotency_key, currency=currencies.pop(),
-        total_cents=sum(item.quantity * item.product.price_cents for item in items),
-        total_points=sum(item.quantity * item.product.price_points for item in items),
+        total_cents=sum(product.price_cents for product in products),
+        total_points=sum(product.price_points for product in products),
     )
     OrderItem.objects.bulk_create([
-        OrderItem(order=order, product=item.product, title=item.product.title, quantity=item.quantity,
-                  unit_price_cents=item.product.price_cents, unit_price_points=item.product.price_points)
-        for item in items
+        OrderItem(order=order, product=product, title=product.title, quantity=1,
+                  unit_price_cents=product.price_cents, unit_price_points=product.price_points)
+        for product in products
     ])
-    order_record_creation(order=order, reason=f"Placed from the cart, paying by {PaymentMethod(payment_method).label}.")
+    order_record_creation(order=order, reason=f"{origin}, paying by {PaymentMethod(payment_method).label}.")
     return order
 
 
+def _lock_shopper(user) -> None:
+    """The shopper's row, as checkout locks it (FOR NO KEY UPDATE, before any cart or session row): what one
+    shopper buys is decided one order at a time, so two tabs cannot both buy a product the first makes owned."""
+    list(get_user_model().objects.select_for_update(no_key=True).filter(pk=user.pk).values_list("pk", flat=True))
+
+
 @transaction.atomic
-def order_pay_with_points(*, user, idempotency_key: str) -> Order:
-    """Order the cart and pay with points, all in one transaction: the order and its items, the ledger entry,
-    its payment record, the stock and the emptied cart commit together or not at all. A replay returns the first
-    order.
+def order_pay_with_points(*, user, idempotency_key: str, product_id: int | None = None) -> Order:
+    """Order the cart (or, with ``product_id``, that one product: "Buy now") and pay with points, all in one
+    transaction: the order and its items, the ledger entry, its payment record, the stock, the library and the
+    cart lines bought commit together or not at all. A replay returns the first order.
 
     The cart's card checkout in progress ends first (its order cancelled, its reserved copies back for this
     order), and its Stripe page is made unpayable after commit -- Stripe is never called inside this transaction.
@@ -75,7 +95,8 @@ def order_pay_with_points(*, user, idempotency_key: str) -> Order:
     now = timezone.now()
     if _replayed_order(user=user, idempotency_key=idempotency_key, payment_method=PaymentMethod.POINTS) is None:
         checkout_session_end_active(user=user, kind=CART, now=now)
-    order = order_create_from_cart(user=user, payment_method=PaymentMethod.POINTS, idempotency_key=idempotency_key)
+    order = order_create_from_cart(user=user, payment_method=PaymentMethod.POINTS, idempotency_key=idempotency_key,
+                                   product_id=product_id)
     if order.status != OrderStatus.PENDING:
         return order
     wallet_spend(user=user, points=order.total_points, idempotency_key=f"order:{order.pk}:pay",
@@ -83,8 +104,8 @@ def order_pay_with_points(*, user, idempotency_key: str) -> Order:
     order_payment_record(order=order, method=PaymentMethod.POINTS, amount=order.total_points, now=now)
     order_transition(order=order, to=OrderStatus.COMPLETED, reason=f"Paid with {format_points(order.total_points)}.",
                      fulfilled_at=now)
-    # Only the lines this order locked and bought: a line added in another tab meanwhile stays in the cart.
-    cart_remove_ordered(user=user, quantities=order_quantities(order))
+    # Only the lines of what this order bought (owned now): a line added in another tab meanwhile stays.
+    cart_remove_ordered(user=user, product_ids=order_quantities(order))
     order_queue_confirmation(order=order)
     return order
 

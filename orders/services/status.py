@@ -1,6 +1,7 @@
 """Order status changes: allowed or refused by ``Order.TRANSITIONS``, and always recorded."""
 
 from orders.models import Order, OrderStatus, OrderStatusChange
+from orders.services.library import library_sync_order
 from ops.state_machine import IllegalTransition
 
 
@@ -11,7 +12,8 @@ def order_record_creation(*, order: Order, reason: str) -> None:
 def order_transition(*, order: Order, to: str, reason: str, changed_by=None, **fields) -> Order:
     """Move ``order`` (locked by the caller with select_for_update) to ``to`` and record why.
 
-    Extra ``fields`` (e.g. ``fulfilled_at``) are saved in the same UPDATE."""
+    Extra ``fields`` (e.g. ``fulfilled_at``) are saved in the same UPDATE. The shopper's library follows: a
+    completed order adds its products, one leaving ``completed`` takes them out."""
     if not Order.TRANSITIONS.allows(order.status, to):
         raise IllegalTransition(f"Order {order.short_id} cannot go from {order.get_status_display().lower()} "
                                 f"to {OrderStatus(to).label.lower()}.")
@@ -22,4 +24,6 @@ def order_transition(*, order: Order, to: str, reason: str, changed_by=None, **f
     order.save(update_fields=["status", "updated_at", *fields])
     OrderStatusChange.objects.create(order=order, from_status=from_status, to_status=to, reason=reason,
                                      changed_by=changed_by)
+    if OrderStatus.COMPLETED in (from_status, to):
+        library_sync_order(order=order)
     return order

@@ -11,9 +11,9 @@ from django_htmx.http import trigger_client_event
 
 from ops.header import header_figures
 from orders.errors import CartError
-from orders.forms import CartAddForm, CartQuantityForm, first_error
+from orders.forms import CartAddForm, first_error
 from orders.selectors import cart_count, cart_summary
-from orders.services.cart import cart_add, cart_remove, cart_set_quantity
+from orders.services.cart import cart_add, cart_remove
 from wallet.selectors import wallet_balance
 
 CART_CHANGED = "cart-changed"
@@ -45,19 +45,6 @@ def cart_add_view(request):
         return redirect(_safe_back(request))
     messages.success(request, "Added to your cart.")
     return redirect("orders:cart")
-
-
-@login_required
-@require_POST
-def cart_update_view(request, product_id):
-    form = CartQuantityForm(request.POST)
-    error = first_error(form) if not form.is_valid() else ""
-    if not error:
-        try:
-            cart_set_quantity(user=request.user, product_id=product_id, quantity=form.cleaned_data["quantity"])
-        except CartError as refusal:
-            error = str(refusal)
-    return _cart_changed(request, error)
 
 
 @login_required

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling, trigger_client_event
 
 from checkout.gateway import PaymentProviderError
-from checkout.services import SessionNotPayable, checkout_session_cancel, checkout_session_pay
+from checkout.services import SessionNotPayable, checkout_session_cancel, checkout_session_leave, checkout_session_pay
 from checkout.services.checks import checkout_session_check_request
 
 from orders.downloads import (
@@ -33,10 +33,12 @@ from wallet.services import InsufficientPoints
 @login_required
 @require_GET
 def order_list(request):
-    """Newest first; "Older orders" continues after the last one shown (``before``: a keyset cursor)."""
+    """What the shopper bought, newest first; "Older" continues after the last one shown (``before``: a keyset
+    cursor). ``?attempts=1`` lists the attempts that ended unpaid instead (cancelled, failed)."""
     before = request.GET.get("before")
-    page = orders_for_shopper(user=request.user, cursor=before)
-    return render(request, "orders/list.html", {"page": page, "paged": bool(before)})
+    attempts = request.GET.get("attempts") == "1"
+    page = orders_for_shopper(user=request.user, cursor=before, abandoned=attempts)
+    return render(request, "orders/list.html", {"page": page, "paged": bool(before), "attempts": attempts})
 
 
 @never_cache
@@ -129,20 +131,51 @@ def pay_by_card(request):
         session = order_checkout_start(user=request.user, idempotency_key=f"card:{request.user.pk}:{token}")
     except CartError as refusal:
         return _cart_refusal(request, str(refusal))
+    return to_stripe(request, session, refuse=_cart_refusal)
+
+
+def to_stripe(request, session, *, refuse, unchanged: str = "Your cart is unchanged."):
+    """Send the shopper to Stripe's page for a card order's ``session``; ``refuse(request, message)`` answers
+    when Stripe cannot open it."""
     order_url = reverse("orders:detail", args=[session.order.pk])
     try:
-        # Back to the order page (it follows the payment) or, when the shopper cancels, to the cart.
+        # Back to the order page (it follows the payment) or, when the shopper cancels, to a page that ends the
+        # order at once (its copies back on sale) and then shows the cart.
         url = checkout_session_pay(session_id=session.pk, user=request.user,
                                    success_url=request.build_absolute_uri(order_url),
-                                   cancel_url=request.build_absolute_uri(reverse("orders:cart")) + "?cancelled=1")
+                                   cancel_url=request.build_absolute_uri(
+                                       reverse("orders:payment_left", args=[session.order.pk])))
     except SessionNotPayable:
-        return _go(request, order_url)
+        return go(request, order_url)
     except PaymentProviderError as error:
         # Nothing stays reserved for a checkout Stripe could not open: the copies go back on sale now.
         order_checkout_abandon(checkout_session_id=session.pk, user=request.user,
                                why=error.provider_message or error.user_message)
-        return _cart_refusal(request, f"{error.user_message} Your cart is unchanged.")
-    return _go(request, url)
+        return refuse(request, f"{error.user_message} {unchanged}")
+    return go(request, url)
+
+
+@never_cache
+@login_required
+@require_GET
+def card_payment_left(request, order_id):
+    """Where Stripe's "cancel" link (the session's ``cancel_url``) brings the shopper back. Stripe sends them
+    with a GET, so this GET writes: the order's checkout ends now -- expired at Stripe, the order cancelled and
+    its reserved copies back on sale -- and the cart is shown. Repeating it, or arriving after paying after all,
+    changes nothing: the order's real state is shown instead."""
+    order = _order_or_404(request, order_id)
+    if order.status == OrderStatus.PENDING and order.checkout_session_id:
+        checkout_session_leave(session_id=order.checkout_session_id, user=request.user)
+        order = _order_or_404(request, order_id)
+    if order.status in (OrderStatus.CANCELLED, OrderStatus.FAILED):
+        messages.info(request, f"You left the card payment, so order {order.short_id} is cancelled and nothing "
+                               f"was charged. Your cart is as you left it.")
+        return redirect("orders:cart")
+    if order.status == OrderStatus.COMPLETED:
+        messages.success(request, f"Order {order.short_id} is paid. Your downloads are ready.")
+    elif order.status == OrderStatus.PENDING:
+        messages.info(request, f"Order {order.short_id} is still being paid; this page shows when it is done.")
+    return redirect("orders:detail", order_id=order.pk)
 
 
 @login_required
@@ -176,5 +209,5 @@ def _order_or_404(request, order_id):
     return order
 
 
-def _go(request, url: str):
+def go(request, url: str):
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)

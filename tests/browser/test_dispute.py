@@ -22,7 +22,7 @@ def _dispute(**filters) -> Dispute | None:
 def test_a_dispute_reaches_the_staff_dashboard_and_suspends_the_download_until_it_is_won(
         page, chromium, live_server, celery_worker, mailoutbox):
     shopper, staff = UserFactory(), StaffFactory(email="ops@example.com")
-    cart_add(user=shopper, product_id=ProductFactory(title="Harbour Lights", price_cents=499).pk, quantity=1)
+    cart_add(user=shopper, product_id=ProductFactory(title="Harbour Lights", price_cents=499).pk)
     sign_in(page.context, shopper, base_url=live_server.url)
 
     # given: the shopper paid by card on the demo page, and the order page offers the download

@@ -50,12 +50,13 @@ def test_no_path_calls_stripe_inside_a_transaction(stripe_calls, webhooks, packa
     # a card order: paid through the pages, refunded in part by staff; another one cancelled before paying
     ProductFactory(stock=5)
     product = ProductFactory()
-    client.post(reverse("orders:cart_add"), {"product_id": product.pk, "quantity": 1})
+    client.post(reverse("orders:cart_add"), {"product_id": product.pk})
     paying = client.post(reverse("orders:pay_by_card"), {"checkout_token": str(uuid.uuid4())})
     hosted.pay(paying["Location"].rstrip("/").rsplit("/", 1)[-1])
     order = Order.objects.get(user=shopper, status="completed")
     order_refund_stripe(order_id=order.pk, staff_user=staff, reason="One file was broken", cents=100)
-    client.post(reverse("orders:cart_add"), {"product_id": product.pk, "quantity": 1})
+    product = ProductFactory()  # the first one is the shopper's now: a digital good is bought once
+    client.post(reverse("orders:cart_add"), {"product_id": product.pk})
     client.post(reverse("orders:pay_by_card"), {"checkout_token": str(uuid.uuid4())})
     client.post(reverse("orders:cancel", args=[Order.objects.get(user=shopper, status="pending").pk]))
     # a card checkout ended by paying the same cart with points (its Stripe session expired after commit)
@@ -69,7 +70,8 @@ def test_no_path_calls_stripe_inside_a_transaction(stripe_calls, webhooks, packa
     submit_refund(str(Refund.objects.order_by("created_at").first().pk))
 
     # a card checkout Stripe failed to open (released at once), another one, and its "check again" run by the task
-    client.post(reverse("orders:cart_add"), {"product_id": product.pk, "quantity": 1})
+    product = ProductFactory()  # the cart's earlier product was paid with points just above
+    client.post(reverse("orders:cart_add"), {"product_id": product.pk})
     FakeStripeHTTPClient.fail("server_error", method="post", path="/v1/checkout/sessions", times=10)
     client.post(reverse("orders:pay_by_card"), {"checkout_token": str(uuid.uuid4())})
     FakeStripeHTTPClient.reset()

@@ -21,7 +21,7 @@ DASHBOARD = "admin:dashboard"
 
 
 def points_order(user, product, key):
-    cart_add(user=user, product_id=product.pk, quantity=1)
+    cart_add(user=user, product_id=product.pk)
     return order_pay_with_points(user=user, idempotency_key=key)
 
 

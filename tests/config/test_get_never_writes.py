@@ -1,6 +1,10 @@
 """GET requests only read: every shopper page, in every state that used to tempt a write (an expired checkout
 that paying will recover, a checkout replaced in another tab, a pending card order), runs no INSERT, UPDATE or
-DELETE."""
+DELETE.
+
+The one GET that writes by design is ``orders:payment_left``, the cancel link of Stripe's payment page (Stripe
+sends the shopper back with a GET, and leaving the page ends the order at once): its own tests are in
+``tests/orders/test_leaving_the_payment_page.py``."""
 
 from datetime import timedelta
 
@@ -28,10 +32,10 @@ def _writes(queries) -> list[str]:
 def world(shopper):
     """A shopper with points, a paid order, a pending card order, and checkouts in every state."""
     give_points(shopper, 5000)
-    product = ProductFactory(stock=10)
-    cart_add(user=shopper, product_id=product.pk, quantity=1)
+    product, other = ProductFactory(stock=10), ProductFactory(stock=10)
+    cart_add(user=shopper, product_id=product.pk)
     paid = order_pay_with_points(user=shopper, idempotency_key="get-test-paid")
-    cart_add(user=shopper, product_id=product.pk, quantity=1)
+    cart_add(user=shopper, product_id=other.pk)
     pending = order_checkout_start(user=shopper, idempotency_key="get-test-card").order
     premium, basic = PointsPackageFactory(name="Premium"), PointsPackageFactory(name="Basic")
     replaced = points_purchase_start(user=shopper, package=basic).session
@@ -39,13 +43,16 @@ def world(shopper):
     changed = CheckoutSession.objects.get(pk=replaced.pk)
     basic.price_cents += 100
     basic.save()
-    return {"product": product, "paid": paid, "pending": pending, "current": current, "changed": changed}
+    return {"product": product, "other": other, "paid": paid, "pending": pending, "current": current,
+            "changed": changed}
 
 
 def _pages(world) -> list[str]:
     current, changed = world["current"], world["changed"]
     return [
         reverse("shop:catalog"), reverse("shop:product", args=[world["product"].slug]), reverse("shop:packages"),
+        reverse("shop:product", args=[world["other"].slug]), reverse("orders:library"),
+        reverse("orders:list") + "?attempts=1",
         reverse("wallet:home"), reverse("wallet:balance"), reverse("orders:cart"), reverse("orders:cart_badge"),
         reverse("orders:list"), reverse("orders:detail", args=[world["paid"].pk]),
         reverse("orders:detail", args=[world["pending"].pk]), reverse("points:choose"),

@@ -65,7 +65,7 @@ def test_htmx_requests_pass_with_the_token_from_the_page_header(shopper):
     token = page.context["csrf_token"]
     assert f'hx-headers=\'{{"x-csrftoken": "{token}"}}\''.encode() in page.content
 
-    response = client.post(reverse("orders:cart_add"), {"product_id": product.pk, "quantity": 1},
+    response = client.post(reverse("orders:cart_add"), {"product_id": product.pk},
                            headers={"HX-Request": "true", "X-CSRFToken": str(token)})
 
     assert response.status_code == 200

@@ -54,11 +54,12 @@ def test_every_parameter_kind_is_accounted_for():
 def victim_objects(db):
     victim = ShopperFactory(points=500)
     product = ProductFactory(price_points=100)
-    cart_add(user=victim, product_id=product.pk, quantity=1)
+    cart_add(user=victim, product_id=product.pk)
     order = order_pay_with_points(user=victim, idempotency_key="ownership-test")
     session = CheckoutSessionFactory(user=victim)
-    cart_add(user=victim, product_id=product.pk, quantity=2)
-    return {"victim": victim, "order": order, "session": session, "product": product}
+    in_cart = ProductFactory()
+    cart_add(user=victim, product_id=in_cart.pk)
+    return {"victim": victim, "order": order, "session": session, "product": product, "in_cart": in_cart}
 
 
 @pytest.mark.parametrize("name", sorted(name for name, parameters in shop_routes() if parameters & OWNED))
@@ -87,10 +88,11 @@ def test_a_buyers_download_link_is_not_found_for_anyone_else(client, victim_obje
 
 
 def test_cart_changes_only_ever_touch_the_signed_in_shoppers_own_cart(client, victim_objects):
-    product = victim_objects["product"]
+    product = victim_objects["in_cart"]
     client.force_login(UserFactory())
 
-    client.post(reverse("orders:cart_update", args=[product.pk]), {"quantity": 5})
     client.post(reverse("orders:cart_remove", args=[product.pk]))
+    client.post(reverse("orders:cart_add"), {"product_id": product.pk})
 
-    assert CartItem.objects.get(user=victim_objects["victim"], product=product).quantity == 2
+    assert CartItem.objects.filter(user=victim_objects["victim"], product=product).exists()
+    assert CartItem.objects.filter(product=product).count() == 2  # the victim's line and the other shopper's own

@@ -12,6 +12,6 @@ def two_pictures(db):
 
 @pytest.fixture
 def filled_cart(shopper, two_pictures):
-    cart_add(user=shopper, product_id=two_pictures[0].pk, quantity=1)
-    cart_add(user=shopper, product_id=two_pictures[1].pk, quantity=2)
-    return shopper  # 450 + 2 * 280 = 1010 points
+    cart_add(user=shopper, product_id=two_pictures[0].pk)
+    cart_add(user=shopper, product_id=two_pictures[1].pk)
+    return shopper  # 450 + 280 = 730 points, 4.99 + 2.99 = 7.98 USD

@@ -40,7 +40,7 @@ def stock_of(product):
 
 
 def test_paying_a_cart_by_card_end_to_end(press, shopper_client, filled_cart, two_pictures, webhooks):
-    limited = two_pictures[1]  # 3 in stock, 2 in the cart
+    limited = two_pictures[1]  # 3 in stock, 1 in the cart
 
     # when: the shopper pays by card
     response = pay_by_card(shopper_client)
@@ -48,10 +48,10 @@ def test_paying_a_cart_by_card_end_to_end(press, shopper_client, filled_cart, tw
     # then: a pending order holds the copies while the shopper is on Stripe's page
     order = Order.objects.get()
     session = order.checkout_session
-    assert (order.status, order.payment_method, order.total_cents) == ("pending", "stripe", 499 + 2 * 299)
+    assert (order.status, order.payment_method, order.total_cents) == ("pending", "stripe", 499 + 299)
     assert (session.kind, session.status, session.amount_cents) == ("cart", "active", order.total_cents)
     assert response.status_code == 302 and response["Location"] == session.stripe_checkout_url
-    assert stock_of(limited) == 1
+    assert stock_of(limited) == 2
     assert CartItem.objects.filter(user=filled_cart).count() == 2
     pending_page = shopper_client.get(reverse("orders:detail", args=[order.pk]))
     assert b"Waiting for the payment" in pending_page.content and b"Continue to payment" in pending_page.content
@@ -65,7 +65,7 @@ def test_paying_a_cart_by_card_end_to_end(press, shopper_client, filled_cart, tw
     order.refresh_from_db()
     assert order.status == "completed" and order.fulfilled_at and order.stripe_payment_intent_id.startswith("pi_")
     assert not CartItem.objects.filter(user=filled_cart).exists()
-    assert stock_of(limited) == 1
+    assert stock_of(limited) == 2
     assert not LedgerEntry.objects.exists()
     final = shopper_client.get(reverse("orders:detail", args=[order.pk]), headers=HTMX)
     assert final.status_code == 286 and b"Download Desert Bloom" in final.content
@@ -99,9 +99,9 @@ def test_a_double_submit_continues_the_same_checkout(shopper_client, filled_cart
 
 
 def test_starting_again_cancels_the_old_order_and_frees_its_reservation(shopper, filled_cart, two_pictures):
-    limited = two_pictures[1]  # 3 in stock; the cart wants 2
+    limited = two_pictures[1]  # 3 in stock; the cart wants 1
     first = order_checkout_start(user=shopper, idempotency_key="one")
-    assert stock_of(limited) == 1
+    assert stock_of(limited) == 2
 
     second = order_checkout_start(user=shopper, idempotency_key="two")
 
@@ -109,7 +109,7 @@ def test_starting_again_cancels_the_old_order_and_frees_its_reservation(shopper,
     assert first.status == "invalidated" and first.replaced_by == second
     assert Order.objects.get(checkout_session=first).status == OrderStatus.CANCELLED
     assert Order.objects.get(checkout_session=second).status == OrderStatus.PENDING
-    assert stock_of(limited) == 1  # the new order holds the same two copies, not four
+    assert stock_of(limited) == 2  # the new order holds the same copy, not two
 
 
 def test_choosing_a_points_package_ends_a_card_checkout_and_its_reservation(shopper, filled_cart, two_pictures):
@@ -192,7 +192,7 @@ def test_a_payment_arriving_after_the_reservation_ended_is_honoured_when_stock_a
 
     order = Order.objects.get()
     assert order.status == OrderStatus.COMPLETED
-    assert stock_of(two_pictures[1]) == 1
+    assert stock_of(two_pictures[1]) == 2
 
 
 def test_a_late_payment_for_sold_out_copies_is_refunded_not_oversold(press,

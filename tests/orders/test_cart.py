@@ -3,11 +3,12 @@ import json
 import pytest
 from django.urls import reverse
 
-from orders.errors import CurrencyMismatch, InvalidQuantity, NotEnoughStock, ProductUnavailable
+from orders.errors import AlreadyInCart, AlreadyOwned, CurrencyMismatch, NotEnoughStock, ProductUnavailable
 from orders.models import CartItem
 from orders.selectors import cart_summary
-from orders.services.cart import cart_add, cart_remove, cart_set_quantity
+from orders.services.cart import cart_add, cart_remove
 from tests.factories import ProductFactory, UserFactory
+from tests.orders.helpers import buy_with_points
 
 HTMX = {"HX-Request": "true"}
 
@@ -17,28 +18,51 @@ def picture(db):
     return ProductFactory(title="Harbour Lights", price_cents=499, price_points=450)
 
 
-def test_adding_twice_adds_up_and_totals_come_from_current_prices(shopper, picture):
+def test_a_cart_line_is_one_copy_and_totals_come_from_current_prices(shopper, picture):
     other = ProductFactory(price_cents=250, price_points=200)
 
     cart_add(user=shopper, product_id=picture.pk)
-    cart_add(user=shopper, product_id=picture.pk, quantity=2)
     cart_add(user=shopper, product_id=other.pk)
+    picture.price_cents = 549
+    picture.save()
     summary = cart_summary(user=shopper)
 
-    assert [line.item.quantity for line in summary.lines] == [3, 1]
-    assert (summary.count, summary.total_cents, summary.total_points) == (4, 3 * 499 + 250, 3 * 450 + 200)
+    assert [line.item.product_id for line in summary.lines] == [picture.pk, other.pk]
+    assert (summary.count, summary.total_cents, summary.total_points) == (2, 549 + 250, 450 + 200)
 
 
-@pytest.mark.parametrize("change, error, message", [
-    (dict(quantity=0), InvalidQuantity, "between 1 and 10"),
-    (dict(quantity=11), InvalidQuantity, "between 1 and 10"),
-    (dict(quantity="2"), InvalidQuantity, "whole number"),
-    (dict(quantity=True), InvalidQuantity, "whole number"),
-])
-def test_bad_quantities_are_refused(shopper, picture, change, error, message):
-    with pytest.raises(error, match=message):
-        cart_add(user=shopper, product_id=picture.pk, **change)
+def test_adding_a_product_already_in_the_cart_is_refused(shopper, picture):
+    cart_add(user=shopper, product_id=picture.pk)
+
+    with pytest.raises(AlreadyInCart, match="“Harbour Lights” is already in your cart"):
+        cart_add(user=shopper, product_id=picture.pk)
+    assert CartItem.objects.filter(user=shopper).count() == 1
+
+
+def test_the_database_keeps_one_row_per_product(shopper, picture):
+    from django.db import IntegrityError, transaction
+
+    CartItem.objects.create(user=shopper, product=picture)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        CartItem.objects.create(user=shopper, product=picture)
+
+
+def test_a_product_the_shopper_owns_is_refused(shopper, picture):
+    buy_with_points(shopper, picture)
+
+    with pytest.raises(AlreadyOwned, match="You already own “Harbour Lights”: it is in your downloads"):
+        cart_add(user=shopper, product_id=picture.pk)
     assert not CartItem.objects.exists()
+    cart_add(user=UserFactory(), product_id=picture.pk)  # someone else may still buy it
+
+
+def test_a_refunded_product_can_be_bought_again(shopper, picture):
+    from orders.services.refunds import order_refund_points
+
+    order = buy_with_points(shopper, picture)
+    order_refund_points(order_id=order.pk, staff_user=None, reason="Wrong picture", points=order.total_points)
+
+    assert cart_add(user=shopper, product_id=picture.pk).product_id == picture.pk
 
 
 def test_inactive_or_unknown_products_are_refused(shopper, db):
@@ -50,15 +74,11 @@ def test_inactive_or_unknown_products_are_refused(shopper, db):
     assert not CartItem.objects.exists()
 
 
-def test_quantities_above_stock_are_refused_with_what_is_left(shopper, db):
-    limited = ProductFactory(title="Last Prints", stock=2)
-    cart_add(user=shopper, product_id=limited.pk, quantity=2)
-
-    with pytest.raises(NotEnoughStock, match="Only 2 of “Last Prints” left; you asked for 3"):
-        cart_add(user=shopper, product_id=limited.pk)
-    with pytest.raises(NotEnoughStock, match="sold out"):
-        cart_add(user=UserFactory(), product_id=ProductFactory(stock=0).pk)
-    assert CartItem.objects.get(user=shopper).quantity == 2
+def test_sold_out_products_are_refused(shopper, db):
+    with pytest.raises(NotEnoughStock, match="“Last Print” is sold out"):
+        cart_add(user=shopper, product_id=ProductFactory(title="Last Print", stock=0).pk)
+    cart_add(user=shopper, product_id=ProductFactory(stock=1).pk)  # the last copy can go in a cart
+    assert CartItem.objects.filter(user=shopper).count() == 1
 
 
 def test_a_cart_holds_one_currency(shopper, picture):
@@ -68,15 +88,11 @@ def test_a_cart_holds_one_currency(shopper, picture):
         cart_add(user=shopper, product_id=ProductFactory(currency="eur").pk)
 
 
-def test_set_quantity_and_remove(shopper, picture):
+def test_remove(shopper, picture):
     cart_add(user=shopper, product_id=picture.pk)
 
-    cart_set_quantity(user=shopper, product_id=picture.pk, quantity=4)
-    assert CartItem.objects.get(user=shopper).quantity == 4
-    cart_set_quantity(user=shopper, product_id=picture.pk, quantity=0)
-    assert not CartItem.objects.exists()
-    cart_add(user=shopper, product_id=picture.pk)
     cart_remove(user=shopper, product_id=picture.pk)
+
     assert not CartItem.objects.exists()
 
 
@@ -94,17 +110,30 @@ def test_a_product_withdrawn_after_adding_is_flagged_in_the_cart(shopper, pictur
     assert cart_summary(user=shopper).problems == ["“Harbour Lights” is no longer for sale."]
 
 
+def test_a_product_bought_meanwhile_is_flagged_in_the_cart(shopper, picture):
+    owned = ProductFactory(title="Owned Elsewhere")
+    cart_add(user=shopper, product_id=picture.pk)
+    cart_add(user=shopper, product_id=owned.pk)
+    # bought now in another tab: the cart line goes with the purchase...
+    buy_with_points(shopper, owned)
+    assert [line.item.product_id for line in cart_summary(user=shopper).lines] == [picture.pk]
+    # ... and a line that was there all the same (a row written before the purchase committed) is flagged
+    CartItem.objects.create(user=shopper, product=owned)
+
+    assert cart_summary(user=shopper).problems == [
+        "You already own “Owned Elsewhere”: it is in your downloads. Remove it from your cart."]
+
+
 # --- pages ----------------------------------------------------------------------------------------------------
 
 def test_htmx_add_to_cart_confirms_and_announces_cart_changed(shopper_client, picture):
-    response = shopper_client.post(reverse("orders:cart_add"), {"product_id": picture.pk, "quantity": 2},
-                                   headers=HTMX)
+    response = shopper_client.post(reverse("orders:cart_add"), {"product_id": picture.pk}, headers=HTMX)
 
     assert response.status_code == 200
     assert b"Added to your cart" in response.content
     assert "cart-changed" in json.loads(response["HX-Trigger"])
     badge = shopper_client.get(reverse("orders:cart_badge"), headers=HTMX)
-    assert b'data-count="2"' in badge.content
+    assert b'data-count="1"' in badge.content
     assert "no-store" in badge["Cache-Control"] or "no-cache" in badge["Cache-Control"]
 
 
@@ -119,8 +148,8 @@ def test_htmx_refusal_shows_the_reason_and_announces_nothing(shopper_client, db)
     assert not CartItem.objects.exists()
 
 
-@pytest.mark.parametrize("data", [{}, {"product_id": "abc"}, {"product_id": "1", "quantity": "-3"},
-                                  {"product_id": "1", "quantity": "99999999999999999999"}])
+@pytest.mark.parametrize("data", [{}, {"product_id": "abc"}, {"product_id": "-3"},
+                                  {"product_id": "99999999999999999999"}])
 def test_garbage_input_gets_a_clear_message_not_an_error_page(shopper_client, db, data):
     response = shopper_client.post(reverse("orders:cart_add"), data, headers=HTMX)
 
@@ -129,31 +158,38 @@ def test_garbage_input_gets_a_clear_message_not_an_error_page(shopper_client, db
 
 
 def test_without_javascript_adding_redirects_to_the_cart(shopper_client, picture):
-    response = shopper_client.post(reverse("orders:cart_add"), {"product_id": picture.pk, "quantity": 1}, follow=True)
+    response = shopper_client.post(reverse("orders:cart_add"), {"product_id": picture.pk}, follow=True)
 
     assert response.redirect_chain[-1][0] == reverse("orders:cart")
     assert b"Harbour Lights" in response.content and b"Added to your cart" in response.content
 
 
-def test_changing_quantity_returns_the_cart_fragment_with_new_totals(shopper_client, shopper, picture):
+def test_adding_twice_on_the_page_says_it_is_in_the_cart_already(shopper_client, shopper, picture):
     cart_add(user=shopper, product_id=picture.pk)
 
-    response = shopper_client.post(reverse("orders:cart_update", args=[picture.pk]), {"quantity": 3}, headers=HTMX)
+    response = shopper_client.post(reverse("orders:cart_add"), {"product_id": picture.pk}, headers=HTMX)
 
-    assert response.status_code == 200
-    assert b"<html" not in response.content
-    assert b"$14.97" in response.content and b"1,350 points" in response.content
-    assert "cart-changed" in json.loads(response["HX-Trigger"])
+    assert "“Harbour Lights” is already in your cart." in response.content.decode()
+    assert "HX-Trigger" not in response
 
 
-def test_quantity_over_stock_on_the_cart_page_explains_and_keeps_the_old_quantity(shopper_client, shopper, db):
-    limited = ProductFactory(stock=2)
-    cart_add(user=shopper, product_id=limited.pk)
+def test_adding_an_owned_product_on_the_page_says_so(shopper_client, shopper, picture):
+    buy_with_points(shopper, picture)
 
-    response = shopper_client.post(reverse("orders:cart_update", args=[limited.pk]), {"quantity": 5}, headers=HTMX)
+    response = shopper_client.post(reverse("orders:cart_add"), {"product_id": picture.pk}, follow=True)
 
-    assert "Only 2" in response.content.decode()
-    assert CartItem.objects.get(user=shopper).quantity == 1
+    assert "You already own “Harbour Lights”" in response.content.decode()
+    assert not CartItem.objects.exists()
+
+
+def test_the_cart_page_has_no_quantity_box(shopper_client, shopper, picture):
+    cart_add(user=shopper, product_id=picture.pk)
+
+    page = shopper_client.get(reverse("orders:cart")).content.decode()
+
+    assert 'name="quantity"' not in page and "Quantity" not in page
+    assert "/cart/items/" in page  # the remove form is still there
+    assert shopper_client.post(f"/cart/items/{picture.pk}/", {"quantity": 3}).status_code == 404
 
 
 def test_removing_from_the_cart_page(shopper_client, shopper, picture):

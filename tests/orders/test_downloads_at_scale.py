@@ -112,7 +112,7 @@ def purchase(transactional_db, product_storage, large_file):
     buyer = ShopperFactory(points=500)
     from orders.services.cart import cart_add
 
-    cart_add(user=buyer, product_id=product.pk, quantity=1)
+    cart_add(user=buyer, product_id=product.pk)
     order = order_pay_with_points(user=buyer, idempotency_key="test:large")
     client = Client()
     client.force_login(buyer)

@@ -27,7 +27,7 @@ from tests.stripe_events import post_event
 from wallet.selectors import wallet_balance
 
 HTMX = {"HX-Request": "true"}
-CART_CENTS, CART_POINTS = 499 + 2 * 299, 1010
+CART_CENTS, CART_POINTS = 499 + 299, 450 + 280
 
 
 def stock_of(product):
@@ -72,14 +72,14 @@ def test_a_token_that_placed_a_card_order_cannot_pay_it_with_points(shopper, fil
 def test_card_then_back_then_points_pays_once_and_the_late_card_payment_is_refunded(
         shopper_client, filled_cart, two_pictures, client, held_webhooks, django_capture_on_commit_callbacks):
     give_points(filled_cart, 2000)
-    limited = two_pictures[1]  # 3 in stock, 2 in the cart
+    limited = two_pictures[1]  # 3 in stock, 1 in the cart
     points_token, card_token = cart_page_tokens(shopper_client)
 
     # given: the shopper pressed "pay by card" and is on Stripe's page...
     shopper_client.post(reverse("orders:pay_by_card"), {"checkout_token": card_token})
     card_order = Order.objects.get()
     session = card_order.checkout_session
-    assert stripe_status(session) == "open" and stock_of(limited) == 1
+    assert stripe_status(session) == "open" and stock_of(limited) == 2
 
     # when: ...went Back and paid with points, from the same page (its points form's token)
     with django_capture_on_commit_callbacks() as after_commit:
@@ -93,7 +93,7 @@ def test_card_then_back_then_points_pays_once_and_the_late_card_payment_is_refun
     assert (points_order.status, points_order.payment_method) == ("completed", "points")
     assert card_order.status == OrderStatus.CANCELLED and session.status == "invalidated"
     assert [(p.method, p.amount) for p in OrderPayment.objects.all()] == [("points", CART_POINTS)]
-    assert stock_of(limited) == 1 and wallet_balance(user=filled_cart).current == 2000 - CART_POINTS
+    assert stock_of(limited) == 2 and wallet_balance(user=filled_cart).current == 2000 - CART_POINTS
     # and: its Stripe page is made unpayable only after commit, outside the transaction
     assert stripe_status(session) == "open"
 
@@ -114,7 +114,7 @@ def test_card_then_back_then_points_pays_once_and_the_late_card_payment_is_refun
     [refund] = Refund.objects.filter(session=session)
     assert (refund.status, refund.amount_cents, refund.requested_by) == ("requested", CART_CENTS, None)
     assert len(refund_queued) == 1
-    assert stock_of(limited) == 1 and not CartItem.objects.filter(user=filled_cart).exists()
+    assert stock_of(limited) == 2 and not CartItem.objects.filter(user=filled_cart).exists()
 
     # and: once Stripe confirms the refund, the card order is refunded
     with django_capture_on_commit_callbacks(execute=True):
@@ -245,5 +245,5 @@ def test_a_debit_settling_after_eight_days_fulfils_the_card_order_or_refunds_it(
         assert Refund.objects.get(session=session).idempotency_key == f"order:{order.pk}:unfulfillable"
         assert len(refund_queued) == 1
     else:
-        assert order.status == OrderStatus.COMPLETED and stock_of(limited) == 1
+        assert order.status == OrderStatus.COMPLETED and stock_of(limited) == 2
         assert not Refund.objects.exists()

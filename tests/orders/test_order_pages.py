@@ -161,3 +161,52 @@ def test_the_order_list_pages_newest_first_without_repeats(client, shopper):
     assert set(shown(first)) == set(newest_first[:20]) and set(shown(second)) == set(newest_first[20:])
     assert 'href="?before=' not in second and "Newest" in second
     assert set(shown(nonsense)) == set(newest_first[:20])  # a malformed cursor starts from the newest
+
+
+# --- "Your orders": what was bought; the attempts that ended unpaid behind a link ------------------------------
+
+def test_your_orders_hides_abandoned_attempts_behind_a_link(shopper_client, shopper):
+    from orders.services.card import order_checkout_start
+    from orders.services.cart import cart_add
+    from checkout.services import checkout_session_cancel
+    from tests.factories import ProductFactory
+    from tests.orders.helpers import buy_with_points
+
+    paid = buy_with_points(shopper, ProductFactory())
+    cart_add(user=shopper, product_id=ProductFactory().pk)
+    abandoned = order_checkout_start(user=shopper, idempotency_key="abandoned")
+    checkout_session_cancel(session_id=abandoned.pk, user=shopper)
+    pending = order_checkout_start(user=shopper, idempotency_key="pending").order
+    abandoned_order = abandoned.order
+
+    listed = shopper_client.get(reverse("orders:list")).content.decode()
+    attempts = shopper_client.get(reverse("orders:list"), {"attempts": "1"}).content.decode()
+
+    assert paid.short_id in listed and pending.short_id in listed
+    assert abandoned_order.short_id not in listed
+    assert 'href="?attempts=1"' in listed and "Show abandoned attempts" in listed
+    assert abandoned_order.short_id in attempts and "Cancelled" in attempts
+    assert paid.short_id not in attempts and pending.short_id not in attempts
+    assert "Abandoned payment attempts" in attempts and 'href="/orders/"' in attempts
+
+
+def test_the_attempts_list_pages_keep_to_the_attempts(shopper_client, shopper, django_assert_max_num_queries):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from orders.models import Order
+    from tests.factories import OrderFactory
+
+    for n in range(25):
+        OrderFactory(user=shopper, status="cancelled", created_at=timezone.now() - timedelta(hours=n))
+    Order.objects.filter(user=shopper).update(created_at=timezone.now())  # one instant: the id breaks the ties
+
+    with django_assert_max_num_queries(2):
+        first = shopper_client.get(reverse("orders:list"), {"attempts": "1"}).content.decode()
+    cursor = re.search(r'href="\?attempts=1&amp;before=([\w-]+)"', first).group(1)
+    second = shopper_client.get(reverse("orders:list"), {"attempts": "1", "before": cursor}).content.decode()
+
+    shown = re.findall(r'href="/orders/([0-9a-f-]{36})/"', first) + re.findall(r'href="/orders/([0-9a-f-]{36})/"',
+                                                                               second)
+    assert len(shown) == len(set(shown)) == 25

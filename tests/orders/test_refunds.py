@@ -26,16 +26,16 @@ from wallet.selectors import wallet_balance
 @pytest.fixture
 def points_order(filled_cart):
     give_points(filled_cart, 2000)
-    return order_pay_with_points(user=filled_cart, idempotency_key="test:refund-me")  # 1010 points
+    return order_pay_with_points(user=filled_cart, idempotency_key="test:refund-me")  # 730 points
 
 
 def test_full_points_refund_returns_the_points_and_marks_refunded(points_order, staff):
     order = order_refund_points(order_id=points_order.pk, staff_user=staff, reason="Wrong picture")
 
-    assert order.status == OrderStatus.REFUNDED and order.refunded_points == 1010
+    assert order.status == OrderStatus.REFUNDED and order.refunded_points == 730
     assert wallet_balance(user=points_order.user).current == 2000
     refund = LedgerEntry.objects.get(kind="refund")
-    assert (refund.amount, refund.created_by, refund.metadata["reason"]) == (1010, staff, "Wrong picture")
+    assert (refund.amount, refund.created_by, refund.metadata["reason"]) == (730, staff, "Wrong picture")
     assert order.status_changes.last().changed_by == staff
 
 
@@ -44,14 +44,14 @@ def test_partial_refunds_are_recorded_and_shown_as_such(points_order, staff, cli
     order = Order.objects.get(pk=points_order.pk)
 
     assert order.status == OrderStatus.COMPLETED and order.is_partially_refunded
-    assert wallet_balance(user=order.user).current == 2000 - 1010 + 280
-    with pytest.raises(RefundRefused, match="At most 730 points"):
-        order_refund_points(order_id=order.pk, staff_user=staff, reason="again", points=731)
+    assert wallet_balance(user=order.user).current == 2000 - 730 + 280
+    with pytest.raises(RefundRefused, match="At most 450 points"):
+        order_refund_points(order_id=order.pk, staff_user=staff, reason="again", points=451)
     client.force_login(order.user)
     assert b"Partially refunded" in client.get(reverse("orders:detail", args=[order.pk])).content
 
     final = order_refund_points(order_id=order.pk, staff_user=staff, reason="Rest of it")
-    assert final.status == OrderStatus.REFUNDED and final.refunded_points == 1010
+    assert final.status == OrderStatus.REFUNDED and final.refunded_points == 730
     assert LedgerEntry.objects.filter(kind="refund").count() == 2
 
 

@@ -11,7 +11,8 @@ from tests.factories import ProductFactory, give_points
 
 def test_the_wallet_page_reads_the_balance_once_with_the_user(shopper_client, shopper, django_assert_num_queries):
     give_points(shopper, 1234)
-    cart_add(user=shopper, product_id=ProductFactory().pk, quantity=2)
+    cart_add(user=shopper, product_id=ProductFactory().pk)
+    cart_add(user=shopper, product_id=ProductFactory().pk)
 
     with django_assert_num_queries(2):  # session + user + wallet + cart count; the history
         page = shopper_client.get(reverse("wallet:home")).content.decode()
