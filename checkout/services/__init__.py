@@ -26,6 +26,7 @@ from checkout.services.fulfilment import (
 from checkout.services.refunds import RefundRefused, checkout_session_refund
 from checkout.services.sessions import (
     Offer,
+    ReplaceNotConfirmed,
     SessionNotPayable,
     StartResult,
     checkout_session_cancel,
@@ -45,7 +46,7 @@ from checkout.services.webhooks import (
 )
 
 __all__ = [
-    "InvalidWebhook", "Offer", "Outcome", "RefundRefused", "SessionNotPayable",
+    "InvalidWebhook", "Offer", "Outcome", "RefundRefused", "ReplaceNotConfirmed", "SessionNotPayable",
     "StartResult", "WebhookProcessingFailed", "checkout_session_cancel", "checkout_session_end_active",
     "checkout_session_follow", "checkout_session_move", "checkout_session_pay", "checkout_session_reconcile",
     "checkout_session_refund", "checkout_session_start", "checkout_session_sync", "checkout_sessions_expire_due",

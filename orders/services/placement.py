@@ -4,8 +4,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from checkout.services import checkout_session_end_active
-from orders.errors import CheckoutFormUsed, CurrencyMismatch, EmptyCart, ProductUnavailable
+from orders.cart_seen import CartSeen, cart_seen_matches
+from orders.errors import CartChanged, CheckoutFormUsed, CurrencyMismatch, EmptyCart, ProductUnavailable
 from orders.models import CART, CartItem, Order, OrderItem, OrderStatus, PaymentMethod
+from orders.selectors import order_paid_for_seen
 from orders.services.cart import cart_remove_ordered
 from orders.services.payments import order_payment_record
 from orders.services.status import order_record_creation, order_transition
@@ -26,17 +28,22 @@ def _replayed_order(*, user, idempotency_key: str, payment_method: str) -> Order
     return order
 
 
-def order_create_from_cart(*, user, payment_method: str, idempotency_key: str) -> Order:
+def order_create_from_cart(*, user, payment_method: str, idempotency_key: str, seen: CartSeen | None = None) -> Order:
     """Create a pending order from the shopper's cart, inside the caller's transaction.
 
     Locks the cart rows first, so two submits of one cart run one after the other; the second then finds the
     order the first made (same idempotency key) and returns it. Takes limited stock (rolled back with the
-    caller's transaction on any later failure). Refusals raise CartError subclasses with the shopper's message."""
+    caller's transaction on any later failure). Refusals raise CartError subclasses with the shopper's message.
+
+    ``seen``: the cart as the shopper's page showed it. When the cart is no longer that (paid or changed in
+    another tab meanwhile) nothing is ordered: ``CartChanged`` says what happened, found in the database."""
     items = list(CartItem.objects.select_for_update(of=("self",)).filter(user=user).select_related("product")
                  .order_by("id"))
     replayed = _replayed_order(user=user, idempotency_key=idempotency_key, payment_method=payment_method)
     if replayed is not None:
         return replayed
+    if seen is not None and not cart_seen_matches(seen, items=items):
+        raise _cart_changed(user=user, seen=seen, empty=not items)
     if not items:
         raise EmptyCart("Your cart is empty.")
     for item in items:
@@ -60,8 +67,21 @@ def order_create_from_cart(*, user, payment_method: str, idempotency_key: str) -
     return order
 
 
+def _cart_changed(*, user, seen: CartSeen, empty: bool) -> CartChanged:
+    paid = order_paid_for_seen(user=user, seen=seen)
+    if paid is not None:
+        message = f"This cart was paid a moment ago: order {paid.short_id}."
+        if not empty:
+            message += " Your cart has changed since; check it below before paying."
+    elif empty:
+        message = "Your cart was emptied in another tab or window; nothing was paid."
+    else:
+        message = "Your cart changed in another tab or window; nothing was paid. Check it below and pay again."
+    return CartChanged(message, paid_order=paid, empty=empty)
+
+
 @transaction.atomic
-def order_pay_with_points(*, user, idempotency_key: str) -> Order:
+def order_pay_with_points(*, user, idempotency_key: str, seen: CartSeen | None = None) -> Order:
     """Order the cart and pay with points, all in one transaction: the order and its items, the ledger entry,
     its payment record, the stock and the emptied cart commit together or not at all. A replay returns the first
     order.
@@ -70,11 +90,13 @@ def order_pay_with_points(*, user, idempotency_key: str) -> Order:
     order), and its Stripe page is made unpayable after commit -- Stripe is never called inside this transaction.
     A card payment that was on its way all the same is refunded when it arrives (``order_complete_from_checkout``).
 
-    Raises CartError subclasses or wallet's InsufficientPoints; nothing is changed then."""
+    ``seen``: what the shopper's page showed (``order_create_from_cart``). Raises CartError subclasses or wallet's
+    InsufficientPoints; nothing is changed then."""
     now = timezone.now()
     if _replayed_order(user=user, idempotency_key=idempotency_key, payment_method=PaymentMethod.POINTS) is None:
         checkout_session_end_active(user=user, kind=CART, now=now)
-    order = order_create_from_cart(user=user, payment_method=PaymentMethod.POINTS, idempotency_key=idempotency_key)
+    order = order_create_from_cart(user=user, payment_method=PaymentMethod.POINTS, idempotency_key=idempotency_key,
+                                   seen=seen)
     if order.status != OrderStatus.PENDING:
         return order
     wallet_spend(user=user, points=order.total_points, idempotency_key=f"order:{order.pk}:pay",
