@@ -31,13 +31,9 @@ def cart_page(request):
     responses or another tab's). The refresh names what the page showed (``cart_seen``) and the paid order it
     announced (``paid``), so a cart paid meanwhile says so rather than only showing itself empty."""
     template = "orders/cart.html#cart-body" if request.htmx else "orders/cart.html"
-    context = cart_context(request, paid_order=order_paid_for_shopper(
-        user=request.user, order_id=_uuid_or_none(request.GET.get("paid", ""))))
-    seen = cart_seen_read(request.GET.get("cart_seen", ""))
-    if context["paid_order"] is None and seen is not None:
-        if not cart_seen_matches(seen, items=[line.item for line in context["cart"].lines]):
-            context["paid_order"] = order_paid_for_seen(user=request.user, seen=seen)
-    return render(request, template, context)
+    paid = order_paid_for_shopper(user=request.user, order_id=_uuid_or_none(request.GET.get("paid", "")))
+    seen = None if paid else cart_seen_read(request.GET.get("cart_seen", ""))
+    return render(request, template, cart_context(request, paid_order=paid, seen=seen))
 
 
 @login_required
@@ -104,14 +100,16 @@ def _cart_changed(request, error: str):
     return response if error else trigger_client_event(response, CART_CHANGED)
 
 
-def cart_context(request, *, paid_order=None, paid_here: bool = False) -> dict:
+def cart_context(request, *, paid_order=None, paid_here: bool = False, seen=None) -> dict:
     # A fresh token per rendering of each pay button: a double click submits the same token, and the order
     # service turns the second submit into a replay of the first. Each way of paying has its own, so paying by
     # card, going Back and paying with points places a second order (ending the first) instead of paying the
     # card order with points. ``cart_seen``: what this rendering shows, so a pay from it after the cart was paid
-    # or changed elsewhere is answered with what happened.
+    # or changed elsewhere is answered with what happened; ``seen``, what the page being refreshed showed.
     figures = header_figures(request)  # GET: read with the user, as the header shows it
     cart = cart_summary(user=request.user)
+    if seen is not None and not cart_seen_matches(seen, items=[line.item for line in cart.lines]):
+        paid_order = order_paid_for_seen(user=request.user, seen=seen)  # what this page showed was paid?
     balance = figures.balance if figures else wallet_balance(user=request.user)
     seen = cart_seen_token(cart, now=timezone.now())
     live = {"cart_seen": seen, **({"paid": paid_order.pk} if paid_order is not None else {})}

@@ -124,7 +124,12 @@ def _cart_refusal(request, refusal):
     if other is not None:
         context["other_checkout"] = other
     template = "orders/cart.html#cart-body" if request.htmx else "orders/cart.html"
-    return render(request, template, context)
+    response = render(request, template, context)
+    if isinstance(refusal, CartChanged) and request.htmx:
+        # The page was behind: its header badges (and other tabs) fetch themselves again too.
+        for event in ("balance-changed", "cart-changed"):
+            trigger_client_event(response, event)
+    return response
 
 
 def _is_uuid(value: str) -> bool:
