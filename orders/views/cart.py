@@ -1,5 +1,4 @@
 import uuid
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -111,12 +110,9 @@ def cart_context(request, *, paid_order=None, paid_here: bool = False, seen=None
     if seen is not None and not cart_seen_matches(seen, items=[line.item for line in cart.lines]):
         paid_order = order_paid_for_seen(user=request.user, seen=seen)  # what this page showed was paid?
     balance = figures.balance if figures else wallet_balance(user=request.user)
-    seen = cart_seen_token(cart, now=timezone.now())
-    live = {"cart_seen": seen, **({"paid": paid_order.pk} if paid_order is not None else {})}
     return {"cart": cart, "balance": balance, "points_after": balance.current - cart.total_points,
-            "points_checkout_token": uuid.uuid4(), "card_checkout_token": uuid.uuid4(), "cart_seen": seen,
-            "live_url": f"{reverse('orders:cart')}?{urlencode(live)}", "paid_order": paid_order,
-            "paid_here": paid_here}
+            "points_checkout_token": uuid.uuid4(), "card_checkout_token": uuid.uuid4(),
+            "cart_seen": cart_seen_token(cart, now=timezone.now()), "paid_order": paid_order, "paid_here": paid_here}
 
 
 def _uuid_or_none(value: str):

@@ -119,10 +119,10 @@ def _cart_refusal(request, refusal):
             messages.error(request, str(refusal))
         return redirect("orders:cart")
     context = cart_context(request, paid_order=paid)
-    if paid is None:
-        context["error"] = str(refusal)
     if other is not None:
-        context["other_checkout"] = other
+        context["other_checkout"] = other  # its card says it all, with both ways on
+    elif paid is None:
+        context["error"] = str(refusal)
     template = "orders/cart.html#cart-body" if request.htmx else "orders/cart.html"
     response = render(request, template, context)
     if isinstance(refusal, CartChanged) and request.htmx:

@@ -43,6 +43,7 @@ def test_a_card_payment_asks_before_ending_an_open_package_checkout(shopper_clie
     assert "You have a checkout open for Premium" in body
     assert f'href="{reverse("points:review", args=[session.pk])}">Continue buying Premium</a>' in body
     assert f'name="replacing" value="{session.pk}"' in body and "Replace it with this order" in body
+    assert body.count("You have a checkout open for Premium") == 1
     session.refresh_from_db()
     assert session.status == "active"
     assert not Order.objects.exists() and not CheckoutSession.objects.filter(kind="cart").exists()
