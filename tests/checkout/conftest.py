@@ -35,7 +35,7 @@ def one_worker_server(transactional_db, tmp_path, settings):
     def up():
         try:
             return requests.get(f"{base}/checkout/points/", timeout=2, allow_redirects=False).status_code
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or slow to answer its first request
             assert server.poll() is None, log_path.read_text()[-3000:]
             return None
 
