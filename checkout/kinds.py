@@ -115,6 +115,11 @@ class SessionKind:
         admin and dashboard."""
         return None
 
+    def shopper_url(self, session) -> str | None:
+        """The shopper's page where an open ``session`` of this kind continues (its review, its order), for the
+        pages that ask whether to replace it with a checkout of another kind."""
+        return None
+
     def sweep(self, *, now: datetime) -> int:
         return 0
 

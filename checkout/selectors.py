@@ -4,6 +4,7 @@ from enum import StrEnum
 
 from django.utils import timezone
 
+from checkout.kinds import handler_for
 from checkout.models import CheckoutSession, Dispute, Refund
 from checkout.money import format_money
 
@@ -59,6 +60,27 @@ def checkout_session_for_user(*, user, session_id) -> CheckoutSession | None:
 def checkout_session_active(*, user) -> CheckoutSession | None:
     return CheckoutSession.objects.filter(user=user, status=CheckoutSession.Status.ACTIVE,
                                           expires_at__gt=timezone.now()).first()
+
+
+@dataclass(frozen=True)
+class OpenCheckout:
+    """The shopper's open checkout of another kind, and the page where it continues (None: its kind has none)."""
+
+    session: CheckoutSession
+    url: str | None
+
+
+def checkout_session_open_other(*, user, kind: str) -> OpenCheckout | None:
+    """The shopper's active checkout when it is for another kind of purchase than ``kind``: starting one of
+    ``kind`` would end it, so pages say so first (``ReplaceNotConfirmed``)."""
+    session = checkout_session_active(user=user)
+    if session is None or session.kind == kind:
+        return None
+    return checkout_session_open(session)
+
+
+def checkout_session_open(session: CheckoutSession) -> OpenCheckout:
+    return OpenCheckout(session=session, url=handler_for(session.kind).shopper_url(session))
 
 
 class PaymentState(StrEnum):

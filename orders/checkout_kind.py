@@ -67,3 +67,7 @@ class CartKind(SessionKind):
     def staff_url(self, session) -> str | None:
         order_id = getattr(getattr(session, "order", None), "pk", None)
         return reverse("admin:orders_order_change", args=[order_id]) if order_id else None
+
+    def shopper_url(self, session) -> str | None:
+        order_id = getattr(getattr(session, "order", None), "pk", None)
+        return reverse("orders:detail", args=[order_id]) if order_id else None

@@ -5,8 +5,9 @@ from django.db.models import Exists, IntegerField, OuterRef, Subquery, Sum
 
 from ops.keyset import KeysetPage, newest_first_page
 
+from orders.cart_seen import CartSeen
 from orders.downloads import download_token
-from orders.models import ABANDONED_STATUSES, KEPT_STATUSES, CartItem, LibraryEntry, Order, OrderItem
+from orders.models import ABANDONED_STATUSES, KEPT_STATUSES, CartItem, LibraryEntry, Order, OrderItem, OrderPayment
 
 
 @dataclass(frozen=True)
@@ -141,3 +142,20 @@ def library_entry_for_product(*, user, product_id) -> LibraryRow | None:
         return None
     return LibraryRow(entry=entry, token="" if entry.order_item.order.downloads_suspended
                       else download_token(item=entry.order_item, user_id=user.pk))
+
+
+def order_paid_for_seen(*, user, seen: CartSeen) -> Order | None:
+    """The shopper's newest order paid (with points or by card) since a page showed the cart ``seen``, for some of
+    what it showed: that cart was paid meanwhile, in another tab or on Stripe's page. One query."""
+    if not seen.lines:
+        return None
+    paid = OrderPayment.objects.filter(order=OuterRef("pk"), created_at__gte=seen.paid_after)
+    bought = OrderItem.objects.filter(order=OuterRef("pk"), product_id__in=seen.product_ids)
+    return Order.objects.filter(user=user).filter(Exists(paid), Exists(bought)).order_by("-created_at").first()
+
+
+def order_paid_for_shopper(*, user, order_id) -> Order | None:
+    """The shopper's order when it was paid (a page keeps saying so while it shows the cart)."""
+    if order_id is None:
+        return None
+    return Order.objects.filter(user=user, pk=order_id, payments__isnull=False).first()

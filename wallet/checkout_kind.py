@@ -111,3 +111,6 @@ class PointsPackageKind(SessionKind):
 
     def staff_url(self, session) -> str | None:
         return reverse("admin:wallet_pointspurchase_change", args=[session.pk])
+
+    def shopper_url(self, session) -> str | None:
+        return reverse("points:review", args=[session.pk])

@@ -13,10 +13,11 @@ from django_htmx.http import HTMX_STOP_POLLING, HttpResponseClientRedirect, trig
 
 from checkout.gateway import PaymentProviderError
 from checkout.models import CheckoutSession
-from checkout.selectors import PaymentState, checkout_session_payment_state
-from checkout.services import SessionNotPayable, checkout_session_pay
+from checkout.selectors import PaymentState, checkout_session_open_other, checkout_session_payment_state
+from checkout.services import ReplaceNotConfirmed, SessionNotPayable, checkout_session_pay
 from checkout.services.checks import checkout_session_check_request
 from wallet.forms import PackageChoiceForm
+from wallet.models import POINTS_PACKAGE
 from wallet.selectors import (
     RecoveryOutcome,
     points_packages,
@@ -37,13 +38,18 @@ MOVED_NOTICE = "You changed your checkout in another tab or window; this is the 
 @login_required
 @require_GET
 def choose(request):
+    """The packages, with the one the shopper picked (``?package=``, e.g. kept through the log-in page) ready to
+    buy. An open card payment for a cart is named with both ways on: continue it, or choose a package instead
+    (the forms then name it as the checkout to replace)."""
     active = points_purchase_active(user=request.user)
+    packages = points_packages_valued()
     selected = request.GET.get("package", "")
-    selected_id = int(selected) if selected.isascii() and selected.isdigit() else (
-        active.points_purchase.package_id if active else None)
+    chosen = next((package for package in packages if selected.isascii() and selected.isdigit()
+                   and package.pk == int(selected)), None)
+    selected_id = chosen.pk if chosen else (active.points_purchase.package_id if active else None)
     return render(request, "wallet/purchase/choose.html", {
-        "packages": points_packages_valued(), "active": active, "selected_id": selected_id, "session": active,
-        "step": 1,
+        "packages": packages, "active": active, "selected_id": selected_id, "chosen": chosen, "session": active,
+        "step": 1, "other_checkout": checkout_session_open_other(user=request.user, kind=POINTS_PACKAGE),
     })
 
 
@@ -57,7 +63,13 @@ def start(request):
         for error in form.errors.get("package", ["Please choose a package."]):
             messages.error(request, error)
         return redirect("points:choose")
-    result = points_purchase_start(user=request.user, package=form.cleaned_data["package"])
+    package = form.cleaned_data["package"]
+    try:
+        result = points_purchase_start(user=request.user, package=package, confirm_other_kind=True,
+                                       replacing=request.POST.get("replacing") or None)
+    except ReplaceNotConfirmed:
+        # Say which checkout is open and let the shopper pick: the choose page offers both ways on.
+        return redirect(f"{reverse('points:choose')}?package={package.pk}")
     if result.replaced is not None:
         messages.info(request, f"Your checkout is now for {result.session.title}.")
     return redirect("points:review", session_id=result.session.pk)

@@ -28,6 +28,7 @@ from checkout.services.leaving import checkout_session_leave
 from checkout.services.refunds import RefundRefused, checkout_session_refund
 from checkout.services.sessions import (
     Offer,
+    ReplaceNotConfirmed,
     SessionNotPayable,
     StartResult,
     checkout_session_cancel,
@@ -47,7 +48,7 @@ from checkout.services.webhooks import (
 )
 
 __all__ = [
-    "InvalidWebhook", "Offer", "Outcome", "RefundRefused", "SessionNotPayable",
+    "InvalidWebhook", "Offer", "Outcome", "RefundRefused", "ReplaceNotConfirmed", "SessionNotPayable",
     "StartResult", "WebhookProcessingFailed", "checkout_session_cancel", "checkout_session_end_active",
     "checkout_session_follow", "checkout_session_leave", "checkout_session_move", "checkout_session_pay",
     "checkout_session_reconcile",

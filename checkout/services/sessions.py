@@ -39,6 +39,25 @@ class SessionNotPayable(Exception):
         self.session = session
 
 
+class ReplaceNotConfirmed(Exception):
+    """The shopper's open checkout is for another kind of purchase (a points package while they pay for a cart,
+    or the reverse) and they have not said to replace it: nothing was changed. Their pages say so and offer both
+    ways on: continue ``session``, or start again naming it as the one to replace."""
+
+    def __init__(self, session: CheckoutSession):
+        super().__init__(f"checkout session {session.pk} ({session.kind}) is open; replacing it was not confirmed")
+        self.session = session
+
+
+def _check_replacing(current: CheckoutSession | None, *, kind: str | None, replacing, now: datetime) -> None:
+    """Only one checkout is active per shopper, so starting one ends the other. An active, unexpired session of
+    another kind than ``kind`` ends only when ``replacing`` names it (the shopper was shown it and chose)."""
+    if kind is None or current is None or current.kind == kind or current.expires_at <= now:
+        return
+    if str(current.pk) != str(replacing or ""):
+        raise ReplaceNotConfirmed(current)
+
+
 @dataclass(frozen=True)
 class Offer:
     """What the shopper is asked to pay, as the selling app words it: ``kind`` names its handler."""
@@ -58,7 +77,8 @@ class StartResult:
 
 
 def checkout_session_start(*, user, offer: Offer, reuse: Callable[[CheckoutSession], bool] | None = None,
-                           continues: CheckoutSession | None = None, now: datetime | None = None) -> StartResult:
+                           continues: CheckoutSession | None = None, now: datetime | None = None,
+                           confirm_other_kind: bool = False, replacing=None) -> StartResult:
     """Start paying for ``offer``. When ``reuse`` says the shopper's active session already offers the same (a
     double click, a second tab, the Back button) it is returned as it is. Otherwise the active session is ended
     (invalidated, or expired when overdue: its kind's ``on_ended_unpaid`` runs) and replaced, in one transaction,
@@ -68,11 +88,16 @@ def checkout_session_start(*, user, offer: Offer, reuse: Callable[[CheckoutSessi
     Call it inside the transaction in which the selling app records its own rows for the new session. Starts of
     one shopper take turns on the shopper's row lock. Should an active session appear another way meanwhile, the
     database's one-active-session constraint fails our insert; it is retried (in a savepoint) and then finds,
-    and returns or replaces, the winner."""
+    and returns or replaces, the winner.
+
+    ``confirm_other_kind``: an active session of another kind is replaced only when ``replacing`` is its id;
+    otherwise ``ReplaceNotConfirmed`` is raised and nothing changes."""
     now = now or timezone.now()
+    confirm_kind = offer.kind if confirm_other_kind else None
     for attempt in range(1, START_ATTEMPTS + 1):
         try:
-            result = _start(user=user, offer=offer, reuse=reuse, continues=continues, now=now)
+            result = _start(user=user, offer=offer, reuse=reuse, continues=continues, now=now,
+                            confirm_kind=confirm_kind, replacing=replacing)
             break
         except IntegrityError:
             if attempt == START_ATTEMPTS:
@@ -83,10 +108,12 @@ def checkout_session_start(*, user, offer: Offer, reuse: Callable[[CheckoutSessi
     return result
 
 
-def _start(*, user, offer: Offer, reuse, continues: CheckoutSession | None, now: datetime) -> StartResult:
+def _start(*, user, offer: Offer, reuse, continues: CheckoutSession | None, now: datetime,
+           confirm_kind: str | None = None, replacing=None) -> StartResult:
     with transaction.atomic():
         _lock_shopper(user)
         current = CheckoutSession.objects.select_for_update().filter(user=user, status=Status.ACTIVE).first()
+        _check_replacing(current, kind=confirm_kind, replacing=replacing, now=now)
         if current is not None and reuse is not None and current.expires_at > now and reuse(current):
             _link_successor(continues, current)
             return StartResult(session=current, created=False)
@@ -114,15 +141,18 @@ def _link_successor(ended: CheckoutSession | None, successor: CheckoutSession) -
         ended.replaced_by = successor
 
 
-def checkout_session_end_active(*, user, kind: str | None = None,
-                                now: datetime | None = None) -> CheckoutSession | None:
+def checkout_session_end_active(*, user, kind: str | None = None, now: datetime | None = None,
+                                confirm_other_than: str | None = None, replacing=None) -> CheckoutSession | None:
     """End the shopper's active session (invalidated, or expired when overdue; its kind releases what it held)
     inside the caller's transaction, before the caller prepares what the next one sells; pass the result to
     ``checkout_session_start(continues=...)``. Its Stripe page is made unpayable after commit. With ``kind``,
-    only a session of that kind is ended (what the shopper is buying another way)."""
+    only a session of that kind is ended (what the shopper is buying another way). With ``confirm_other_than``
+    (the kind the caller starts next), a session of another kind ends only when ``replacing`` is its id;
+    otherwise ``ReplaceNotConfirmed`` is raised and nothing changes."""
     now = now or timezone.now()
     _lock_shopper(user)
     current = CheckoutSession.objects.select_for_update().filter(user=user, status=Status.ACTIVE).first()
+    _check_replacing(current, kind=confirm_other_than, replacing=replacing, now=now)
     if current is None or (kind is not None and current.kind != kind):
         return None
     checkout_session_move(current, Status.EXPIRED if current.expires_at <= now else Status.INVALIDATED, now=now,

@@ -17,10 +17,18 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from checkout.models import CheckoutSession
-from checkout.services import Offer, checkout_session_cancel, checkout_session_end_active, checkout_session_start
+from checkout.selectors import checkout_session_open
+from checkout.services import (
+    Offer,
+    ReplaceNotConfirmed,
+    checkout_session_cancel,
+    checkout_session_end_active,
+    checkout_session_start,
+)
+from orders.cart_seen import CartSeen
 from checkout.services.refunds import refund_request, refund_submit
 from checkout.tasks import submit_refund
-from orders.errors import NotEnoughStock, OrderAlreadyPaid, ReservationLimitReached
+from orders.errors import NotEnoughStock, OrderAlreadyPaid, OtherCheckoutOpen, ReservationLimitReached
 from orders.models import CART, Order, OrderStatus, OrderStatusChange, PaymentMethod
 from orders.services.cart import cart_remove_ordered
 from orders.services.payments import order_paid_with_points_since, order_payment_record
@@ -37,27 +45,40 @@ ENDED = [CheckoutSession.Status.EXPIRED, CheckoutSession.Status.INVALIDATED]
 
 @transaction.atomic
 def order_checkout_start(*, user, idempotency_key: str, product_id: int | None = None,
-                         now: datetime | None = None) -> CheckoutSession:
+                         now: datetime | None = None, seen: CartSeen | None = None,
+                         replacing=None) -> CheckoutSession:
     """Turn the cart (or, with ``product_id``, that one product: "Buy now", the cart left as it is) into a
     pending card order with a fresh checkout session, in one transaction.
 
-    The shopper's active checkout session (a package, or an earlier cart) ends first, so a reservation it held
-    is given back before this order takes stock: re-checking-out the last copy works. A replay (same form
-    token) returns the session the first request made. Raises CartError subclasses with the shopper's message."""
+    The shopper's active checkout session (an earlier cart) ends first, so a reservation it held is given back
+    before this order takes stock: re-checking-out the last copy works. An open checkout of another kind (a
+    points package) ends only when ``replacing`` names it -- the shopper was told and chose -- and otherwise
+    ``OtherCheckoutOpen`` says which it is. A replay (same form token) returns the session the first request
+    made. ``seen``: what the shopper's page showed (``order_create_from_cart``). Raises CartError subclasses
+    with the shopper's message."""
     now = now or timezone.now()
     replayed = Order.objects.filter(user=user, idempotency_key=idempotency_key).select_related("checkout_session")
     replayed = replayed.first()
     if replayed is not None and replayed.checkout_session is not None:
         return replayed.checkout_session
-    ended = checkout_session_end_active(user=user, now=now)
+    try:
+        ended = checkout_session_end_active(user=user, now=now, confirm_other_than=CART, replacing=replacing)
+    except ReplaceNotConfirmed as unconfirmed:
+        raise _other_checkout_open(unconfirmed.session) from unconfirmed
     order = order_create_from_cart(user=user, payment_method=PaymentMethod.STRIPE, idempotency_key=idempotency_key,
-                                   product_id=product_id)
+                                   product_id=product_id, seen=seen)
     _check_reservation_limit(order)
     session = checkout_session_start(user=user, continues=ended, now=now, offer=Offer(
         kind=CART, title=f"Order {order.short_id}", amount_cents=order.total_cents, currency=order.currency)).session
     order.checkout_session = session
     order.save(update_fields=["checkout_session", "updated_at"])
     return session
+
+
+def _other_checkout_open(session: CheckoutSession) -> OtherCheckoutOpen:
+    return OtherCheckoutOpen(
+        f"You have a checkout open for {session.title}. Paying for this order by card would end it: continue that "
+        f"purchase, or replace it with this order.", open=checkout_session_open(session))
 
 
 def _check_reservation_limit(order: Order) -> None:

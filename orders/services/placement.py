@@ -6,8 +6,10 @@ from django.utils import timezone
 
 from checkout.money import format_points
 from checkout.services import checkout_session_end_active
-from orders.errors import CheckoutFormUsed, CurrencyMismatch, EmptyCart, ProductUnavailable
+from orders.cart_seen import CartSeen, cart_seen_matches
+from orders.errors import CartChanged, CheckoutFormUsed, CurrencyMismatch, EmptyCart, ProductUnavailable
 from orders.models import CART, CartItem, Order, OrderItem, OrderStatus, PaymentMethod
+from orders.selectors import order_paid_for_seen
 from orders.services.cart import cart_remove_ordered, check_not_owned
 from orders.services.payments import order_payment_record
 from orders.services.status import order_record_creation, order_transition
@@ -29,7 +31,8 @@ def _replayed_order(*, user, idempotency_key: str, payment_method: str) -> Order
     return order
 
 
-def order_create_from_cart(*, user, payment_method: str, idempotency_key: str, product_id: int | None = None) -> Order:
+def order_create_from_cart(*, user, payment_method: str, idempotency_key: str, product_id: int | None = None,
+                           seen: CartSeen | None = None) -> Order:
     """Create a pending order from the shopper's cart -- or, with ``product_id``, for that one product ("Buy now",
     the cart left as it is) -- inside the caller's transaction.
 
@@ -37,7 +40,10 @@ def order_create_from_cart(*, user, payment_method: str, idempotency_key: str, p
     product) run one after the other; the second then finds the order the first made (same idempotency key) and
     returns it, or is refused because the shopper owns the product by then. Takes limited stock (rolled back with
     the caller's transaction on any later failure). Refusals raise CartError subclasses with the shopper's
-    message: an empty cart, a product no longer for sale or owned already, mixed currencies, too little stock."""
+    message: an empty cart, a product no longer for sale or owned already, mixed currencies, too little stock.
+
+    ``seen``: the cart as the shopper's page showed it. When the cart is no longer that (paid or changed in
+    another tab meanwhile) nothing is ordered: ``CartChanged`` says what happened, found in the database."""
     _lock_shopper(user)
     if product_id is None:
         items = list(CartItem.objects.select_for_update(of=("self",)).filter(user=user).select_related("product")
@@ -50,6 +56,8 @@ def order_create_from_cart(*, user, payment_method: str, idempotency_key: str, p
     replayed = _replayed_order(user=user, idempotency_key=idempotency_key, payment_method=payment_method)
     if replayed is not None:
         return replayed
+    if product_id is None and seen is not None and not cart_seen_matches(seen, items=items):
+        raise _cart_changed(user=user, seen=seen, empty=not items)
     if not products:
         raise EmptyCart("Your cart is empty." if product_id is None else "This product is no longer for sale.")
     for product in products:
@@ -81,8 +89,22 @@ def _lock_shopper(user) -> None:
     list(get_user_model().objects.select_for_update(no_key=True).filter(pk=user.pk).values_list("pk", flat=True))
 
 
+def _cart_changed(*, user, seen: CartSeen, empty: bool) -> CartChanged:
+    paid = order_paid_for_seen(user=user, seen=seen)
+    if paid is not None:
+        message = f"This cart was paid a moment ago: order {paid.short_id}."
+        if not empty:
+            message += " Your cart has changed since; check it below before paying."
+    elif empty:
+        message = "Your cart was emptied in another tab or window; nothing was paid."
+    else:
+        message = "Your cart changed in another tab or window; nothing was paid. Check it below and pay again."
+    return CartChanged(message, paid_order=paid, empty=empty)
+
+
 @transaction.atomic
-def order_pay_with_points(*, user, idempotency_key: str, product_id: int | None = None) -> Order:
+def order_pay_with_points(*, user, idempotency_key: str, product_id: int | None = None,
+                          seen: CartSeen | None = None) -> Order:
     """Order the cart (or, with ``product_id``, that one product: "Buy now") and pay with points, all in one
     transaction: the order and its items, the ledger entry, its payment record, the stock, the library and the
     cart lines bought commit together or not at all. A replay returns the first order.
@@ -91,12 +113,13 @@ def order_pay_with_points(*, user, idempotency_key: str, product_id: int | None 
     order), and its Stripe page is made unpayable after commit -- Stripe is never called inside this transaction.
     A card payment that was on its way all the same is refunded when it arrives (``order_complete_from_checkout``).
 
-    Raises CartError subclasses or wallet's InsufficientPoints; nothing is changed then."""
+    ``seen``: what the shopper's page showed (``order_create_from_cart``). Raises CartError subclasses or wallet's
+    InsufficientPoints; nothing is changed then."""
     now = timezone.now()
     if _replayed_order(user=user, idempotency_key=idempotency_key, payment_method=PaymentMethod.POINTS) is None:
         checkout_session_end_active(user=user, kind=CART, now=now)
     order = order_create_from_cart(user=user, payment_method=PaymentMethod.POINTS, idempotency_key=idempotency_key,
-                                   product_id=product_id)
+                                   product_id=product_id, seen=seen)
     if order.status != OrderStatus.PENDING:
         return order
     wallet_spend(user=user, points=order.total_points, idempotency_key=f"order:{order.pk}:pay",

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.html import format_html
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django.urls import reverse
@@ -21,7 +22,8 @@ from orders.downloads import (
     download_token,
 )
 from orders.delivery import download_response
-from orders.errors import CartError
+from orders.cart_seen import cart_seen_read
+from orders.errors import CartChanged, CartError, OtherCheckoutOpen
 from orders.models import OrderStatus
 from orders.selectors import order_for_shopper, orders_for_shopper
 from orders.services.card import order_checkout_abandon, order_checkout_start
@@ -69,15 +71,17 @@ def _status_part(request, order, context=None):
 def pay_with_points(request):
     token = request.POST.get("checkout_token", "")
     if not _is_uuid(token):
-        return _cart_refusal(request, "This checkout form is out of date; please try again.")
+        return _cart_refusal(request, CartError("This checkout form is out of date; please try again."))
     try:
-        order = order_pay_with_points(user=request.user, idempotency_key=f"points:{request.user.pk}:{token}")
+        order = order_pay_with_points(user=request.user, idempotency_key=f"points:{request.user.pk}:{token}",
+                                      seen=cart_seen_read(request.POST.get("cart_seen", "")))
     except (CartError, InsufficientPoints) as refusal:
-        return _cart_refusal(request, str(refusal))
+        return _cart_refusal(request, refusal)
     if not request.htmx:
         messages.success(request, f"Order {order.short_id} is paid. Your downloads are ready.")
         return redirect("orders:detail", order_id=order.pk)
-    response = render(request, "orders/partials/points_order_placed.html", {"order": order})
+    # The cart as it is now, under the paid order: it goes on following other tabs, and keeps saying it was paid.
+    response = render(request, "orders/cart.html#cart-body", cart_context(request, paid_order=order, paid_here=True))
     for event in ("balance-changed", "cart-changed", "order-changed"):
         trigger_client_event(response, event)
     return response
@@ -104,11 +108,30 @@ def _downloads(order, user):
     return [(item, download_token(item=item, user_id=user.pk)) for item in order.items.all()]
 
 
-def _cart_refusal(request, error: str):
-    if not request.htmx:
-        messages.error(request, error)
+def _cart_refusal(request, refusal):
+    """The cart again, saying why nothing was paid. A cart paid meanwhile (another tab, Stripe's page) names the
+    order that paid it; an open checkout of another kind offers both ways on."""
+    paid = refusal.paid_order if isinstance(refusal, CartChanged) else None
+    other = refusal.open if isinstance(refusal, OtherCheckoutOpen) else None
+    if not request.htmx and other is None:
+        if paid is not None:
+            messages.info(request, format_html('{} <a href="{}">See order {}</a>.', str(refusal),
+                                               reverse("orders:detail", args=[paid.pk]), paid.short_id))
+        else:
+            messages.error(request, str(refusal))
         return redirect("orders:cart")
-    return render(request, "orders/cart.html#cart-body", {**cart_context(request), "error": error})
+    context = cart_context(request, paid_order=paid)
+    if other is not None:
+        context["other_checkout"] = other  # its card says it all, with both ways on
+    elif paid is None:
+        context["error"] = str(refusal)
+    template = "orders/cart.html#cart-body" if request.htmx else "orders/cart.html"
+    response = render(request, template, context)
+    if isinstance(refusal, CartChanged) and request.htmx:
+        # The page was behind: its header badges (and other tabs) fetch themselves again too.
+        for event in ("balance-changed", "cart-changed"):
+            trigger_client_event(response, event)
+    return response
 
 
 def _is_uuid(value: str) -> bool:
@@ -126,12 +149,15 @@ def pay_by_card(request):
     continues with the checkout the first one made."""
     token = request.POST.get("checkout_token", "")
     if not _is_uuid(token):
-        return _cart_refusal(request, "This checkout form is out of date; please try again.")
+        return _cart_refusal(request, CartError("This checkout form is out of date; please try again."))
     try:
-        session = order_checkout_start(user=request.user, idempotency_key=f"card:{request.user.pk}:{token}")
+        session = order_checkout_start(user=request.user, idempotency_key=f"card:{request.user.pk}:{token}",
+                                       seen=cart_seen_read(request.POST.get("cart_seen", "")),
+                                       replacing=request.POST.get("replacing") or None)
     except CartError as refusal:
-        return _cart_refusal(request, str(refusal))
-    return to_stripe(request, session, refuse=_cart_refusal)
+        return _cart_refusal(request, refusal)
+    return to_stripe(request, session,
+                     refuse=lambda request, message: _cart_refusal(request, CartError(message)))
 
 
 def to_stripe(request, session, *, refuse, unchanged: str = "Your cart is unchanged."):

@@ -181,6 +181,41 @@
     });
   });
 
+  // --- Status changes, announced once ------------------------------------------------------------------------
+  // A status region (`data-live-region`, with an id and `hx-preserve`) inside a fragment that swaps keeps its place:
+  // htmx leaves the node that screen readers watch in the page, and its content changes here only when the server's
+  // says something else. A replaced region is not announced, and the same text written again could be announced
+  // again (a form inside keeps its fields then: they were rendered for the same state).
+  var liveUpdates = {};
+
+  function spoken(html) {
+    var holder = document.createElement("template");
+    holder.innerHTML = html;
+    return holder.content.textContent.replace(/\s+/g, " ").trim();
+  }
+  document.body.addEventListener("htmx:beforeSwap", function (event) {
+    var response = event.detail.serverResponse;
+    if (!event.detail.shouldSwap || typeof response !== "string" || response.indexOf("data-live-region") === -1) {
+      return;
+    }
+    var parsed = document.createElement("template");
+    parsed.innerHTML = response;
+    parsed.content.querySelectorAll("[data-live-region][id]").forEach(function (fresh) {
+      liveUpdates[fresh.id] = fresh.innerHTML;
+    });
+  });
+  document.body.addEventListener("htmx:afterSwap", function () {
+    Object.keys(liveUpdates).forEach(function (id) {
+      var region = document.getElementById(id);
+      var html = liveUpdates[id];
+      delete liveUpdates[id];
+      if (region && spoken(region.innerHTML) !== spoken(html)) {
+        region.innerHTML = html;
+        htmx.process(region);
+      }
+    });
+  });
+
   // Links meant for browsers without JavaScript stay hidden while htmx runs.
   document.documentElement.classList.add("js");
 })();

@@ -39,6 +39,14 @@ def test_the_result_page_polls_until_the_late_webhook_completes_the_payment_then
         request.url == status_url and request.headers.get("hx-target") == "checkout-status") else None)
     expect(page.get_by_role("heading", name="Payment pending")).to_be_visible()
     mark_page(page)
+    # the headline is the status region: it must stay in place while the section polls, and change only when the
+    # status does (a replaced region is not announced; the same text written again may be announced again)
+    page.evaluate("""() => { const region = document.getElementById("checkout-headline"); region.__kept = true;
+        window.__headlineChanges = 0;
+        new MutationObserver((records) => { window.__headlineChanges += records.length; })
+            .observe(region, {childList: true, subtree: true, characterData: true}); }""")
+    expect(page.locator("#checkout-headline")).to_have_attribute("aria-live", "polite")
+    expect(page.locator("#checkout-status")).not_to_have_attribute("aria-live", "polite")
 
     # when: the page keeps asking while Stripe has told us nothing
     with page.expect_response(status_url) as still_pending:
@@ -46,6 +54,7 @@ def test_the_result_page_polls_until_the_late_webhook_completes_the_payment_then
     assert still_pending.value.status == 200
     expect(page.get_by_role("heading", name="Payment pending")).to_be_visible()
     assert CheckoutSession.objects.get(pk=session.pk).status == "active"
+    assert page.evaluate("window.__headlineChanges") == 0, "an unchanged status was written again"
 
     # ... until the webhook arrives, late, as a signed HTTP POST from outside the browser
     assert held_webhooks.post(held_webhooks.take("checkout.session.completed")).status_code == 200
@@ -55,6 +64,8 @@ def test_the_result_page_polls_until_the_late_webhook_completes_the_payment_then
     # then: the next poll gets the final state with htmx's stop-polling status, and the page shows it by itself
     assert final.value.status == 286
     expect(page.get_by_role("heading", name="Payment received")).to_be_visible()
+    assert page.evaluate("document.getElementById('checkout-headline').__kept === true"), "the region was replaced"
+    assert page.evaluate("window.__headlineChanges") > 0
     expect_badge_shows(page, wallet_balance(user=shopper).current)
     expect_badge_shows(page, package.points)
     assert same_document(page)

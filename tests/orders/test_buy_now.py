@@ -141,7 +141,7 @@ def test_not_enough_points_says_so_on_the_product_page_and_changes_nothing(shopp
     response = buy_now(shopper_client, picture, "points", follow=True)
 
     assert response.redirect_chain[-1][0] == picture.get_absolute_url()
-    assert "Not enough points to spend 450: the balance is 100." in response.content.decode()
+    assert "Not enough points to spend 450 points: the balance is 100 points." in response.content.decode()
     assert not Order.objects.exists() and wallet_balance(user=shopper).current == 100
     assert Product.objects.get(pk=picture.pk).stock == 5
 

@@ -24,12 +24,16 @@ def package_offer(package: PointsPackage) -> Offer:
 
 
 def points_purchase_start(*, user, package: PointsPackage, renew: bool = False,
-                          continues: CheckoutSession | None = None, now: datetime | None = None) -> StartResult:
+                          continues: CheckoutSession | None = None, now: datetime | None = None,
+                          confirm_other_kind: bool = False, replacing=None) -> StartResult:
     """Start buying ``package``: the shopper's active session is returned as it is when it already offers exactly
-    that (a double click, a second tab, the Back button) unless ``renew``; otherwise checkout replaces it."""
+    that (a double click, a second tab, the Back button) unless ``renew``; otherwise checkout replaces it.
+    ``confirm_other_kind``: an open checkout of another kind (a card payment for a cart) is replaced only when
+    ``replacing`` names it; otherwise checkout's ``ReplaceNotConfirmed`` is raised and nothing changes."""
     with transaction.atomic():
         result = checkout_session_start(
             user=user, offer=package_offer(package), continues=continues, now=now,
+            confirm_other_kind=confirm_other_kind, replacing=replacing,
             reuse=None if renew else (lambda current: offer_matches(current, package)))
         if result.created:
             PointsPurchase.objects.create(checkout_session=result.session, package=package, points=package.points)
