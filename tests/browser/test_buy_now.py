@@ -29,7 +29,7 @@ def test_buy_now_with_points_then_the_product_is_owned_everywhere(page, live_ser
 
     page.goto(product.get_absolute_url())
     shot(page, "product-for-sale", width)
-    page.get_by_role("button", name="Buy now with 450 pts").click()
+    page.get_by_role("button", name="Buy now with 450 points").click()
 
     expect(page.get_by_text("is paid with points")).to_be_visible()
     order = Order.objects.get(user=shopper)
@@ -43,7 +43,7 @@ def test_buy_now_with_points_then_the_product_is_owned_everywhere(page, live_ser
     expect(owned).to_contain_text("You own this")
     assert owned.get_by_role("link", name="Download", exact=True).get_attribute("href").startswith("/downloads/")
     expect(page.get_by_role("button", name="Add to cart")).to_have_count(0)
-    expect(page.get_by_role("button", name="Buy now with 450 pts")).to_have_count(0)
+    expect(page.get_by_role("button", name="Buy now with 450 points")).to_have_count(0)
     shot(page, "product-owned", width)
 
     page.goto("/")

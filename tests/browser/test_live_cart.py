@@ -54,7 +54,7 @@ def test_the_cart_page_in_another_tab_follows_adds_and_payments(page, live_serve
     page.set_viewport_size({"width": size[0], "height": size[1]})
     cart_tab = page
     cart_tab.goto("/cart/")
-    expect(cart_tab.locator(".points-after")).to_contain_text("You have 1,000 pts; 550 pts after this purchase.")
+    expect(cart_tab.locator(".points-after")).to_contain_text("You have 1,000 points; 550 points after this purchase.")
     mark_page(cart_tab)
     cart_tab.evaluate(WATCH_STATUS)
     other_tab = page.context.new_page()
@@ -67,16 +67,16 @@ def test_the_cart_page_in_another_tab_follows_adds_and_payments(page, live_serve
 
     # then: the cart tab, untouched, lists it with the new totals and points after paying
     expect(cart_tab.locator("#cart-line-%d" % bloom.pk)).to_contain_text("Desert Bloom")
-    expect(cart_tab.locator(".cart-total-points")).to_have_text("730 pts")
-    expect(cart_tab.locator(".points-after")).to_contain_text("You have 1,000 pts; 270 pts after this purchase.")
-    expect(cart_tab.get_by_role("button", name="Pay 730 pts")).to_be_visible()
+    expect(cart_tab.locator(".cart-total-points")).to_have_text("730 points")
+    expect(cart_tab.locator(".points-after")).to_contain_text("You have 1,000 points; 270 points after this purchase.")
+    expect(cart_tab.get_by_role("button", name="Pay 730 points")).to_be_visible()
     assert same_document(cart_tab) and status_region_kept(cart_tab)
     assert status_changes(cart_tab) == 0, "nothing new to say: the status region was left alone"
     shoot(cart_tab, "followed-an-add", size)
 
     # when: the other tab pays the cart with points
     other_tab.goto("/cart/")
-    other_tab.get_by_role("button", name="Pay 730 pts").click()
+    other_tab.get_by_role("button", name="Pay 730 points").click()
     expect(other_tab.get_by_text("is paid")).to_be_visible()
     order = Order.objects.get(user=shopper)
 
@@ -105,7 +105,7 @@ def test_the_cart_page_in_another_tab_follows_adds_and_payments(page, live_serve
 
 
 @pytest.mark.parametrize("button, size", [
-    pytest.param("Pay 450 pts", (1280, 800), id="points-desktop"),
+    pytest.param("Pay 450 points", (1280, 800), id="points-desktop"),
     pytest.param("Pay $4.99 by card", (390, 844), id="card-phone"),
 ])
 def test_paying_from_a_tab_that_missed_the_payment_says_what_happened(page, live_server, button, size):

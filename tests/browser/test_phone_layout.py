@@ -37,9 +37,9 @@ def shop(db):
 
 def _shopper_with_history(shop):
     shopper = ShopperFactory(points=12500, email="a.rather.long.address.for.a.phone@example.com")
-    cart_add(user=shopper, product_id=shop["product"].pk, quantity=1)
+    cart_add(user=shopper, product_id=shop["product"].pk)
     order = order_pay_with_points(user=shopper, idempotency_key="phone-layout")
-    cart_add(user=shopper, product_id=ProductFactory(title="Desert Bloom").pk, quantity=1)
+    cart_add(user=shopper, product_id=ProductFactory(title="Desert Bloom").pk)
     return shopper, order
 
 

@@ -48,7 +48,7 @@ def test_a_points_order_is_receipted_after_commit_with_amounts_items_and_links(
         shopper, dear_pictures, queued, django_capture_on_commit_callbacks, client):
     give_points(shopper, 20000)
     for product in dear_pictures:
-        cart_add(user=shopper, product_id=product.pk, quantity=1)
+        cart_add(user=shopper, product_id=product.pk)
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         order = order_pay_with_points(user=shopper, idempotency_key="receipt-points")
@@ -63,7 +63,7 @@ def test_a_points_order_is_receipted_after_commit_with_amounts_items_and_links(
     assert message.to == [shopper.email] and order.short_id in message.subject
     for part in (message.body, html):
         assert order.short_id in part
-        assert "12,500 pts" in part and "280 pts" in part and "12,780 pts" in part  # items and total
+        assert "12,500 points" in part and "280 points" in part and "12,780 points" in part  # items and total
         assert "Points from your wallet" in part
         assert f"{SITE}/orders/{order.pk}/" in part
     assert "Harbour <Lights> & Co" in message.body  # plain text is not HTML-escaped...
@@ -76,7 +76,7 @@ def test_a_points_order_is_receipted_after_commit_with_amounts_items_and_links(
 
 def test_a_card_order_is_receipted_with_money_and_the_payment_method(
         shopper_client, shopper, dear_pictures, queued, webhooks, django_capture_on_commit_callbacks):
-    cart_add(user=shopper, product_id=dear_pictures[0].pk, quantity=1)
+    cart_add(user=shopper, product_id=dear_pictures[0].pk)
     shopper_client.post(reverse("orders:pay_by_card"), {"checkout_token": str(uuid.uuid4())})
     order = Order.objects.get()
 
@@ -92,7 +92,7 @@ def test_a_card_order_is_receipted_with_money_and_the_payment_method(
 
 
 def test_no_receipt_for_an_order_that_is_not_paid(shopper, dear_pictures):
-    cart_add(user=shopper, product_id=dear_pictures[1].pk, quantity=1)
+    cart_add(user=shopper, product_id=dear_pictures[1].pk)
     from orders.services.card import order_checkout_start
 
     pending = order_checkout_start(user=shopper, idempotency_key="receipt-pending").order

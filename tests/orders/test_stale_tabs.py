@@ -13,6 +13,7 @@ from checkout.models import CheckoutSession
 from orders.models import CartItem, Order
 from orders.services.cart import cart_add, cart_remove
 from orders.services.placement import order_pay_with_points
+from orders.services.refunds import order_refund_points
 from tests.factories import ProductFactory, give_points
 from wallet.selectors import wallet_balance
 
@@ -114,9 +115,11 @@ def test_a_cart_emptied_by_the_shopper_is_not_called_paid(shopper, shopper_clien
 
 
 def test_an_earlier_order_of_the_same_product_is_not_this_cart(shopper, shopper_client, cart_of_two):
-    # given: the first picture was bought a minute before this page showed the cart (bought again since)
+    # given: the first picture was bought long before this page showed the cart, then refunded (so it can be
+    # bought again), and is in the cart again
     first = order_pay_with_points(user=shopper, idempotency_key=f"points:{shopper.pk}:{uuid.uuid4()}")
     first.payments.update(created_at=first.created_at.replace(year=first.created_at.year - 1))
+    order_refund_points(order_id=first.pk, staff_user=None, reason="Bought by mistake")
     cart_add(user=shopper, product_id=cart_of_two[0].pk)
     stale = seen_on(shopper_client.get(reverse("orders:cart")))
     cart_remove(user=shopper, product_id=cart_of_two[0].pk)
@@ -137,7 +140,7 @@ def test_a_cart_changed_in_another_tab_is_not_paid_until_the_shopper_sees_it(sho
     # then: nothing is paid; the cart is shown as it is now with a form for it, and that one pays
     body = response.content.decode()
     assert "Your cart changed in another tab or window; nothing was paid." in body
-    assert "Night Market" in body and "Pay 820 pts" in body
+    assert "Night Market" in body and "Pay 820 points" in body
     assert not Order.objects.exists()
     paid = pay_points(shopper_client, seen_on(response))
     assert "is paid" in paid.content.decode()
@@ -150,7 +153,7 @@ def test_a_price_change_since_the_page_was_shown_is_a_change(shopper, shopper_cl
 
     body = pay_points(shopper_client, stale).content.decode()
 
-    assert "Your cart changed" in body and "Pay 780 pts" in body
+    assert "Your cart changed" in body and "Pay 780 points" in body
     assert not Order.objects.exists()
 
 
@@ -193,7 +196,7 @@ def test_the_refreshed_cart_says_it_was_paid_and_keeps_saying_so(shopper, shoppe
     again = shopper_client.get(reverse("orders:cart"), sent_back, headers=HTMX).content.decode()
     assert f"order {paid.short_id}</a>" in again
     # an unchanged cart says nothing of the kind, nor does an order id that is not a paid order of theirs
-    cart_add(user=shopper, product_id=cart_of_two[0].pk)
+    cart_add(user=shopper, product_id=ProductFactory(title="Fresh", price_points=10).pk)
     fresh = seen_on(shopper_client.get(reverse("orders:cart")))
     plain = shopper_client.get(reverse("orders:cart"), {"cart_seen": fresh, "paid": str(uuid.uuid4())}, headers=HTMX)
     assert "paid a moment ago" not in plain.content.decode()
@@ -206,7 +209,7 @@ def test_the_cart_page_listens_for_cart_and_balance_changes(shopper, shopper_cli
     assert 'hx-trigger="cart-changed from:body, balance-changed from:body"' in wrapper
     assert f'hx-get="{reverse("orders:cart")}"' in wrapper and 'hx-include="#cart-live-state"' in wrapper
     assert re.search(r'<div id="cart-live-state" hidden>\s*<input type="hidden" name="cart_seen"', body)
-    assert "You have 2,000 pts; 1,270 pts after this purchase." in body
+    assert "You have 2,000 points; 1,270 points after this purchase." in body
     assert re.search(r'<div id="cart-status"[^>]*data-live-region[^>]*hx-preserve[^>]*aria-live="polite"', body)
 
 

@@ -64,7 +64,7 @@ def test_favicon_ico_is_an_icon_not_a_404(client, db):
 def test_secure_payment_by_stripe_is_said_where_shoppers_pay(client, shopper):
     client.force_login(shopper)
     product = ProductFactory()
-    cart_add(user=shopper, product_id=product.pk, quantity=1)
+    cart_add(user=shopper, product_id=product.pk)
     session = points_purchase_start(user=shopper, package=PointsPackageFactory()).session
 
     for url in [reverse("orders:cart"), reverse("points:review", args=[session.pk]), reverse("shop:packages")]:

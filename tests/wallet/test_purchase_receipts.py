@@ -42,7 +42,7 @@ def test_a_paid_package_is_receipted_once(shopper_client, shopper, webhooks, que
     [(html, _)] = message.alternatives
     assert message.to == [shopper.email] and "12,000 points" in message.subject
     for part in (message.body, html):
-        assert "Mega" in part and "12,000 pts" in part and "$1,099.99" in part
+        assert "Mega" in part and "12,000 points" in part and "$1,099.99" in part
         assert "Card, through Stripe" in part and str(session.pk)[:8].upper() in part
         assert "https://points.example.com/wallet/" in part
 
