@@ -55,7 +55,7 @@ def test_any_field_a_writer_changes_changes_the_fingerprint(db, field, value):
 def test_what_a_view_adds_to_a_row_and_its_related_rows_count_too(db):
     shopper = ShopperFactory()
     product = ProductFactory()
-    line = CartItem.objects.create(user=shopper, product=product, quantity=1)
+    line = CartItem.objects.create(user=shopper, product=product)
     loaded = CartItem.objects.select_related("product").get(pk=line.pk)
     before = fingerprint(loaded)
 
