@@ -70,7 +70,7 @@ def same_document(page) -> bool:
 
 
 def expect_badge_shows(page, points: int):
-    expect(page.locator("#balance-badge")).to_have_text(f"{points:,} points")
+    expect(page.locator("#balance-badge")).to_have_text(f"{points:,} points", timeout=15_000)
     expect(page.locator("#balance-badge")).to_have_attribute("data-balance", str(points))
 
 

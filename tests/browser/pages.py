@@ -82,6 +82,9 @@ def user_for(scene: Scene, audience: str):
 
 
 def build_scene(base_url: str) -> Scene:
+    from shop.management.commands.seed_demo import Command as SeedDemo
+
+    SeedDemo()._ensure_pages()  # the footer's information pages, as `make run` has them
     shopper = ShopperFactory(email="ada.reader@example.com", points=5000)
     product = ProductFactory(title="Harbour Lights", price_points=450, stock=7)
     other_product = ProductFactory(title="Quiet Orchard", price_points=180)
@@ -155,6 +158,14 @@ shop_page("wallet", lambda scene: reverse("wallet:home"), audiences=(SHOPPER, ST
 shop_page("orders", lambda scene: reverse("orders:list"), audiences=(SHOPPER, STAFF))
 shop_page("order detail", lambda scene: reverse("orders:detail", args=[scene.order.pk]), audiences=(SHOPPER,))
 shop_page("password change", lambda scene: reverse("password_change"), audiences=(SHOPPER,))
+shop_page("your downloads", lambda scene: reverse("orders:library"), audiences=(SHOPPER,))
+shop_page("abandoned attempts", lambda scene: reverse("orders:list") + "?attempts=1", audiences=(SHOPPER,))
+shop_page("e-mail change", lambda scene: reverse("email_change"), audiences=(SHOPPER,))
+shop_page("password reset", lambda scene: reverse("password_reset"), audiences=(ANONYMOUS,))
+shop_page("password reset sent", lambda scene: reverse("password_reset_done"), audiences=(ANONYMOUS,))
+shop_page("demo mailbox", lambda scene: reverse("demo_mailbox:list"))
+shop_page("about", lambda scene: "/about/")
+shop_page("refund policy", lambda scene: "/refund-policy/")
 shop_page("password changed", lambda scene: reverse("password_change_done"), audiences=(SHOPPER,))
 shop_page("403 expired download", lambda scene: reverse("orders:download", args=[scene.expired_download_token]),
           audiences=(SHOPPER,), status=403)
