@@ -112,3 +112,16 @@ def product_storage(request):
     if request.param == "object storage":
         request.getfixturevalue("object_storage")
     return request.param
+
+
+@pytest.fixture
+def empty_fragment_caches():
+    """The shared-fragment caches (Redis and this process's memory tier) empty before and after the test."""
+    from django.core.cache import cache
+
+    from ops import fragments
+
+    cache.clear()
+    fragments.local_cache().clear()
+    yield
+    fragments.local_cache().clear()

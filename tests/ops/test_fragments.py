@@ -4,7 +4,6 @@ value cannot be read into a key."""
 import logging
 
 import pytest
-from django.core.cache import cache
 from django.template import TemplateSyntaxError, engines
 from django.test import RequestFactory
 from django.utils.autoreload import file_changed
@@ -18,11 +17,8 @@ from tests.factories import ProductFactory, ShopperFactory
 
 
 @pytest.fixture(autouse=True)
-def empty_fragment_caches():
-    cache.clear()
-    fragments.local_cache().clear()
-    yield
-    fragments.local_cache().clear()
+def _empty_fragment_caches(empty_fragment_caches):
+    pass
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import re
 import uuid
 
 import pytest
-from django.core.cache import cache
 from django.template import engines
 from django.template.loaders.cached import Loader as CachedLoader
 from django.urls import reverse
@@ -24,11 +23,8 @@ HTMX = {"HX-Request": "true"}
 
 
 @pytest.fixture(autouse=True)
-def empty_fragment_caches():
-    cache.clear()
-    fragments.local_cache().clear()
-    yield
-    fragments.local_cache().clear()
+def _empty_fragment_caches(empty_fragment_caches):
+    pass
 
 
 @pytest.fixture
