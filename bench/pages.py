@@ -78,11 +78,19 @@ def seed_demo_size() -> dict:
     wallet_credit(user=shopper, points=100_000, kind="adjustment", idempotency_key="bench:pages:points",
                   description="Bench points")
     products = list(Product.objects.order_by("pk"))
+    # A digital product is bought once, so the orders buy copies of the demo products made for them, taken off
+    # sale afterwards: the catalog stays the demo's, the orders and ledger lists have more than a page.
     for number in range(DEMO_ORDERS):
-        cart_add(user=shopper, product_id=products[number % len(products)].pk, quantity=1)
+        model = products[number % len(products)]
+        bought = Product.objects.create(
+            title=f"{model.title} (edition {number + 1})", slug=f"{model.slug}-edition-{number + 1}",
+            description=model.description, image=model.image.name, preview=model.preview.name,
+            price_cents=model.price_cents, price_points=model.price_points, currency=model.currency)
+        cart_add(user=shopper, product_id=bought.pk)
         order_pay_with_points(user=shopper, idempotency_key=str(uuid.uuid4()))
+    Product.objects.filter(slug__contains="-edition-").update(is_active=False)
     for product in products[:3]:
-        cart_add(user=shopper, product_id=product.pk, quantity=1)
+        cart_add(user=shopper, product_id=product.pk)
     client = Client()
     client.force_login(shopper)
     return {"cookie": f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}",

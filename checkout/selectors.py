@@ -44,10 +44,15 @@ def checkout_session_whereabouts(*, session: CheckoutSession, now: datetime | No
 
 
 def checkout_session_latest_successor(*, session: CheckoutSession) -> CheckoutSession | None:
-    """The last session of the chain of renewals and recoveries that replaced ``session`` (None: none did)."""
-    latest, hops = None, 0
+    """The last session of the chain of renewals and recoveries that replaced ``session`` (None: none did). The
+    chain stops at a session of another kind: a card payment that replaced a points package is not where that
+    package's pages continue (they say it is open, and offer both ways on)."""
+    latest, hops, kind = None, 0, session.kind
     while session.replaced_by_id is not None and hops < MAX_CHAIN:
-        session = latest = CheckoutSession.objects.get(pk=session.replaced_by_id)
+        successor = CheckoutSession.objects.get(pk=session.replaced_by_id)
+        if successor.kind != kind:
+            break
+        session = latest = successor
         hops += 1
     return latest
 

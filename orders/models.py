@@ -98,8 +98,9 @@ class Order(models.Model):
         help_text="For card orders: the checkout session that pays it (its stock is reserved while it is active).")
     superseded_by = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="supersedes",
-        help_text="For card orders: the order that paid for the same items with points while this one's card "
-                  "checkout could still be paid. A card payment that still arrives for this one is refunded.")
+        help_text="For card orders: the order that delivered the same items (paid with points, or by another card "
+                  "checkout) while this one's card checkout could still be paid. A card payment that still arrives "
+                  "for this one is refunded.")
     fulfilled_at = models.DateTimeField(null=True, blank=True)
     confirmation_sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -3,6 +3,8 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.html import format_html
 
+from checkout.money import format_points
+from ops.admin_columns import formatted_column
 from shop.models import Product, User
 from shop.templatetags.shop_tags import money
 from wallet.services import wallet_open
@@ -46,7 +48,7 @@ class UserAdmin(BaseUserAdmin):
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
-    list_display = ["title", "thumbnail", "price", "price_points", "stock", "is_active", "updated_at"]
+    list_display = ["title", "thumbnail", "price", "price_in_points", "stock", "is_active", "updated_at"]
     list_filter = ["is_active", "currency", ("stock", admin.EmptyFieldListFilter)]
     list_editable = ["is_active"]
     search_fields = ["title", "slug", "description"]
@@ -63,3 +65,5 @@ class ProductAdmin(admin.ModelAdmin):
     @admin.display(description="Price", ordering="price_cents")
     def price(self, product):
         return money(product.price_cents, product.currency)
+
+    price_in_points = formatted_column("price_points", "Price in points", format_points)

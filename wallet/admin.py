@@ -8,6 +8,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from checkout.money import format_money, format_points
+from ops.admin_columns import formatted_column
 from ops.admin_search import FastChangeList
 from ops.single_use import (
     FormTokenRefused,
@@ -44,13 +45,16 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Wallet)
 class WalletAdmin(ReadOnlyAdmin):
-    list_display = ["user", "balance", "lifetime", "spent", "updated_at", "adjust_link"]
+    list_display = ["user", "balance_shown", "lifetime_shown", "spent_shown", "updated_at", "adjust_link"]
     list_select_related = ["user"]
     list_filter = [("updated_at", admin.DateFieldListFilter)]
     search_fields = ["user__email"]
     ordering = ["-updated_at"]
-    fields = ["user", "balance", "lifetime", "spent", "updated_at", "ledger_link", "adjust_link"]
+    fields = ["user", "balance_shown", "lifetime_shown", "spent_shown", "updated_at", "ledger_link", "adjust_link"]
     readonly_fields = fields
+    balance_shown = formatted_column("balance", "Balance", format_points)
+    lifetime_shown = formatted_column("lifetime", "Lifetime", format_points)
+    spent_shown = formatted_column("spent", "Spent", format_points)
 
     def get_urls(self):
         adjust = path("<int:wallet_id>/adjust/",
@@ -106,7 +110,7 @@ class WalletAdmin(ReadOnlyAdmin):
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(FastChangeList, ReadOnlyAdmin):
-    list_display = ["created_at", "owner", "kind", "points", "balance_after", "description", "created_by",
+    list_display = ["created_at", "owner", "kind", "points", "balance_after_shown", "description", "created_by",
                     "stripe_object_id", "idempotency_key"]
     list_select_related = ["wallet__user", "created_by"]
     list_filter = ["kind", ("created_at", admin.DateFieldListFilter)]
@@ -128,14 +132,18 @@ class LedgerEntryAdmin(FastChangeList, ReadOnlyAdmin):
     def points(self, entry):
         return signed_points(entry.amount)
 
+    balance_after_shown = formatted_column("balance_after", "Balance after", format_points)
+
 
 @admin.register(PointsPackage)
 class PointsPackageAdmin(admin.ModelAdmin):
-    list_display = ["name", "points", "price", "is_active", "sort_order"]
+    list_display = ["name", "points_shown", "price", "is_active", "sort_order"]
     list_filter = ["is_active", "currency"]
     list_editable = ["is_active", "sort_order"]
     search_fields = ["name"]
     readonly_fields = ["created_at", "updated_at"]
+
+    points_shown = formatted_column("points", "Points", format_points)
 
     @admin.display(description="Price", ordering="price_cents")
     def price(self, package):
@@ -153,16 +161,18 @@ REFUND_PERMISSION = "checkout.refund_checkoutsession"
 
 @admin.register(PointsPurchase)
 class PointsPurchaseAdmin(ReadOnlyAdmin):
-    list_display = ["checkout_session", "shopper", "package", "points", "price", "status"]
+    list_display = ["checkout_session", "shopper", "package", "points_shown", "price", "status"]
     list_filter = ["checkout_session__status", "package"]
     search_fields = ["=checkout_session__id", "checkout_session__user__email",
                      "=checkout_session__stripe_payment_intent_id"]
     list_select_related = ["checkout_session__user", "package"]
-    fields = ["checkout_session", "shopper", "package", "points", "price", "status", "credit", "refund_link",
+    fields = ["checkout_session", "shopper", "package", "points_shown", "price", "status", "credit", "refund_link",
               "disputes", "dispute_held_points", "dispute_shortfall_points"]
     readonly_fields = fields
     actions = ["refund_purchase"]
     show_full_result_count = False
+
+    points_shown = formatted_column("points", "Points", format_points)
 
     @admin.display(description="Shopper", ordering="checkout_session__user__email")
     def shopper(self, purchase):
@@ -272,13 +282,14 @@ class RefundShortfallAdmin(ReadOnlyAdmin):
     """Points a refund made in Stripe's Dashboard could not take back because the shopper had spent them: what
     staff decide about is theirs (an adjustment, if anything), so this only shows them."""
 
-    list_display = ["created_at", "shopper", "purchase", "points", "refund_amount", "refund", "settled_at"]
+    list_display = ["created_at", "shopper", "purchase", "points_shown", "refund_amount", "refund", "settled_at"]
     list_filter = [OpenShortfallFilter, "created_at"]
     search_fields = ["purchase__checkout_session__user__email", "=refund__stripe_refund_id"]
     list_select_related = ["purchase__checkout_session__user", "purchase__package", "refund"]
-    fields = ["refund", "purchase", "shopper", "points", "refund_amount", "created_at", "settled_at",
+    fields = ["refund", "purchase", "shopper", "points_shown", "refund_amount", "created_at", "settled_at",
               "settled_because"]
     readonly_fields = fields
+    points_shown = formatted_column("points", "Points not taken back", format_points)
 
     @admin.display(description="Shopper", ordering="purchase__checkout_session__user__email")
     def shopper(self, shortfall):

@@ -96,10 +96,16 @@ def review(request, session_id):
 @require_POST
 def pay(request, session_id):
     """Pay for the session, recovering it first when it ended unpaid (a fresh copy of the same offer). One that
-    cannot be paid as it is (too little time left for a Stripe session) is recovered and paid in one go."""
+    cannot be paid as it is (too little time left for a Stripe session) is recovered and paid in one go. A fresh
+    copy never ends an open card payment unless the form names it (``replacing``): the review page asks first."""
     session = asked = _session_or_404(request, session_id)
     for _attempt in range(PAY_ATTEMPTS):
-        recovery = points_purchase_recover(session_id=session.pk, user=request.user)
+        try:
+            recovery = points_purchase_recover(session_id=session.pk, user=request.user,
+                                               replacing=request.POST.get("replacing") or None)
+        except ReplaceNotConfirmed:
+            # A card payment opened since this checkout ended: its review page names it and offers both ways on.
+            return _redirect(request, "points:review", session.pk)
         session = recovery.session
         # A double click after a recovery finds the fresh copy through the link: the same offer, so it is paid.
         same_offer = recovery.outcome == RecoveryOutcome.MOVED and _offers(session) == _offers(asked)
@@ -159,9 +165,11 @@ def changed(request, session_id):
 
 
 def _render_review(request, session, *, error: str = "", renewable: bool = False, status: int = 200):
+    # Paying for an ended checkout starts a fresh one, which would end a card payment opened since: say so.
+    other = checkout_session_open_other(user=request.user, kind=POINTS_PACKAGE) if renewable else None
     return render(request, "wallet/purchase/review.html", {
         "session": session, "step": 2, "error": error, "cancelled": request.GET.get("cancelled") == "1",
-        "renewable": renewable,
+        "renewable": renewable, "other_checkout": other,
     }, status=status)
 
 

@@ -31,7 +31,7 @@ from checkout.tasks import submit_refund
 from orders.errors import NotEnoughStock, OrderAlreadyPaid, OtherCheckoutOpen, ReservationLimitReached
 from orders.models import CART, Order, OrderStatus, OrderStatusChange, PaymentMethod
 from orders.services.cart import cart_remove_ordered
-from orders.services.payments import order_paid_with_points_since, order_payment_record
+from orders.services.payments import order_delivered_elsewhere, order_payment_record, paid_how
 from orders.services.placement import order_create_from_cart, order_quantities, order_queue_confirmation
 from orders.services.status import order_transition
 from orders.services.stock import stock_return, stock_take
@@ -157,7 +157,8 @@ def order_complete_from_checkout(*, checkout_session: CheckoutSession, payment_i
     given up, or a bank debit settled days later) is honoured when the copies can still be taken. It is refunded
     in full instead -- recorded now, sent to Stripe after commit; the order is marked refunded when Stripe
     confirms it -- when the order cannot be delivered: its copies are sold out (limited stock is never
-    oversold), the shopper paid for the same items with points meanwhile (``order_paid_with_points_since``), or
+    oversold), the shopper owns the same items through another order meanwhile, paid with points or by another
+    card checkout (``order_delivered_elsewhere``), or
     the order has a payment already (the database keeps one per order)."""
     now = now or timezone.now()
     order = Order.objects.select_for_update().filter(checkout_session=checkout_session).first()
@@ -177,16 +178,16 @@ def order_complete_from_checkout(*, checkout_session: CheckoutSession, payment_i
                                      f"refunded in full automatically.")
         return order
     order.stripe_payment_intent_id = payment_intent or ""
-    instead = order_paid_with_points_since(order=order)
+    instead = order_delivered_elsewhere(order=order)
     if instead is not None:
-        logger.error("Order %s was paid by card after the same items were paid with points (order %s): refunding",
+        logger.error("Order %s was paid by card after the same items were delivered by order %s: refunding",
                      order.pk, instead.pk)
         order.superseded_by = instead
         if order.status == OrderStatus.PENDING:
             _release(order, failed=False)
-        _refund_undeliverable(order, checkout_session, key=f"order:{order.pk}:paid-with-points", now=now,
-                              reason=f"The card payment arrived after the same items were paid with points (order "
-                                     f"{instead.short_id}). Refunding it in full automatically.")
+        _refund_undeliverable(order, checkout_session, key=f"order:{order.pk}:delivered-elsewhere", now=now,
+                              reason=f"The card payment arrived after the same items were paid {paid_how(instead)} "
+                                     f"(order {instead.short_id}). Refunding it in full automatically.")
         return order
     if order.status in (OrderStatus.CANCELLED, OrderStatus.FAILED):
         try:

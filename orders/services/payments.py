@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from checkout.money import format_points
 from orders.errors import OrderAlreadyPaid
-from orders.models import Order, OrderPayment, OrderStatus, PaymentMethod
+from orders.models import Order, OrderPayment, PaymentMethod
 
 
 def order_payment_record(*, order: Order, method: str, amount: int, currency: str = "",
@@ -35,12 +35,16 @@ def payment_description(payment: OrderPayment) -> str:
     return f"by card, Stripe payment {payment.stripe_payment_intent_id or 'unknown'}"
 
 
-def order_paid_with_points_since(*, order: Order) -> Order | None:
-    """The shopper's points order, placed after the card order ``order``, that paid for any of the same items:
-    a card payment for ``order`` arriving now pays for them a second time. (Paying with points ends the card
-    checkout in progress, but a payment can be on its way already: made on Stripe's page a moment before, or a
-    bank debit that settles days later.) A points order refunded since does not count."""
-    products = order.items.values("product_id")
-    return (Order.objects.filter(user_id=order.user_id, payment_method=PaymentMethod.POINTS,
-                                 status=OrderStatus.COMPLETED, created_at__gt=order.created_at)
-            .filter(items__product_id__in=products).order_by("created_at").first())
+def order_delivered_elsewhere(*, order: Order) -> Order | None:
+    """The shopper's other order that already delivers one of ``order``'s items (the library holds one row per
+    product owned): a card payment for ``order`` arriving now pays for it a second time. That happens when a
+    payment was already on its way while the shopper bought the same item again -- made on Stripe's page a moment
+    before paying with points or starting a new card checkout, or a bank debit that settles days later. An order
+    refunded since, or whose dispute was lost, no longer delivers and does not count."""
+    return (Order.objects.filter(items__library_entries__user_id=order.user_id,
+                                 items__product_id__in=order.items.values("product_id"))
+            .exclude(pk=order.pk).order_by("created_at").first())
+
+
+def paid_how(order: Order) -> str:
+    return "with points" if order.payment_method == PaymentMethod.POINTS else "by card"

@@ -103,7 +103,34 @@ def build_scene(base_url: str) -> Scene:
         expired = download_token(item=order.items.get(), user_id=shopper.pk)
     return Scene(shopper=shopper, product=product, other_product=other_product, package=package, order=order,
                  points_session=session, expired_download_token=expired, staff=StaffFactory(),
-                 staff_without_rights=UserFactory(is_staff=True), base_url=base_url)
+                 staff_without_rights=UserFactory(is_staff=True), base_url=base_url,
+                 extra={"receipt": _receipt_in_the_demo_mailbox(order), "reset_url": _password_reset_url(shopper),
+                        "for_sale": ProductFactory(title="Salt Marsh at Dawn", price_points=320, stock=2)})
+
+
+def _receipt_in_the_demo_mailbox(order: Order):
+    """The order's receipt as the demo mailbox keeps it (the tests' own mail backend is Django's locmem)."""
+    from django.test import override_settings
+
+    from demo_mailbox.models import DemoMail
+    from ops.mail import mail_send
+    from orders.services.notifications import receipt_context
+
+    with override_settings(EMAIL_BACKEND="demo_mailbox.backend.DemoMailboxBackend",
+                           DEMO_MAILBOX_NEXT_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
+        mail_send(template="orders/email/receipt", subject=f"Your receipt for order {order.short_id}",
+                  to=[order.user.email], context=receipt_context(order))
+    return DemoMail.objects.latest("sent_at", "id")
+
+
+def _password_reset_url(user) -> str:
+    """The link of a password reset mail (Django's token for ``user`` as they are now)."""
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    return reverse("password_reset_confirm", args=[urlsafe_base64_encode(force_bytes(user.pk)),
+                                                    default_token_generator.make_token(user)])
 
 
 def _refused_log_in(page, scene, django_settings):
@@ -163,7 +190,12 @@ shop_page("abandoned attempts", lambda scene: reverse("orders:list") + "?attempt
 shop_page("e-mail change", lambda scene: reverse("email_change"), audiences=(SHOPPER,))
 shop_page("password reset", lambda scene: reverse("password_reset"), audiences=(ANONYMOUS,))
 shop_page("password reset sent", lambda scene: reverse("password_reset_done"), audiences=(ANONYMOUS,))
+shop_page("password reset new password", lambda scene: scene.extra["reset_url"], audiences=(ANONYMOUS,))
+shop_page("password reset complete", lambda scene: reverse("password_reset_complete"), audiences=(ANONYMOUS,))
 shop_page("demo mailbox", lambda scene: reverse("demo_mailbox:list"))
+shop_page("demo mail (a receipt)", lambda scene: reverse("demo_mailbox:detail", args=[scene.extra["receipt"].pk]))
+# "product" is one the shopper owns ("You own this"); this one they can buy now, by points or card.
+shop_page("product to buy", lambda scene: scene.extra["for_sale"].get_absolute_url(), audiences=(SHOPPER,))
 shop_page("about", lambda scene: "/about/")
 shop_page("refund policy", lambda scene: "/refund-policy/")
 shop_page("password changed", lambda scene: reverse("password_change_done"), audiences=(SHOPPER,))

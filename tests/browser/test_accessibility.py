@@ -1,6 +1,7 @@
 """axe-core (the copy axe-playwright-python ships) finds no WCAG 2.1 A/AA or best-practice violation on any page of
 tests/browser/pages.py: signed out, signed in and as staff, on a desktop and on a phone. Each page is also checked
-to be what it claims (its status), so a page that quietly became the log-in page would not pass for itself."""
+to be what it claims (its status), so a page that quietly became the log-in page would not pass for itself, and
+to be no wider than the screen (nothing to scroll sideways at 390 px)."""
 
 import re
 
@@ -41,11 +42,13 @@ def test_every_page_has_no_axe_violations(page, live_server, settings, audience,
     width, height = SIZES[size]
     page.set_viewport_size({"width": width, "height": height})
 
-    found, visited = {}, []
+    found, visited, too_wide = {}, [], []
     for entry in pages_for(audience):
         status = entry.open(page, scene, settings)
         assert status == entry.status, f"{entry.name}: answered {status} at {page.url}"
         visited.append(entry.name)
+        if (scroll_width := page.evaluate("document.documentElement.scrollWidth")) > width:
+            too_wide.append(f"{entry.name} ({page.url}) is {scroll_width} px wide on a {width} px screen")
         slug = re.sub(r"\W+", "-", f"{audience}-{entry.name}-{size}")
         page.screenshot(path=ARTIFACTS / f"axe-{slug}.png", full_page=True)
         if violations := axe_violations(page, rules_off=[rule for rule, _why in entry.not_ours]):
@@ -54,3 +57,4 @@ def test_every_page_has_no_axe_violations(page, live_server, settings, audience,
     assert visited, f"no page is listed for {audience}"
     report = "\n".join(f"{name}:\n  " + "\n  ".join(lines) for name, lines in found.items())
     assert not found, f"axe-core violations {audience}, {size}:\n{report}"
+    assert not too_wide, "\n".join(too_wide)

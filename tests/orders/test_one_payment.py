@@ -125,6 +125,79 @@ def test_card_then_back_then_points_pays_once_and_the_late_card_payment_is_refun
     assert Order.objects.get(pk=points_order.pk).status == OrderStatus.COMPLETED
 
 
+# --- card, another tab, card again -------------------------------------------------------------------------------
+
+def start_two_card_checkouts(shopper_client, django_capture_on_commit_callbacks):
+    """The shopper pressed "pay by card" in one tab and, in another, again: the second card order replaces the
+    first. Returns both orders and the second start's after-commit callbacks (the first Stripe page's expiry),
+    not run yet: the first page can still be paid."""
+    shopper_client.post(reverse("orders:pay_by_card"), {"checkout_token": cart_page_tokens(shopper_client)[1]})
+    first = Order.objects.get()
+    with django_capture_on_commit_callbacks() as expiry:
+        shopper_client.post(reverse("orders:pay_by_card"), {"checkout_token": cart_page_tokens(shopper_client)[1]})
+    second = Order.objects.exclude(pk=first.pk).get()
+    first.refresh_from_db()
+    assert (first.status, second.status) == (OrderStatus.CANCELLED, OrderStatus.PENDING)
+    return first, second, expiry
+
+
+def pay_on_stripe(session, client, held_webhooks, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        hosted.pay(session.stripe_session_id)
+    return post_event(client, held_webhooks.take("checkout.session.completed")).json()
+
+
+def test_a_late_card_payment_for_items_another_card_order_delivered_is_refunded(
+        shopper_client, filled_cart, client, held_webhooks, django_capture_on_commit_callbacks):
+    first, second, expiry = start_two_card_checkouts(shopper_client, django_capture_on_commit_callbacks)
+
+    # when: the second order is paid, then the first tab's Stripe page too, a moment before its expiry reached it
+    pay_on_stripe(second.checkout_session, client, held_webhooks, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        hosted.pay(first.checkout_session.stripe_session_id)
+    with django_capture_on_commit_callbacks() as refund_queued:
+        for callback in expiry:
+            callback()
+    held_webhooks.clear()
+
+    # then: the items are delivered once (by the second order); the first payment is recorded and refunded in full
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert second.status == OrderStatus.COMPLETED
+    assert first.status == OrderStatus.CANCELLED and first.superseded_by == second
+    assert first.payments.get().method == "stripe"
+    assert "paid by card (order " + second.short_id in first.status_changes.last().reason
+    [refund] = Refund.objects.filter(session=first.checkout_session)
+    assert (refund.status, refund.amount_cents, refund.requested_by) == ("requested", CART_CENTS, None)
+    assert len(refund_queued) == 1
+    assert not Refund.objects.filter(session=second.checkout_session).exists()
+
+
+def test_a_late_card_payment_that_lands_first_makes_the_newer_card_payment_the_refunded_one(
+        shopper_client, filled_cart, client, held_webhooks, django_capture_on_commit_callbacks):
+    first, second, expiry = start_two_card_checkouts(shopper_client, django_capture_on_commit_callbacks)
+
+    # when: the first tab's payment lands first (the order was cancelled but its copies can still be taken)...
+    with django_capture_on_commit_callbacks(execute=True):
+        hosted.pay(first.checkout_session.stripe_session_id)
+        for callback in expiry:
+            callback()
+    held_webhooks.clear()
+    first.refresh_from_db()
+    assert first.status == OrderStatus.COMPLETED
+
+    # ...and the second order is paid after it
+    assert pay_on_stripe(second.checkout_session, client, held_webhooks,
+                         django_capture_on_commit_callbacks)["status"] == "processed"
+
+    # then: the second payment is the one refunded; the items stay delivered once
+    second.refresh_from_db()
+    assert second.status == OrderStatus.CANCELLED and second.superseded_by == first
+    [refund] = Refund.objects.filter(session=second.checkout_session)
+    assert refund.amount_cents == CART_CENTS
+    assert not Refund.objects.filter(session=first.checkout_session).exists()
+
+
 def test_paying_with_points_expires_the_card_checkouts_stripe_session_after_commit(
         shopper_client, filled_cart, held_webhooks, django_capture_on_commit_callbacks):
     give_points(filled_cart, 2000)

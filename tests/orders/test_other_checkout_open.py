@@ -127,3 +127,54 @@ def test_choosing_the_package_instead_ends_the_card_payment(shopper_client, card
     premium = CheckoutSession.objects.get(kind="points_package")
     assert response["Location"] == reverse("points:review", args=[premium.pk])
     assert card_checkout.status == "invalidated" and Order.objects.get().status == "cancelled"
+
+
+def test_paying_on_an_ended_package_review_asks_before_ending_a_card_payment(shopper, shopper_client, cart,
+                                                                            session):
+    # given: the shopper replaced the Premium checkout with a card payment for the cart, and has the old Premium
+    # review page still open in another tab
+    card = order_checkout_start(user=shopper, idempotency_key=f"card:{shopper.pk}:{uuid.uuid4()}",
+                                replacing=session.pk)
+    order = Order.objects.get()
+
+    # when: they press Pay there (paying an ended checkout starts a fresh copy of it)
+    response = shopper_client.post(reverse("points:pay", args=[session.pk]))
+
+    # then: nothing ended or started; the review page names the card payment with both ways on
+    assert response.status_code == 302 and response["Location"] == reverse("points:review", args=[session.pk])
+    card.refresh_from_db()
+    assert card.status == "active" and Order.objects.get().status == "pending"
+    assert CheckoutSession.objects.filter(kind="points_package", status="active").count() == 0
+    body = shopper_client.get(response["Location"]).content.decode()
+    assert f"You have a card payment open for Order {order.short_id}" in body
+    assert f'href="{reverse("orders:detail", args=[order.pk])}">Continue paying for Order {order.short_id}</a>' in body
+    assert f'name="replacing" value="{card.pk}"' in body and "for Premium instead" in body
+
+
+def test_paying_for_the_package_instead_ends_the_card_payment(shopper, shopper_client, cart, session):
+    card = order_checkout_start(user=shopper, idempotency_key=f"card:{shopper.pk}:{uuid.uuid4()}",
+                                replacing=session.pk)
+
+    response = shopper_client.post(reverse("points:pay", args=[session.pk]), {"replacing": str(card.pk)})
+
+    card.refresh_from_db()
+    fresh = CheckoutSession.objects.get(kind="points_package", status="active")
+    assert card.status == "invalidated" and Order.objects.get().status == "cancelled"
+    assert fresh.title == "Premium" and response["Location"] == fresh.stripe_checkout_url
+
+
+
+def test_the_old_package_pages_do_not_lead_into_the_card_payment_that_replaced_it(shopper, shopper_client, cart,
+                                                                                  session):
+    card = order_checkout_start(user=shopper, idempotency_key=f"card:{shopper.pk}:{uuid.uuid4()}",
+                                replacing=session.pk)
+
+    # the old Premium review is its own page (ended, renewable), naming the open card payment...
+    review = shopper_client.get(reverse("points:review", args=[session.pk]))
+    assert review.status_code == 200 and "This checkout ended before it was paid" in review.content.decode()
+    assert f'name="replacing" value="{card.pk}"' in review.content.decode()
+
+    # ...and once the card payment is paid, still the package's page, not a way into the card order's
+    CheckoutSession.objects.filter(pk=card.pk).update(status="completed", completed_at=card.created_at)
+    review = shopper_client.get(reverse("points:review", args=[session.pk]))
+    assert review.status_code == 200 and "You have a card payment open" not in review.content.decode()

@@ -67,7 +67,8 @@ def test_secure_payment_by_stripe_is_said_where_shoppers_pay(client, shopper):
     cart_add(user=shopper, product_id=product.pk)
     session = points_purchase_start(user=shopper, package=PointsPackageFactory()).session
 
-    for url in [reverse("orders:cart"), reverse("points:review", args=[session.pk]), reverse("shop:packages")]:
+    for url in [reverse("orders:cart"), reverse("points:review", args=[session.pk]), reverse("shop:packages"),
+                ProductFactory().get_absolute_url()]:  # beside "Buy now by card"
         assert "Secure payment by Stripe." in client.get(url).content.decode(), url
 
 

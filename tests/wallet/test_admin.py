@@ -190,3 +190,28 @@ def test_staff_without_the_adjust_permission_cannot_adjust(client, ledger):
     assert client.get(adjust_url(shopper)).status_code == 403
     assert client.post(adjust_url(shopper), {"points": "5", "reason": "x", "once": ""}).status_code == 403
     assert figures(shopper) == (900, 1000, 100)
+
+
+def test_points_are_written_as_points_in_the_admin_lists(staff_client, ledger, session):
+    from tests.factories import PointsPackageFactory, ProductFactory
+
+    shopper, _other = ledger
+    wallet = wallet_of(shopper)
+    PointsPackageFactory(name="Mega", points=12_500, price_cents=9999)
+    ProductFactory(title="Harbour Lights", price_cents=499, price_points=1_450)
+
+    def listed(name, **query):
+        html = staff_client.get(reverse(f"admin:{name}_changelist"), query).content.decode()
+        return html.replace("&nbsp;", " ")
+
+    wallets = listed("wallet_wallet")
+    assert f">{wallet.balance:,} points<" in wallets and f">{wallet.lifetime:,} points<" in wallets
+    assert ">100 points<" in wallets  # spent
+    assert f">{wallet.balance:,} points<" in listed("wallet_ledgerentry", q="order:42:pay")  # balance after
+    assert ">12,500 points<" in listed("wallet_pointspackage")
+    assert ">550 points<" in listed("wallet_pointspurchase")
+    assert ">1,450 points<" in listed("shop_product")
+    # still sorted by the stored figure
+    assert staff_client.get(reverse("admin:wallet_wallet_changelist"), {"o": "2"}).status_code == 200
+    assert f"{wallet.balance:,} points" in staff_client.get(
+        reverse("admin:wallet_wallet_change", args=[wallet.pk])).content.decode()

@@ -40,16 +40,21 @@ def points_purchase_start(*, user, package: PointsPackage, renew: bool = False,
     return result
 
 
-def points_purchase_recover(*, session_id, user, now: datetime | None = None) -> Recovery:
+def points_purchase_recover(*, session_id, user, now: datetime | None = None, replacing=None) -> Recovery:
     """Act on where the session leads (``recovery_from``), for a shopper about to pay: a ``RENEWABLE`` session is recovered
     as a fresh copy of the same offer (``RECOVERED``). Replays find what the first call made: the fresh session
     is linked from the one it replaces, and later calls follow the link. Raises ``CheckoutSession.DoesNotExist``
-    for a session that is not the shopper's."""
+    for a session that is not the shopper's.
+
+    A fresh copy would end the shopper's open checkout of another kind (a card payment started since this one
+    ended): that happens only when ``replacing`` names it, otherwise ``ReplaceNotConfirmed`` is raised and
+    nothing changes."""
     now = now or timezone.now()
     with transaction.atomic():
         found = recovery_from(checkout_session_follow(session_id=session_id, user=user, now=now))
         if found.outcome != RecoveryOutcome.RENEWABLE:
             return found
-        fresh = points_purchase_start(user=user, package=found.package, continues=found.session, now=now).session
+        fresh = points_purchase_start(user=user, package=found.package, continues=found.session, now=now,
+                                      confirm_other_kind=True, replacing=replacing).session
     logger.info("Checkout session %s recovered as %s", session_id, fresh.pk)
     return Recovery(session=fresh, outcome=RecoveryOutcome.RECOVERED)
