@@ -1,5 +1,6 @@
 import pytest
 
+from ops import fragments
 from stripe_fake.transport import FakeStripeHTTPClient
 from tests.factories import TEST_PASSWORD, PointsPackageFactory, StaffFactory, UserFactory
 from tests.stripe_fake import delivery
@@ -112,6 +113,20 @@ def product_storage(request):
     if request.param == "object storage":
         request.getfixturevalue("object_storage")
     return request.param
+
+
+@pytest.fixture
+def renders(monkeypatch):
+    """The shared fragments rendered (cache misses, ops/fragments.py) since the test began, by template name."""
+    counted = []
+    real_render = fragments._render
+
+    def counting(template_name, parts, context):
+        counted.append(template_name)
+        return real_render(template_name, parts, context)
+
+    monkeypatch.setattr(fragments, "_render", counting)
+    return counted
 
 
 @pytest.fixture

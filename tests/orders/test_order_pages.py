@@ -210,3 +210,20 @@ def test_the_attempts_list_pages_keep_to_the_attempts(shopper_client, shopper, d
     shown = re.findall(r'href="/orders/([0-9a-f-]{36})/"', first) + re.findall(r'href="/orders/([0-9a-f-]{36})/"',
                                                                                second)
     assert len(shown) == len(set(shown)) == 25
+
+
+def test_order_rows_are_cached_and_a_changed_order_renders_anew(client, paid_order, renders,
+                                                                  empty_fragment_caches):
+    from orders.services.refunds import order_refund_points
+    from tests.factories import StaffFactory
+
+    client.force_login(paid_order.user)
+    client.get(reverse("orders:list"))
+    client.get(reverse("orders:list"))
+    assert renders.count("orders/partials/order_row.html") == 1  # the second page view rendered no row
+
+    order_refund_points(order_id=paid_order.pk, staff_user=StaffFactory(), reason="Goodwill")
+    page = client.get(reverse("orders:list")).content.decode()
+
+    assert renders.count("orders/partials/order_row.html") == 2  # its status changed: rendered anew
+    assert re.search(r'<span class="status status-refunded">Refunded</span>', page)

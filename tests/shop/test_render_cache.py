@@ -28,20 +28,6 @@ def _empty_fragment_caches(empty_fragment_caches):
 
 
 @pytest.fixture
-def renders(monkeypatch):
-    """How many fragments were rendered (cache misses) since the test began."""
-    counted = []
-    real_render = fragments._render
-
-    def counting(template_name, parts, context):
-        counted.append(template_name)
-        return real_render(template_name, parts, context)
-
-    monkeypatch.setattr(fragments, "_render", counting)
-    return counted
-
-
-@pytest.fixture
 def shop(db):
     return {
         "unlimited": ProductFactory(title="Aurora", description="Northern lights.\n\nOver the fjord."),

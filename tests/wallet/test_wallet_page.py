@@ -175,3 +175,23 @@ def test_the_wallet_page_needs_a_login(client, db):
 
     assert plain.status_code == 302 and plain.url.startswith(reverse("login"))
     assert htmx["HX-Redirect"] == "/accounts/login/?next=%2Fwallet%2F"
+
+
+def test_each_row_is_rendered_once_and_a_refresh_renders_only_the_new_entry(signed_in, shopper, renders,
+                                                                             empty_fragment_caches):
+    make_history(shopper, 5)
+    first = signed_in.get(URL)
+
+    # given: the page was rendered once (five rows)
+    assert renders.count("wallet/partials/ledger_row.html") == 5
+
+    # when: a purchase adds an entry and the history refreshes (balance-changed)
+    new = wallet_spend(user=shopper, points=1, idempotency_key="one-more", description="Order 99")
+    refreshed = signed_in.get(URL, headers={**HTMX, "HX-Target": "ledger"})
+
+    # then: only the new row was rendered; the others came from the cache, the same HTML as before
+    assert renders.count("wallet/partials/ledger_row.html") == 6
+    assert entry_ids(refreshed.content) == [new.pk, *entry_ids(first.content)]
+    old_row = re.search(rb'<li class="ledger-entry[^>]*id="entry-%d".*?</li>' % entry_ids(first.content)[0],
+                        first.content, re.S).group()
+    assert old_row in refreshed.content and b"Order 99" in refreshed.content
