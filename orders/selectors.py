@@ -1,7 +1,8 @@
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Exists, IntegerField, OuterRef, Subquery, Sum
+from django.db.models import BooleanField, Exists, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 
 from ops.keyset import KeysetPage, newest_first_page
 
@@ -91,20 +92,15 @@ def order_for_shopper(*, user, order_id) -> Order | None:
             .prefetch_related("items").first())
 
 
-def mark_owned(products, *, user) -> None:
-    """Set ``owned`` on each of ``products`` (a page of them): whether the signed-in shopper owns it. One query
-    for the page; none signed out."""
-    owned = owned_product_ids(user=user, product_ids=[product.pk for product in products]) if products else set()
-    for product in products:
-        product.owned = product.pk in owned
-
-
-def owned_product_ids(*, user, product_ids) -> set[int]:
-    """Which of ``product_ids`` the shopper owns (one probe of the library's unique index per product)."""
+def with_ownership(products: QuerySet, *, user) -> QuerySet:
+    """``products`` with ``owned``: whether the signed-in shopper owns each one (False for everyone signed out),
+    read in the same query. A scalar subquery with LIMIT 1 is probed per product the page shows, through the
+    library's (user, product) index; an EXISTS here let PostgreSQL hash the shopper's whole library instead."""
     if not getattr(user, "is_authenticated", False):
-        return set()
-    return set(LibraryEntry.objects.filter(user=user, product_id__in=list(product_ids)).order_by()
-               .values_list("product_id", flat=True))
+        return products.annotate(owned=Value(False, output_field=BooleanField()))
+    entry = LibraryEntry.objects.filter(user_id=user.pk, product_id=OuterRef("pk")).order_by()
+    return products.annotate(owned=Coalesce(Subquery(entry.values(flag=Value(True))[:1]), Value(False),
+                                            output_field=BooleanField()))
 
 
 LIBRARY_PAGE_SIZE = 20

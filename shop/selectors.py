@@ -8,9 +8,10 @@ def catalog_products() -> QuerySet[Product]:
     return Product.objects.active().order_by("title")
 
 
-def product_for_page(*, slug: str) -> Product | None:
-    """An active product by slug, or None (an inactive product is gone for shoppers)."""
-    return Product.objects.active().filter(slug=slug).first()
+def product_for_page(*, slug: str) -> QuerySet[Product]:
+    """The active product ``slug`` names, as a queryset (empty: an inactive product is gone for shoppers), for
+    the page to read with what it adds (the shopper's ownership) in one query."""
+    return Product.objects.active().filter(slug=slug)
 
 
 def email_taken(*, email: str, by_other_than=None) -> bool:

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from ops.header import header_figures
 from ops.pagination import page_without_count
-from orders.selectors import library_entry_for_product, mark_owned
+from orders.selectors import library_entry_for_product, with_ownership
 from shop.forms import SignUpForm
 from shop.selectors import catalog_products, product_for_page
 from shop.services import EmailAlreadyRegistered, user_sign_up
@@ -22,22 +22,23 @@ CATALOG_PAGE_SIZE = 12
 @require_GET
 def catalog(request):
     # No COUNT of the active products (it would read them all): the page and one more row say if more follow.
-    page = page_without_count(catalog_products(), request.GET.get("page"), page_size=CATALOG_PAGE_SIZE)
-    # The page's products the signed-in shopper owns: one probe of the library's (user, product) index for the
-    # page's ids (an EXISTS in the catalog's query let PostgreSQL read the shopper's whole library instead).
-    mark_owned(page.rows, user=request.user)
+    # Each product with whether the signed-in shopper owns it, in the page's one query.
+    products = with_ownership(catalog_products(), user=request.user)
+    page = page_without_count(products, request.GET.get("page"), page_size=CATALOG_PAGE_SIZE)
     template = "shop/catalog.html#product-grid" if request.htmx else "shop/catalog.html"
     return render(request, template, {"page": page})
 
 
 @require_GET
 def product_detail(request, slug):
-    product = product_for_page(slug=slug)
+    product = with_ownership(product_for_page(slug=slug), user=request.user).first()
     if product is None:
         raise Http404("This product is not in the shop (any more).")
     figures = header_figures(request)
+    # The download link of an owned product is read only then: most product pages show what one does not own.
+    owned = library_entry_for_product(user=request.user, product_id=product.pk) if product.owned else None
     return render(request, "shop/product.html", {
-        "product": product, "owned": library_entry_for_product(user=request.user, product_id=product.pk),
+        "product": product, "owned": owned,
         "balance": figures.balance if figures else None,
         # A fresh token per rendering: a double click pays once (the order service replays the first).
         "checkout_token": uuid.uuid4()})
