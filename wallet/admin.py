@@ -120,7 +120,7 @@ class LedgerEntryAdmin(FastChangeList, ReadOnlyAdmin):
     search_help_text = ("The start of a shopper's email (or all of it), an exact idempotency key or an exact "
                         "Stripe id.")
     ordering = ["-created_at", "-id"]  # the ledger_newest_idx index
-    fields = ["wallet", "kind", "amount", "balance_after", "description", "idempotency_key", "stripe_object_id",
+    fields = ["wallet", "kind", "points", "balance_after_shown", "description", "idempotency_key", "stripe_object_id",
               "reverses", "created_by", "metadata", "created_at"]
     readonly_fields = fields
 
@@ -167,12 +167,15 @@ class PointsPurchaseAdmin(ReadOnlyAdmin):
                      "=checkout_session__stripe_payment_intent_id"]
     list_select_related = ["checkout_session__user", "package"]
     fields = ["checkout_session", "shopper", "package", "points_shown", "price", "status", "credit", "refund_link",
-              "disputes", "dispute_held_points", "dispute_shortfall_points"]
+              "disputes", "dispute_held", "dispute_shortfall"]
     readonly_fields = fields
     actions = ["refund_purchase"]
     show_full_result_count = False
 
     points_shown = formatted_column("points", "Points", format_points)
+    dispute_held = formatted_column("dispute_held_points", "Held back while disputed", format_points)
+    dispute_shortfall = formatted_column("dispute_shortfall_points", "Could not be held back (spent already)",
+                                         format_points)
 
     @admin.display(description="Shopper", ordering="checkout_session__user__email")
     def shopper(self, purchase):

@@ -3,7 +3,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from checkout.money import Currency
+from checkout.money import Currency, format_points
 
 
 class Wallet(models.Model):
@@ -164,7 +164,7 @@ class PointsPackage(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.name} ({self.points} points)"
+        return f"{self.name} ({format_points(self.points)})"
 
 
 # The kind of checkout session a points package is bought with (``wallet.checkout_kind`` handles it).
@@ -212,7 +212,7 @@ class PointsPurchase(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.points} points ({self.checkout_session_id})"
+        return f"{format_points(self.points)} ({self.checkout_session_id})"
 
 
 class RefundShortfall(models.Model):
@@ -238,7 +238,7 @@ class RefundShortfall(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.points} points not taken back ({self.refund_id})"
+        return f"{format_points(self.points)} not taken back ({self.refund_id})"
 
     @property
     def is_open(self) -> bool:

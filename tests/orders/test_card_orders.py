@@ -54,7 +54,7 @@ def test_paying_a_cart_by_card_end_to_end(press, shopper_client, filled_cart, tw
     assert stock_of(limited) == 2
     assert CartItem.objects.filter(user=filled_cart).count() == 2
     pending_page = shopper_client.get(reverse("orders:detail", args=[order.pk]))
-    assert b"Waiting for the payment" in pending_page.content and b"Continue to payment" in pending_page.content
+    assert b"Not paid yet" in pending_page.content and b"to be paid by card" in pending_page.content and b"Continue to payment" in pending_page.content
 
     # when: they press Pay on the demo Stripe page
     paid = press(session, "pay")

@@ -95,7 +95,7 @@ def test_a_pending_order_polls_and_the_poll_stops_with_286_when_final(client, sh
     poll_final = client.get(reverse("orders:detail", args=[order.pk]), headers=HTMX)
 
     assert b'hx-trigger="every 2s"' in page.content
-    assert poll_pending.status_code == 200 and b"Waiting for the payment" in poll_pending.content
+    assert poll_pending.status_code == 200 and b"Not paid yet" in poll_pending.content
     assert poll_final.status_code == 286
     assert b"every 2s" not in poll_final.content
     # the cart the payment emptied on the server, the balance and the order list all fetch themselves again
@@ -227,3 +227,21 @@ def test_order_rows_are_cached_and_a_changed_order_renders_anew(client, paid_ord
 
     assert renders.count("orders/partials/order_row.html") == 2  # its status changed: rendered anew
     assert re.search(r'<span class="status status-refunded">Refunded</span>', page)
+
+
+def test_a_pending_card_order_says_whether_it_is_paid_yet(client, shopper):
+    from checkout.models import CheckoutSession
+    from tests.factories import CheckoutSessionFactory
+
+    session = CheckoutSessionFactory(user=shopper, kind="cart", title="Order", stripe_status="open",
+                                     awaiting_stripe=True)
+    order = Order.objects.create(user=shopper, payment_method="stripe", total_cents=499, total_points=450,
+                                 idempotency_key="pending-card", checkout_session=session)
+    client.force_login(shopper)
+
+    unpaid = client.get(reverse("orders:detail", args=[order.pk])).content.decode()
+    CheckoutSession.objects.filter(pk=session.pk).update(stripe_status="complete")  # a bank debit on its way
+    paid = client.get(reverse("orders:detail", args=[order.pk])).content.decode()
+
+    assert "to be paid by card" in unpaid and "Not paid yet" in unpaid and "Waiting for the payment" not in unpaid
+    assert "Waiting for the payment to be confirmed" in paid and "Not paid yet" not in paid

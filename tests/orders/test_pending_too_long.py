@@ -29,7 +29,7 @@ def order_pages(client, order, *, after: timedelta):
 
 def test_a_card_order_pending_for_a_few_minutes_is_not_stuck_yet(shopper_client, pending_card_order):
     for html in order_pages(shopper_client, pending_card_order, after=timedelta(minutes=4)):
-        assert "Waiting for the payment to be confirmed" in html
+        assert "Not paid yet" in html
         assert "Still pending" not in html
         assert "Check again" not in html
 
