@@ -6,7 +6,7 @@ first use of ``request.user`` reads session, user, wallet and cart count togethe
 the cart's count added), and the badges and pages take the figures from ``header_figures``. A session that needs
 more than the plain check goes Django's usual way, and the figures are then read by whoever shows them.
 
-Only on GET and HEAD (see ``ops.header``).
+The figures only on GET and HEAD (see ``ops.header``); other requests still read session and user in one query.
 """
 
 from django.contrib import auth
@@ -28,13 +28,19 @@ def _user_with_header(request):
     return request.user  # set by signed_in_row
 
 
+def _user_alone(request):
+    # A POST may move points or change the cart: the figures read now would be stale by the time it renders.
+    return request.user if signed_in_row(request) is not None else auth.get_user(request)
+
+
 class ShopperHeaderMiddleware:
-    """After AuthenticationMiddleware: ``request.user``, when first used, is read with the header's figures."""
+    """After AuthenticationMiddleware: ``request.user``, when first used, is read with the session in one query
+    (with the header's figures on GET and HEAD)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.method in SAFE_METHODS:
-            request.user = SimpleLazyObject(lambda: _user_with_header(request))
+        read = _user_with_header if request.method in SAFE_METHODS else _user_alone
+        request.user = SimpleLazyObject(lambda: read(request))
         return self.get_response(request)

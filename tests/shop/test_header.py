@@ -44,3 +44,27 @@ def test_no_figures_for_a_post(shopper):
 
     assert header_figures(request) is None
 
+
+
+def test_a_post_reads_session_and_user_in_one_query(shopper_client, shopper):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    product = ProductFactory()
+    with CaptureQueriesContext(connection) as captured:
+        response = shopper_client.post(reverse("orders:cart_add"), {"product_id": product.pk},
+                                       headers={"HX-Request": "true"})
+
+    assert response.status_code == 200 and shopper.cart_items.filter(product=product).exists()
+    sessions = [query["sql"] for query in captured if "shop_session" in query["sql"]]
+    assert len(sessions) == 1 and "JOIN shop_user" in sessions[0], sessions  # the user with the session
+    assert not [query["sql"] for query in captured if '"shop_user"."password"' in query["sql"]]  # not again
+
+
+def test_a_post_with_a_password_changed_elsewhere_is_not_signed_in(shopper_client, shopper):
+    shopper.set_password("another-password-entirely")
+    shopper.save()
+
+    response = shopper_client.post(reverse("orders:cart_add"), {"product_id": ProductFactory().pk})
+
+    assert response.status_code == 302 and reverse("login") in response["Location"]
