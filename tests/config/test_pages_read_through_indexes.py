@@ -9,6 +9,7 @@ import re
 
 import pytest
 from django.db import connection
+from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -336,6 +337,48 @@ def test_staff_change_list_counts_are_not_exact_full_counts(big_shop_staff):
     assert counts and all("LIMIT 1001" in sql.upper() for sql in counts), counts
     assert re.search(rb"\b2\d,\d{3} ledger entries|\b2\d\d\d\d ledger entries", whole.content)
     assert b"1000 ledger entries" in spends.content or b"1,000 ledger entries" in spends.content
+
+
+# Shoppers with a wallet and no history: they make the users' and wallets' tables big, not the ledger.
+MORE_SHOPPERS = """
+WITH users AS (
+    INSERT INTO shop_user (password, is_superuser, first_name, last_name, email, is_staff, is_active, date_joined)
+    SELECT '!', false, '', '', 'quiet' || n || '@example.com', false, true, now() FROM generate_series(1, %(count)s) n
+    RETURNING id)
+INSERT INTO wallet_wallet (user_id, balance, lifetime, spent, updated_at) SELECT id, 0, 0, 0, now() FROM users;
+ANALYZE shop_user;
+ANALYZE wallet_wallet;
+"""
+
+
+@pytest.fixture
+def big_ledger_many_shoppers(client, big_ledger, staff):
+    """The big ledger in a shop of ten thousand more shoppers: staff signed in."""
+    with connection.cursor() as cursor:
+        cursor.execute(MORE_SHOPPERS, {"count": 10_000})
+    client.force_login(staff)
+    return client
+
+
+@pytest.mark.parametrize("search", ["an email", "the start of emails", "a key", "a Stripe id"])
+def test_staff_ledger_search_reads_the_shoppers_of_the_shown_rows_only(big_ledger_many_shoppers, big_ledger, search):
+    """A search's entries are found through indexes, then sorted; joining their wallets and shoppers before that
+    sort made PostgreSQL hash every wallet and every user (a Seq Scan of each: a cost growing with the shop's
+    shoppers, not with the page). The shown rows' wallets and shoppers are read by primary key instead."""
+    owner = (LedgerEntry.objects.exclude(wallet__user=big_ledger).select_related("wallet__user").order_by("id")
+             .first().wallet.user.email)  # someone<n>@example.com
+    term = {"an email": owner, "the start of emails": owner[:len("someone") + 1], "a key": "seed:76",
+            "a Stripe id": "cs_seed_40"}[search]
+    found = (LedgerEntry.objects.filter(Q(wallet__user__email__startswith=term) | Q(idempotency_key=term)
+                                        | Q(stripe_object_id=term)).select_related("wallet__user"))
+    owners = {entry.wallet.user.email for entry in found}
+
+    response = visit(big_ledger_many_shoppers, reverse("admin:wallet_ledgerentry_changelist"), max_queries=10,
+                     data={"q": term})
+
+    assert owners and set(re.findall(r"someone\d+@example\.com", response.content.decode())) == owners
+    shown = len(found)
+    assert f"{shown} ledger entr{'y' if shown == 1 else 'ies'}".encode() in response.content
 
 
 def test_staff_dashboard(big_shop_staff):
