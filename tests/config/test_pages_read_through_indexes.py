@@ -8,6 +8,7 @@ sequential scan where no index fits; the query count of each page is bounded too
 import re
 
 import pytest
+from django.contrib.admin import site
 from django.db import connection
 from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
@@ -385,6 +386,24 @@ def test_staff_ledger_search_reads_the_shoppers_of_the_shown_rows_only(big_ledge
     assert owners and set(re.findall(r"someone\d+@example\.com", response.content.decode())) == owners
     shown = len(found)
     assert f"{shown} ledger entr{'y' if shown == 1 else 'ies'}".encode() in response.content
+
+
+def test_staff_ledger_list_sorts_only_by_columns_an_index_keeps_in_order(big_shop_staff):
+    """Sorting the ledger by points (or any column no index keeps in order) reads and sorts every entry: only the
+    indexed columns offer sorting, and such an order asked for by hand (``?o=``) is ignored."""
+    ledger = site._registry[LedgerEntry]
+    url = reverse("admin:wallet_ledgerentry_changelist")
+    for column in ledger.sortable_by:
+        position = ledger.list_display.index(column)
+        for order in (f"{position}", f"-{position}"):
+            visit(big_shop_staff, url, max_queries=10, data={"o": order})
+
+    points = ledger.list_display.index("points")
+    response = visit(big_shop_staff, url, max_queries=10, data={"o": f"{points}"})
+
+    assert "points" not in ledger.sortable_by
+    newest = LedgerEntry.objects.order_by("-created_at", "-id").first()
+    assert [entry.pk for entry in response.context["cl"].result_list][:1] == [newest.pk]
 
 
 def test_staff_dashboard(big_shop_staff):
