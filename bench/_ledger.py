@@ -27,7 +27,7 @@ SPAN = timedelta(days=730)
 _OWNERS = """
 WITH owners AS (
     INSERT INTO shop_user (password, is_superuser, first_name, last_name, email, is_staff, is_active, date_joined)
-    SELECT '!', false, '', '', %(prefix)s || lpad(n::text, 5, '0') || '@example.com', false, true, now()
+    SELECT '!', false, '', '', %(prefix)s || lpad(n::text, 6, '0') || '@example.com', false, true, now()
       FROM generate_series(%(first)s, %(last)s) AS n
     RETURNING id)
 INSERT INTO wallet_wallet (user_id, balance, lifetime, spent, updated_at)
@@ -61,9 +61,11 @@ UPDATE wallet_wallet
 
 
 def ledger_owners(*, count: int, first: int = 1, prefix: str = "ledger-owner-") -> list[int]:
-    """``count`` shoppers ``<prefix>00001@example.com`` ... (numbered from ``first``), each with an empty wallet;
+    """``count`` shoppers ``<prefix>000001@example.com`` ... (numbered from ``first``), each with an empty wallet;
     returns the wallets' ids."""
     from django.db import connection, transaction
+
+    assert first + count - 1 < 10**6, "six digits number the shoppers (a number is never a prefix of another)"
 
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_OWNERS, {"prefix": prefix, "first": first, "last": first + count - 1})

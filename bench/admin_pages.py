@@ -15,7 +15,7 @@ bench/_wrk.py), and wrk requests each URL below with the staff session cookie, a
 
     bare one-query view      /bench/bare/ (for reference: the floor, which the table's size does not touch)
     ledger list              /admin/wallet/ledgerentry/
-    search: email prefix     /admin/wallet/ledgerentry/?q=ledger-owner-00002 (one shopper's 100 entries)
+    search: email prefix     /admin/wallet/ledgerentry/?q=ledger-owner-000002 (one shopper's 100 entries)
     search: idempotency key  /admin/wallet/ledgerentry/?q=<one of that shopper's keys>
     staff dashboard          /admin/dashboard/
 
@@ -52,7 +52,7 @@ REDIS_DBS = {"scaled": claim_redis_db(), "demo": claim_redis_db()}
 MEDIA_ROOT = f"/tmp/bench-admin-pages-media-{RUN_ID}-{os.getpid()}"  # seed_demo's product files, removed after
 TARGET = 1.5
 DEMO_OWNERS, DEMO_PER_WALLET = 3, 100
-SEARCHED_OWNER = "ledger-owner-00002"  # the second of the demo-size shoppers: zero-padded, a prefix of one email
+SEARCHED_OWNER = "ledger-owner-000002"  # the second demo-size shopper (zero-padded: a prefix of one email)
 BARE = "bare one-query view"
 
 

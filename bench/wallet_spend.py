@@ -206,7 +206,8 @@ def main():
         from wallet.models import LedgerEntry
 
         user_ids = seed_wallets(SPREAD_WALLETS + 1)
-        prefilled = prefill_ledger(options.ledger_entries) if options.ledger_entries else "the ledger holds the seed credits alone"
+        prefilled = (prefill_ledger(options.ledger_entries) if options.ledger_entries
+                     else "the ledger holds the seed credits alone")
         create_floor_table()
         scenarios = {"one hot wallet": user_ids[:1], f"spread over {SPREAD_WALLETS} wallets": user_ids[1:]}
         print(f"wallet_spend benchmark: {options.workers} worker processes, {options.seconds:g}s per run, "
