@@ -103,6 +103,13 @@ def create_database(name: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def copy_database(source: str, copy: str) -> None:
+    """``copy`` as ``source`` is now (nobody may be connected to ``source`` meanwhile)."""
+    with _admin_connection() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{copy}" TEMPLATE "{source}"')
+
+
 def drop_database(name: str) -> None:
     with _admin_connection() as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

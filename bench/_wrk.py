@@ -1,6 +1,7 @@
-"""The HTTP side of the page benches (bench/pages.py, bench/balance_fragment.py): gunicorn serving the shop with
-bench/wallet_bench_settings.py (DEBUG off, persistent connections, ``/bench/bare/``, ``X-Bench-Queries``), and
-wrk (Debian's ``wrk``: a C client with keep-alive connections, installed here if absent) driving it.
+"""The HTTP side of the page benches (bench/pages.py, bench/balance_fragment.py, bench/admin_pages.py): gunicorn
+serving the shop with bench/wallet_bench_settings.py (DEBUG off, persistent connections, ``/bench/bare/``,
+``X-Bench-Queries``), and wrk (Debian's ``wrk``: a C client with keep-alive connections, installed here if
+absent) driving it.
 
 A Python client caps what it measures: opening a connection per request and running beside the server on two
 CPUs, it made a fast page and the bare view look alike (0.75 where wrk measures 0.45). Running this file does
@@ -126,3 +127,31 @@ def stop(server) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
+
+
+def check_and_count(port: int, urls: dict, workers: int) -> dict[str, int]:
+    """Every page of ``urls`` (label: (path, headers)) answers 200 to the signed-in user (not a redirect to the
+    log-in page, which wrk would count as a success); returns the most SQL queries one request of each ran, once
+    every worker has served each page."""
+    queries = {}
+    for label, (path, headers) in urls.items():
+        for _ in range(3 * workers):
+            status, response_headers, body = get(port, path, headers)
+            if status != 200:
+                raise SystemExit(f"bench: {label} ({path}) answered {status}: {body[:300]!r}")
+        queries[label] = max(int(get(port, path, headers)[1]["X-Bench-Queries"]) for _ in range(2 * workers))
+    return queries
+
+
+def measure(port: int, urls: dict, options, wrk: str) -> dict[str, list]:
+    """wrk on each page for ``options.seconds``, one page after another, in ``options.rounds`` rounds (the order
+    shifts each round, so a neighbour's burst of load does not always land on the same page)."""
+    labels = list(urls)
+    results = {label: [] for label in labels}
+    for number in range(options.rounds):
+        shift = number % len(labels)
+        for label in labels[shift:] + labels[:shift]:
+            path, headers = urls[label]
+            results[label].append(run_wrk(wrk, f"http://127.0.0.1:{port}{path}", headers, seconds=options.seconds,
+                                          threads=options.threads, connections=options.connections))
+    return results

@@ -33,7 +33,7 @@ import sys
 import time
 
 from _common import RUN_ID, claim_redis_db, django_on_fresh_database, run_database
-from _wrk import SETTINGS, ensure_wrk, free_port, get, run_wrk, start_gunicorn, stop
+from _wrk import SETTINGS, check_and_count, ensure_wrk, free_port, measure, start_gunicorn, stop
 
 HISTORY_PAGE_SIZE = ORDERS_PAGE_SIZE = 20  # wallet.selectors and orders.selectors; checked once Django is set up
 
@@ -188,31 +188,6 @@ def pages(seeded: dict) -> dict[str, tuple[str, dict]]:
         "cart": ("/cart/", cookie),
         "orders": ("/orders/", cookie),
     }
-
-
-def check_and_count(port: int, urls: dict, workers: int) -> dict[str, int]:
-    """Every page answers 200 to the signed-in shopper (not a redirect to the log-in page, which wrk would count as
-    a success); returns the most SQL queries one request of each ran, once every worker has served each page."""
-    queries = {}
-    for label, (path, headers) in urls.items():
-        for _ in range(3 * workers):
-            status, response_headers, body = get(port, path, headers)
-            if status != 200:
-                raise SystemExit(f"bench: {label} ({path}) answered {status}: {body[:300]!r}")
-        queries[label] = max(int(get(port, path, headers)[1]["X-Bench-Queries"]) for _ in range(2 * workers))
-    return queries
-
-
-def measure(port: int, urls: dict, options, wrk: str) -> dict[str, list]:
-    labels = list(urls)
-    results = {label: [] for label in labels}
-    for number in range(options.rounds):
-        shift = number % len(labels)
-        for label in labels[shift:] + labels[:shift]:
-            path, headers = urls[label]
-            results[label].append(run_wrk(wrk, f"http://127.0.0.1:{port}{path}", headers, seconds=options.seconds,
-                                          threads=options.threads, connections=options.connections))
-    return results
 
 
 def summarise(results: dict[str, list]) -> dict[str, dict]:

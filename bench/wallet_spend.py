@@ -1,7 +1,7 @@
 """Spends per second through ``wallet.services.wallet_spend`` against an independent raw-SQL spend: the same
 work written by hand, without the service's SQL, through psycopg directly.
 
-    .venv/bin/python bench/wallet_spend.py [--workers 8] [--seconds 2] [--rounds 3]
+    .venv/bin/python bench/wallet_spend.py [--workers 8] [--seconds 2] [--rounds 3] [--ledger-entries 1000000]
 
 N worker processes (processes, not threads, so that Python's GIL does not stretch the time a wallet row stays
 locked) spend 1 point at a time for a fixed time, first all on one hot wallet, then spread over many wallets.
@@ -14,6 +14,12 @@ just (id, balance), autocommitted, nothing recorded) and the design not taken (S
 
 Everything runs against a database ``bench_wallet_<run>`` on 127.0.0.1 that the script creates and drops; each
 round measures all of them back to back; medians are printed. The ledger is audited at the end.
+
+The ledger is first filled with ``--ledger-entries`` entries (a million by default; set-based, bench/_ledger.py:
+100 a wallet, over the bench's wallets and as many more shoppers' as that takes, spread over two years; about 15
+seconds on two CPUs), so that spends are measured in a shop with a long history -- bigger indexes to look the
+idempotency key up in and to insert into -- against the raw transaction, which writes to the same ledger.
+``--ledger-entries 0`` measures on the seed credits alone (demo size).
 """
 
 import argparse
@@ -24,12 +30,14 @@ import sys
 import time
 
 from _common import claim_redis_db, django_on_fresh_database, print_row, raw_connection, run_database, wait_until
+from _ledger import ledger_fill, ledger_owners
 
 DATABASE = run_database("bench_wallet")
 REDIS_DB = claim_redis_db()
 TARGET = 0.5
 SPREAD_WALLETS = 500
 START_BALANCE = 10**9
+PREFILL_PER_WALLET = 100
 
 
 # --- the three ways of spending, each built inside its worker process ---------------------------------------
@@ -162,6 +170,18 @@ def seed_wallets(count):
     return [user.pk for user in users]
 
 
+def prefill_ledger(entries: int) -> str:
+    """``entries`` more ledger entries, ``PREFILL_PER_WALLET`` a wallet: on every wallet, new shoppers' too."""
+    from wallet.models import Wallet
+
+    started = time.monotonic()
+    wallet_ids = list(Wallet.objects.values_list("pk", flat=True))
+    wallet_ids += ledger_owners(count=max(0, entries // PREFILL_PER_WALLET - len(wallet_ids)))
+    added = ledger_fill(wallet_ids, per_wallet=entries // len(wallet_ids))
+    return (f"ledger pre-filled with {added:,} entries over {len(wallet_ids):,} wallets in "
+            f"{time.monotonic() - started:.0f} s")
+
+
 def create_floor_table():
     """(id primary key, balance) per seeded shopper, with their balance: the floor's own indexed table."""
     from django.db import connection
@@ -177,6 +197,8 @@ def main():
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--ledger-entries", type=int, default=1_000_000,
+                        help="entries put in the ledger before measuring (0: the seed credits alone)")
     options = parser.parse_args()
 
     with django_on_fresh_database(database=DATABASE, redis_db=REDIS_DB):
@@ -184,10 +206,12 @@ def main():
         from wallet.models import LedgerEntry
 
         user_ids = seed_wallets(SPREAD_WALLETS + 1)
+        prefilled = (prefill_ledger(options.ledger_entries) if options.ledger_entries
+                     else "the ledger holds the seed credits alone")
         create_floor_table()
         scenarios = {"one hot wallet": user_ids[:1], f"spread over {SPREAD_WALLETS} wallets": user_ids[1:]}
         print(f"wallet_spend benchmark: {options.workers} worker processes, {options.seconds:g}s per run, "
-              f"{options.rounds} rounds, {os.cpu_count()} CPUs, PostgreSQL on 127.0.0.1")
+              f"{options.rounds} rounds, {os.cpu_count()} CPUs, PostgreSQL on 127.0.0.1; {prefilled}")
         all_ok = True
         for scenario, ids in scenarios.items():
             runs = {name: [] for name in SPENDERS}

@@ -120,6 +120,9 @@ class LedgerEntryAdmin(FastChangeList, ReadOnlyAdmin):
     search_help_text = ("The start of a shopper's email (or all of it), an exact idempotency key or an exact "
                         "Stripe id.")
     ordering = ["-created_at", "-id"]  # the ledger_newest_idx index
+    # The columns an index keeps in order: sorting by any other reads and sorts the whole ledger (by shopper: the
+    # first shopper's whole history, as PostgreSQL does not know the wallet index keeps it newest first).
+    sortable_by = ["created_at", "idempotency_key"]
     fields = ["wallet", "kind", "points", "balance_after_shown", "description", "idempotency_key", "stripe_object_id",
               "reverses", "created_by", "metadata", "created_at"]
     readonly_fields = fields

@@ -8,7 +8,9 @@ sequential scan where no index fits; the query count of each page is bounded too
 import re
 
 import pytest
+from django.contrib.admin import site
 from django.db import connection
+from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -148,10 +150,10 @@ def plans(captured) -> list[tuple[str, str]]:
     return found
 
 
-def sequential_scans(captured) -> dict[str, str]:
-    """Each big table some captured SELECT reads whole, with that query's plan."""
+def sequential_scans(captured, tables=BIG_TABLES) -> dict[str, str]:
+    """Each of ``tables`` some captured SELECT reads whole, with that query's plan."""
     return {table: f"{sql}\n{plan}" for sql, plan in plans(captured)
-            for table in SEQ_SCAN.findall(plan) if table in BIG_TABLES}
+            for table in SEQ_SCAN.findall(plan) if table in tables}
 
 
 def heavy_steps(captured) -> list[str]:
@@ -353,6 +355,72 @@ def test_staff_change_list_counts_are_not_exact_full_counts(big_shop_staff):
     assert counts and all("LIMIT 1001" in sql.upper() for sql in counts), counts
     assert re.search(rb"\b2\d,\d{3} ledger entries|\b2\d\d\d\d ledger entries", whole.content)
     assert b"1000 ledger entries" in spends.content or b"1,000 ledger entries" in spends.content
+
+
+# Shoppers with a wallet and no history: they make the users' and wallets' tables big, not the ledger.
+MORE_SHOPPERS = """
+WITH users AS (
+    INSERT INTO shop_user (password, is_superuser, first_name, last_name, email, is_staff, is_active, date_joined)
+    SELECT '!', false, '', '', 'quiet' || n || '@example.com', false, true, now() FROM generate_series(1, %(count)s) n
+    RETURNING id)
+INSERT INTO wallet_wallet (user_id, balance, lifetime, spent, updated_at) SELECT id, 0, 0, 0, now() FROM users;
+ANALYZE shop_user;
+ANALYZE wallet_wallet;
+"""
+
+
+@pytest.fixture
+def big_ledger_many_shoppers(client, big_ledger, staff):
+    """The big ledger in a shop of ten thousand more shoppers: staff signed in."""
+    with connection.cursor() as cursor:
+        cursor.execute(MORE_SHOPPERS, {"count": 10_000})
+    client.force_login(staff)
+    return client
+
+
+@pytest.mark.parametrize("search", ["an email", "the start of emails", "a key", "a Stripe id"])
+def test_staff_ledger_search_reads_the_shoppers_of_the_shown_rows_only(big_ledger_many_shoppers, big_ledger, search):
+    """A search's entries are found through indexes, then sorted; joining their wallets and shoppers before that
+    sort made PostgreSQL hash every wallet and every user once a search matched a few shoppers (a Seq Scan of each:
+    a cost growing with the shop's shoppers, not with the page). The shown rows' wallets and shoppers are read by
+    primary key instead, and the query of the rows reads the ledger alone."""
+    owner = (LedgerEntry.objects.exclude(wallet__user=big_ledger).select_related("wallet__user").order_by("id")
+             .first().wallet.user.email)  # someone<n>@example.com
+    term = {"an email": owner, "the start of emails": owner[:len("someone") + 1], "a key": "seed:76",
+            "a Stripe id": "cs_seed_40"}[search]
+    found = (LedgerEntry.objects.filter(Q(wallet__user__email__startswith=term) | Q(idempotency_key=term)
+                                        | Q(stripe_object_id=term)).select_related("wallet__user"))
+    owners = {entry.wallet.user.email for entry in found}
+
+    with CaptureQueriesContext(connection) as captured:
+        response = big_ledger_many_shoppers.get(reverse("admin:wallet_ledgerentry_changelist"), {"q": term})
+
+    assert response.status_code == 200 and len(captured) <= 10
+    whole = sequential_scans(captured, tables=("shop_user", "wallet_wallet", "wallet_ledgerentry"))
+    assert not whole, "\n\n".join(whole.values())
+    rows = [query["sql"] for query in captured if query["sql"].startswith('SELECT "wallet_ledgerentry"."id"')]
+    assert rows and not [sql for sql in rows if " JOIN " in sql], rows
+    assert owners and set(re.findall(r"someone\d+@example\.com", response.content.decode())) == owners
+    shown = len(found)
+    assert f"{shown} ledger entr{'y' if shown == 1 else 'ies'}".encode() in response.content
+
+
+def test_staff_ledger_list_sorts_only_by_columns_an_index_keeps_in_order(big_shop_staff):
+    """Sorting the ledger by points (or any column no index keeps in order) reads and sorts every entry: only the
+    indexed columns offer sorting, and such an order asked for by hand (``?o=``) is ignored."""
+    ledger = site._registry[LedgerEntry]
+    url = reverse("admin:wallet_ledgerentry_changelist")
+    for column in ledger.sortable_by:
+        position = ledger.list_display.index(column)
+        for order in (f"{position}", f"-{position}"):
+            visit(big_shop_staff, url, max_queries=10, data={"o": order})
+
+    points = ledger.list_display.index("points")
+    response = visit(big_shop_staff, url, max_queries=10, data={"o": f"{points}"})
+
+    assert "points" not in ledger.sortable_by
+    newest = LedgerEntry.objects.order_by("-created_at", "-id").first()
+    assert [entry.pk for entry in response.context["cl"].result_list][:1] == [newest.pk]
 
 
 def test_staff_dashboard(big_shop_staff):
