@@ -26,8 +26,13 @@ _CLAIMED_ENV = "BENCH_CLAIMED_REDIS_DB"
 
 
 def run_database(base: str) -> str:
-    """``base`` with this run's id and this process's: unique to the run, recognisable in ``\\l``."""
-    return f"{base}_{RUN_ID}_{os.getpid()}"
+    """``base`` with this run's id and this process's: unique to the run, recognisable in ``\\l``. A bench's worker
+    processes (spawned: they import the bench again) get their parent's name from the environment, not one with
+    their own process id -- a database that does not exist."""
+    inherited = f"BENCH_DATABASE_{base.upper()}"
+    if inherited not in os.environ:
+        os.environ[inherited] = f"{base}_{RUN_ID}_{os.getpid()}"
+    return os.environ[inherited]
 
 
 def claim_redis_db() -> int:

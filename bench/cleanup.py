@@ -144,7 +144,7 @@ def reset(cursor) -> str:
         ("truncate", "TRUNCATE checkout_checkoutsession, checkout_checkoutsessionstatuschange, wallet_pointspurchase, "
                      "checkout_refundstatuschange, checkout_refund, stripe_fake_fakestripeobject, orders_orderitem, "
                      "orders_orderstatuschange, orders_orderpayment, orders_order, checkout_disputestatuschange, "
-                     "checkout_dispute, wallet_refundshortfall"),
+                     "checkout_dispute, wallet_refundshortfall, orders_libraryentry"),
         ("insert", f"INSERT INTO checkout_checkoutsession ({COLUMNS}) SELECT {COLUMNS} FROM bench_seed"),
         ("purchases", f"INSERT INTO wallet_pointspurchase ({PURCHASE_COLUMNS}) "
                       "SELECT id, package_id, points FROM bench_seed"),
