@@ -131,6 +131,8 @@ class CheckoutSessionAdmin(FastChangeList, ReadOnlyAdmin):
     list_select_related = ["user"]
     # No date_hierarchy: its year links come from a DISTINCT over every session. The created_at filter is free.
     ordering = ["-created_at", "-id"]  # the checkout_newest_idx index
+    # The column the index keeps in order: sorting by another reads and sorts every session (ops.admin_search).
+    sortable_by = ["created_at"]
     readonly_fields = [*(field.name for field in CheckoutSession._meta.fields), "refund_link"]
     actions = ["reconcile_with_stripe"]
     inlines = [RefundInline, DisputeInline, SessionHistoryInline]
@@ -282,6 +284,8 @@ class WebhookEventAdmin(FastChangeList, ReadOnlyAdmin):
     exact_search_fields = ["event_id", "stripe_object_id"]
     search_help_text = "An exact event id or the exact id of the Stripe object it is about."
     ordering = ["-received_at", "-id"]  # the webhook_newest_idx index
+    # The column the index keeps in order: sorting by another reads and sorts every event (ops.admin_search).
+    sortable_by = ["received_at"]
     # Listed once each: the model's own api_version and error columns are shown through version and outcome.
     fields = readonly_fields = ["event_id", "type", "status", "outcome", "attempts", "stripe_object_id", "version",
                                 "received_at", "processed_at", "pretty_payload"]

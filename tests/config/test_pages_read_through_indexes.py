@@ -15,7 +15,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests.factories import ProductFactory
-from orders.models import LibraryEntry
+from checkout.models import CheckoutSession, WebhookEvent
+from orders.models import LibraryEntry, Order
 from shop.models import Product
 from wallet.models import LedgerEntry
 
@@ -421,6 +422,23 @@ def test_staff_ledger_list_sorts_only_by_columns_an_index_keeps_in_order(big_sho
     assert "points" not in ledger.sortable_by
     newest = LedgerEntry.objects.order_by("-created_at", "-id").first()
     assert [entry.pk for entry in response.context["cl"].result_list][:1] == [newest.pk]
+
+
+@pytest.mark.parametrize("model, unsortable", [(Order, "status"), (CheckoutSession, "title"), (WebhookEvent, "type")])
+def test_staff_lists_sort_only_by_columns_an_index_keeps_in_order(big_shop_staff, model, unsortable):
+    admin_class = site._registry[model]
+    url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+    for column in admin_class.sortable_by:
+        position = admin_class.list_display.index(column)
+        for order in (f"{position}", f"-{position}"):
+            visit(big_shop_staff, url, max_queries=10, data={"o": order})
+
+    response = visit(big_shop_staff, url, max_queries=10,
+                     data={"o": f"{admin_class.list_display.index(unsortable)}"})
+
+    assert unsortable not in admin_class.sortable_by
+    newest = model.objects.order_by(*admin_class.ordering).first()
+    assert [row.pk for row in response.context["cl"].result_list][:1] == [newest.pk]
 
 
 def test_staff_dashboard(big_shop_staff):
