@@ -47,4 +47,5 @@ def order_delivered_elsewhere(*, order: Order) -> Order | None:
 
 
 def paid_how(order: Order) -> str:
+    """How ``order`` is paid, as the shopper's messages say it: "with points" or "by card"."""
     return "with points" if order.payment_method == PaymentMethod.POINTS else "by card"

@@ -11,7 +11,7 @@ from orders.errors import CartChanged, CheckoutFormUsed, CurrencyMismatch, Empty
 from orders.models import CART, CartItem, Order, OrderItem, OrderStatus, PaymentMethod
 from orders.selectors import order_paid_for_seen
 from orders.services.cart import cart_remove_ordered, check_not_owned
-from orders.services.payments import order_payment_record
+from orders.services.payments import order_payment_record, paid_how
 from orders.services.status import order_record_creation, order_transition
 from orders.services.stock import stock_take
 from orders.tasks import send_order_confirmation
@@ -26,7 +26,7 @@ def _replayed_order(*, user, idempotency_key: str, payment_method: str) -> Order
     if order is not None and order.payment_method != payment_method:
         # Card and points forms carry tokens of their own: one order is never paid both ways.
         raise CheckoutFormUsed(f"This checkout form already placed order {order.short_id}, paid "
-                               f"{'with points' if order.payment_method == PaymentMethod.POINTS else 'by card'}; "
+                               f"{paid_how(order)}; "
                                f"reload your cart to pay another way.")
     return order
 
