@@ -43,12 +43,17 @@ class PageWithoutCount:
         return self.number - 1
 
 
+def page_number(number) -> int:
+    """A page number from a query string: anything that is not a positive integer is page 1."""
+    try:
+        return max(1, int(number))
+    except (TypeError, ValueError):
+        return 1
+
+
 def page_without_count(queryset, number, *, page_size: int) -> PageWithoutCount:
     """Page ``number`` (anything that is not a positive integer is page 1) of an ordered queryset."""
-    try:
-        number = max(1, int(number))
-    except (TypeError, ValueError):
-        number = 1
+    number = page_number(number)
     start = (number - 1) * page_size
     rows = list(queryset[start:start + page_size + 1])
     return PageWithoutCount(rows=rows[:page_size], number=number, has_next=len(rows) > page_size)

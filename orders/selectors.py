@@ -5,6 +5,9 @@ from django.db.models import BooleanField, Exists, IntegerField, OuterRef, Query
 from django.db.models.functions import Coalesce
 
 from ops.keyset import KeysetPage, newest_first_page
+from ops.pagination import PageWithoutCount, page_number
+from ops.prepared import PreparedQuery
+from shop.selectors import catalog_products, product_for_page
 
 from orders.cart_seen import CartSeen
 from orders.downloads import download_token
@@ -96,11 +99,63 @@ def with_ownership(products: QuerySet, *, user) -> QuerySet:
     """``products`` with ``owned``: whether the signed-in shopper owns each one (False for everyone signed out),
     read in the same query. A scalar subquery with LIMIT 1 is probed per product the page shows, through the
     library's (user, product) index; an EXISTS here let PostgreSQL hash the shopper's whole library instead."""
-    if not getattr(user, "is_authenticated", False):
+    return _owned_by(products, user.pk if getattr(user, "is_authenticated", False) else None)
+
+
+def _owned_by(products: QuerySet, user_id: int | None) -> QuerySet:
+    if user_id is None:
         return products.annotate(owned=Value(False, output_field=BooleanField()))
-    entry = LibraryEntry.objects.filter(user_id=user.pk, product_id=OuterRef("pk")).order_by()
+    entry = LibraryEntry.objects.filter(user_id=user_id, product_id=OuterRef("pk")).order_by()
     return products.annotate(owned=Coalesce(Subquery(entry.values(flag=Value(True))[:1]), Value(False),
                                             output_field=BooleanField()))
+
+
+# What a catalog card shows (templates/shop/catalog.html's grid): the rest of a product -- its description above
+# all -- is not read for the catalog.
+CATALOG_CARD_FIELDS = ("id", "title", "slug", "preview", "price_cents", "price_points", "currency", "stock")
+# The first pages are what shoppers read: their SQL is prepared per process; deeper pages are built each time.
+CATALOG_PREPARED_PAGES = 5
+
+
+def _catalog_slice(start: int, stop: int, user_id: int | None = None) -> QuerySet:
+    return _owned_by(catalog_products().only(*CATALOG_CARD_FIELDS), user_id)[start:stop]
+
+
+_CATALOG_SIGNED_IN = PreparedQuery(_catalog_slice, user_id=int)
+_CATALOG_SIGNED_OUT = PreparedQuery(_catalog_slice)
+
+
+def catalog_page(*, user, number, page_size: int) -> PageWithoutCount:
+    """Page ``number`` of the catalog (anything that is not a positive integer is page 1), each product with
+    whether ``user`` owns it: one query, no COUNT (the page and one more row say whether more follow)."""
+    number = page_number(number)
+    start, stop = (number - 1) * page_size, number * page_size + 1
+    user_id = user.pk if getattr(user, "is_authenticated", False) else None
+    if number > CATALOG_PREPARED_PAGES:
+        rows = list(_catalog_slice(start, stop, user_id))
+    elif user_id is None:
+        rows = _CATALOG_SIGNED_OUT.rows(start, stop)
+    else:
+        rows = _CATALOG_SIGNED_IN.rows(start, stop, user_id=user_id)
+    return PageWithoutCount(rows=rows[:page_size], number=number, has_next=len(rows) > page_size)
+
+
+def _product_by_slug(user_id: int | None = None, *, slug: str) -> QuerySet:
+    return _owned_by(product_for_page(slug=slug), user_id)[:1]
+
+
+_PRODUCT_SIGNED_IN = PreparedQuery(lambda *, slug, user_id: _product_by_slug(user_id, slug=slug), slug=str,
+                                   user_id=int)
+_PRODUCT_SIGNED_OUT = PreparedQuery(_product_by_slug, slug=str)
+
+
+def product_with_ownership(*, slug: str, user):
+    """The active product ``slug`` names with ``owned`` (as ``with_ownership``), or None: one prepared query."""
+    if getattr(user, "is_authenticated", False):
+        found = _PRODUCT_SIGNED_IN.rows(slug=slug, user_id=user.pk)
+    else:
+        found = _PRODUCT_SIGNED_OUT.rows(slug=slug)
+    return found[0] if found else None
 
 
 LIBRARY_PAGE_SIZE = 20

@@ -9,10 +9,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
 
 from ops.header import header_figures
-from ops.pagination import page_without_count
-from orders.selectors import library_entry_for_product, with_ownership
+from orders.selectors import catalog_page, library_entry_for_product, product_with_ownership
 from shop.forms import SignUpForm
-from shop.selectors import catalog_products, product_for_page
 from shop.services import EmailAlreadyRegistered, user_sign_up
 from wallet.selectors import points_packages_valued
 
@@ -23,15 +21,14 @@ CATALOG_PAGE_SIZE = 12
 def catalog(request):
     # No COUNT of the active products (it would read them all): the page and one more row say if more follow.
     # Each product with whether the signed-in shopper owns it, in the page's one query.
-    products = with_ownership(catalog_products(), user=request.user)
-    page = page_without_count(products, request.GET.get("page"), page_size=CATALOG_PAGE_SIZE)
+    page = catalog_page(user=request.user, number=request.GET.get("page"), page_size=CATALOG_PAGE_SIZE)
     template = "shop/catalog.html#product-grid" if request.htmx else "shop/catalog.html"
     return render(request, template, {"page": page})
 
 
 @require_GET
 def product_detail(request, slug):
-    product = with_ownership(product_for_page(slug=slug), user=request.user).first()
+    product = product_with_ownership(slug=slug, user=request.user)
     if product is None:
         raise Http404("This product is not in the shop (any more).")
     figures = header_figures(request)

@@ -18,7 +18,7 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
-from wallet.db import server_binding_cursor
+from ops.db import server_binding_cursor
 from wallet.models import Wallet
 from wallet.selectors import BalanceVersion, balance_version_from_row
 

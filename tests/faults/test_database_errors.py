@@ -26,7 +26,7 @@ def client_without_reraise(db):
 
 def test_a_view_whose_query_fails_answers_503_with_a_page_that_needs_no_database(client_without_reraise,
                                                                                  monkeypatch):
-    monkeypatch.setattr(views, "catalog_products", unreachable)
+    monkeypatch.setattr(views, "catalog_page", unreachable)
 
     response = client_without_reraise.get("/")
 
@@ -47,7 +47,7 @@ def test_a_middleware_whose_query_fails_answers_503_too(client_without_reraise, 
 
 
 def test_other_errors_stay_500(client_without_reraise, monkeypatch):
-    monkeypatch.setattr(views, "catalog_products", lambda: 1 / 0)
+    monkeypatch.setattr(views, "catalog_page", lambda **kwargs: 1 / 0)
 
     response = client_without_reraise.get("/")
 
@@ -60,12 +60,12 @@ def test_every_error_page_carries_the_content_security_policy(client_without_rer
                                                              patch):
     client_without_reraise.force_login(shopper)
     if patch == "view":
-        monkeypatch.setattr(views, "catalog_products", unreachable)
+        monkeypatch.setattr(views, "catalog_page", unreachable)
     else:
         session_unreachable(monkeypatch)
 
     unavailable = client_without_reraise.get(path)
-    monkeypatch.setattr(views, "catalog_products", lambda: 1 / 0)
+    monkeypatch.setattr(views, "catalog_page", lambda **kwargs: 1 / 0)
     failed = client_without_reraise.get("/") if patch == "view" else None
     missing = client_without_reraise.get("/no/such/page/") if patch == "view" else None
 

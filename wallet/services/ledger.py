@@ -7,7 +7,7 @@ import contextlib
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from wallet.db import server_binding_cursor
+from ops.db import server_binding_cursor
 from wallet.models import LedgerEntry, Wallet
 from wallet.services.errors import (
     IdempotencyConflict,

@@ -1,5 +1,5 @@
 import psycopg
-from django.db import connection
+from django.db import connection as default_connection
 from django.db.backends.utils import CursorDebugWrapper
 
 
@@ -13,13 +13,14 @@ class _LoggedAsSent(CursorDebugWrapper):
         return super().debug_sql(sql, params, use_last_executed_query=False, many=many)
 
 
-def server_binding_cursor():
+def server_binding_cursor(connection=None):
     """A cursor that binds its parameters on the server (Django's own cursors bind them into the SQL text), so
     psycopg prepares a statement after a few runs on a connection (settings: ``prepare_threshold``) and PostgreSQL
     stops parsing and planning it each time. For the wallet's two hottest statements: the ledger's spend
     (bench/wallet_spend.py, spread over many wallets: 0.4 of raw SQL's throughput unprepared, 0.7 prepared) and
-    the balance badge's user-and-wallet read. Wrapped like Django's own cursors: errors translated, queries
-    logged and counted by tests. PostgreSQL only."""
+    the balance badge's user-and-wallet read, the storefront's page queries (``ops.prepared``). Wrapped like
+    Django's own cursors: errors translated, queries logged and counted by tests. PostgreSQL only."""
+    connection = connection or default_connection
     connection.close_if_health_check_failed()
     connection.ensure_connection()
     connection.validate_thread_sharing()
