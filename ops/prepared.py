@@ -15,6 +15,7 @@ transformed (``__icontains`` wraps it in %) or repeated in another parameter. Wh
 page number's OFFSET, a filter present or not) belongs in the shape, and each shape is compiled once.
 """
 
+import datetime
 import uuid
 from collections.abc import Callable, Hashable
 
@@ -29,6 +30,7 @@ _PLACEHOLDERS = {
     int: lambda number: -2_147_000_000 - number,  # inside a 32-bit column's range, or Django drops the filter
     str: lambda number: f"\x1fprepared-query-value-{number}\x1f",
     uuid.UUID: lambda number: uuid.UUID(int=(0xFEEDFACE << 96) + number),
+    datetime.datetime: lambda number: datetime.datetime(1901, 2, 3, 4, 5, 6, number, tzinfo=datetime.UTC),
 }
 
 
@@ -86,7 +88,7 @@ class _Compiled:
 
 class PreparedQuery:
     """``build(*shape, **values)`` -> a queryset; ``value_types`` names the values that change per request and
-    their types (int, str, uuid.UUID). ``rows(*shape, **values)`` is ``list(build(*shape, **values))``, built
+    their types (int, str, uuid.UUID, datetime). ``rows(*shape, **values)`` is ``list(build(*shape, **values))``, built
     and compiled once per database and shape."""
 
     def __init__(self, build: Callable[..., QuerySet], **value_types: type):

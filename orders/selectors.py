@@ -1,10 +1,11 @@
+import uuid
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db.models import BooleanField, Exists, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from ops.keyset import KeysetPage, newest_first_page
+from ops.keyset import KeysetPage, PreparedNewestFirst, newest_first_page
 from ops.pagination import PageWithoutCount, page_number
 from ops.prepared import PreparedQuery
 from shop.selectors import catalog_products, product_for_page
@@ -50,12 +51,20 @@ def _line_problem(item: CartItem) -> str:
     return ""
 
 
+def _cart_items(*, user_id) -> QuerySet[CartItem]:
+    owned = Exists(LibraryEntry.objects.filter(user_id=user_id, product_id=OuterRef("product_id")))
+    return (CartItem.objects.filter(user_id=user_id).select_related("product").annotate(owned=owned)
+            .order_by("added_at", "id"))
+
+
+# Read by the cart page, its every refresh and each payment's check: prepared per process.
+_CART_ITEMS = PreparedQuery(_cart_items, user_id=int)
+
+
 def cart_summary(*, user) -> CartSummary:
     """The cart with totals computed on the server from current prices, each line marked when the shopper owns
     its product already (bought meanwhile in another tab): one query."""
-    owned = Exists(LibraryEntry.objects.filter(user=user, product_id=OuterRef("product_id")))
-    items = list(CartItem.objects.filter(user=user).select_related("product").annotate(owned=owned)
-                 .order_by("added_at", "id"))
+    items = _CART_ITEMS.rows(user_id=user.pk)
     lines = [CartLine(item=item, line_cents=item.product.price_cents, line_points=item.product.price_points,
                       problem=_line_problem(item))
              for item in items]
@@ -82,11 +91,17 @@ def orders_for_shopper(*, user, cursor: str | None = None, page_size: int = ORDE
     failed). Each reads in order from its partial (user, -created_at, -id) index with keyset pagination (no
     COUNT), each row's item count from a subquery run for the page's rows only -- never a GROUP BY over every
     order of the shopper."""
+    return _ORDERS_PAGES.page(bool(abandoned), cursor=cursor, page_size=page_size, user_id=user.pk)
+
+
+def _shoppers_orders(abandoned: bool, *, user_id) -> QuerySet[Order]:
     item_count = Subquery(OrderItem.objects.filter(order=OuterRef("pk")).order_by().values("order")
                           .annotate(total=Sum("quantity")).values("total"), output_field=IntegerField())
     statuses = ABANDONED_STATUSES if abandoned else KEPT_STATUSES
-    orders = Order.objects.filter(user=user, status__in=statuses).annotate(item_count=item_count)
-    return newest_first_page(orders, cursor=cursor, page_size=page_size)
+    return Order.objects.filter(user_id=user_id, status__in=statuses).annotate(item_count=item_count)
+
+
+_ORDERS_PAGES = PreparedNewestFirst(_shoppers_orders, id_type=uuid.UUID, user_id=int)
 
 
 def order_for_shopper(*, user, order_id) -> Order | None:

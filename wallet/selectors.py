@@ -10,6 +10,7 @@ from django.utils import timezone
 from checkout.models import CheckoutSession
 from checkout.money import format_money
 from checkout.selectors import Follow, Whereabouts, checkout_session_whereabouts
+from ops.prepared import PreparedQuery
 from wallet.models import POINTS_PACKAGE, LedgerEntry, PointsPackage, PointsPurchase, Wallet, purchase_credit_key
 
 
@@ -85,6 +86,19 @@ def _parse_cursor(cursor: str | None) -> tuple[datetime, int] | None:
         return None
 
 
+def _entries(limit: int, *, user_id, created_at=None, entry_id=None) -> QuerySet[LedgerEntry]:
+    wallet_id = Subquery(Wallet.objects.filter(user_id=user_id).values("id")[:1])
+    entries = LedgerEntry.objects.filter(wallet_id=wallet_id)
+    if created_at is not None:
+        entries = entries.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=entry_id))
+    return entries.order_by("-created_at", "-id")[:limit]
+
+
+# The wallet page's history is read on every visit and every balance change: its SQL is prepared per process.
+_NEWEST_ENTRIES = PreparedQuery(_entries, user_id=int)
+_ENTRIES_BEFORE = PreparedQuery(_entries, user_id=int, created_at=datetime, entry_id=int)
+
+
 def wallet_history(*, user, cursor: str | None = None, page_size: int = HISTORY_PAGE_SIZE) -> HistoryPage:
     """A page of the shopper's entries, newest first, in one query whatever the history's length.
 
@@ -92,13 +106,11 @@ def wallet_history(*, user, cursor: str | None = None, page_size: int = HISTORY_
     page numbers: no COUNT, no OFFSET scanning, and an entry posted while the shopper reads is not shown twice.
     The wallet is picked by its id (a scalar subquery on the user), never through a join on the user: joined,
     PostgreSQL cannot read the index in order and scans and sorts every entry of the ledger instead."""
-    wallet_id = Subquery(Wallet.objects.filter(user=user).values("id")[:1])
-    entries = LedgerEntry.objects.filter(wallet_id=wallet_id)
     after = _parse_cursor(cursor)
-    if after is not None:
-        created_at, entry_id = after
-        entries = entries.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=entry_id))
-    rows = list(entries.order_by("-created_at", "-id")[: page_size + 1])
+    if after is None:
+        rows = _NEWEST_ENTRIES.rows(page_size + 1, user_id=user.pk)
+    else:
+        rows = _ENTRIES_BEFORE.rows(page_size + 1, user_id=user.pk, created_at=after[0], entry_id=after[1])
     page, more = rows[:page_size], len(rows) > page_size
     return HistoryPage(entries=page, next_cursor=_cursor_for(page[-1]) if more else None)
 
