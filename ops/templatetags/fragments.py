@@ -13,6 +13,7 @@ request, the user or the CSRF token. ``for`` renders once per item, with one cac
 
 from django import template
 from django.template.base import token_kwargs
+from django.utils.safestring import mark_safe
 
 from ops.fragments import shared_fragments_each
 
@@ -62,3 +63,13 @@ def shared_fragments_tag(parser, token):
     if bits:
         raise template.TemplateSyntaxError(f"{tag}: unexpected {' '.join(bits)!r} (arguments are name=value)")
     return SharedFragmentsNode(template_name, tuple(parts), loop, kwargs, target)
+
+
+CSRF_PLACEHOLDER = "__csrf_token_placeholder__"
+
+
+@register.filter
+def with_csrf_token(fragment: str, token) -> str:
+    """A shared fragment's forms with this request's CSRF token where the fragment was rendered with
+    ``csrf_placeholder="__csrf_token_placeholder__"`` (the token is per request; the fragment is not)."""
+    return mark_safe(str(fragment).replace(CSRF_PLACEHOLDER, str(token or "")))

@@ -68,3 +68,27 @@ def test_a_post_with_a_password_changed_elsewhere_is_not_signed_in(shopper_clien
     response = shopper_client.post(reverse("orders:cart_add"), {"product_id": ProductFactory().pk})
 
     assert response.status_code == 302 and reverse("login") in response["Location"]
+
+
+def test_the_cached_header_is_each_shoppers_own_with_this_requests_csrf_token(db, renders, empty_fragment_caches):
+    from django.test import Client
+
+    from tests.factories import ShopperFactory, StaffFactory
+
+    first, staff = ShopperFactory(email="first@example.com"), StaffFactory(email="boss@example.com")
+    pages = {}
+    for user in (first, staff, first):
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(user)
+        page = client.get(reverse("shop:catalog")).content.decode()
+        token = page.split('name="csrfmiddlewaretoken" value="', 1)[1].split('"', 1)[0]
+        assert "__csrf_token_placeholder__" not in page
+        assert client.post(reverse("logout"), {"csrfmiddlewaretoken": token}).status_code == 302  # the token works
+        pages.setdefault(user.email, []).append(page)
+
+    assert "first@example.com" in pages["first@example.com"][0]
+    assert "boss@example.com" not in pages["first@example.com"][0]
+    assert "Staff admin" in pages["boss@example.com"][0] and "Staff admin" not in pages["first@example.com"][1]
+    signed_out = Client().get(reverse("shop:catalog")).content.decode()
+    assert "Log out" not in signed_out and "Log in" in signed_out
+    assert renders.count("partials/site_chrome.html") == 3  # the first shopper's second page came from the cache

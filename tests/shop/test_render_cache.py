@@ -75,6 +75,9 @@ def test_a_cached_page_is_the_same_html_as_a_rendered_one(shopper_client, shop, 
     assert uncached == missed
 
 
+CHROME = "partials/site_chrome.html"
+
+
 def test_fragments_are_shared_by_shoppers_and_hold_nothing_of_theirs(client, shop, renders):
     alice, bob = ShopperFactory(email="alice@example.com"), ShopperFactory(email="bob@example.com")
     urls = [url for url, _headers in pages(shop).values()]
@@ -82,20 +85,27 @@ def test_fragments_are_shared_by_shoppers_and_hold_nothing_of_theirs(client, sho
     client.force_login(alice)
     for url in urls:
         client.get(url)
-    rendered_for_alice = len(renders)
+    rendered_for_alice = [name for name in renders if name != CHROME]
     client.force_login(bob)
     bobs = [client.get(url).content.decode() for url in urls]
     client.logout()
     anonymous = [client.get(url).content.decode() for url in urls]
 
-    assert rendered_for_alice == 3  # the grid (the catalog's twice), the product's parts, the packages
-    assert len(renders) == rendered_for_alice  # Bob and a visitor: all hits
+    assert len(rendered_for_alice) == 3  # the grid (the catalog's twice), the product's parts, the packages
+    assert [name for name in renders if name != CHROME] == rendered_for_alice  # Bob and a visitor: all hits
+    # The header and footer: one rendering per signed-in shopper and one for visitors, served from then on.
+    assert renders.count(CHROME) == 3
     assert all("bob@example.com" in page for page in bobs)  # the header is Bob's own...
     assert not any("alice@example.com" in page for page in bobs + anonymous)  # ...and nothing of Alice's
     assert all("Log in to buy" in page for page in anonymous[2:])  # per-visitor parts stay outside the cache
     stored = [pickle.loads(value) for value in fragments.local_cache()._cache.values()]
-    assert len(stored) == 3
-    assert not any("alice" in html or "csrf" in html for entry in stored for html in entry.values())
+    shared = [entry for entry in stored if "header_start" not in entry]
+    chrome = [entry for entry in stored if "header_start" in entry]
+    assert len(shared) == 3 and len(chrome) == 3
+    assert not any("alice" in html or "csrf" in html for entry in shared for html in entry.values())
+    # No request's CSRF token is kept: the menu's logout form holds the placeholder each request fills in.
+    assert all('name="csrfmiddlewaretoken" value="__csrf_token_placeholder__"' in entry["header_end"]
+               for entry in chrome if "Log out" in entry["header_end"])
 
 
 def test_selling_the_last_copy_by_points_shows_sold_out_at_once(client, shop):
@@ -245,7 +255,8 @@ def test_pages_render_when_the_cache_fails_otherwise(shopper_client, shop, monke
         response = shopper_client.get(url, headers=headers)
         assert response.status_code == 200
         assert b"Bloom" in response.content or b"Premium" in response.content
-    assert len(renders) == 3  # the catalog's grid, rendered once, then from this process's memory
+    # The catalog's grid, the header and footer: rendered once, then from this process's memory.
+    assert len(renders) == 4 and renders.count(CHROME) == 1
 
 
 @pytest.mark.parametrize("page, queries", [("catalog", 2), ("grid", 2), ("product", 2), ("packages", 2)])
