@@ -181,7 +181,7 @@ else:
 # Prepared statements: Django binds the ORM's parameters on the client, so its queries are never prepared
 # whatever this says. The ledger's one statement (wallet/services/ledger.py) binds on the server, and with this
 # psycopg prepares it after a few runs on a connection instead of PostgreSQL parsing and planning it on every
-# spend (bench/wallet_spend.py). Behind PgBouncer in transaction mode, use PgBouncer >= 1.21 with
+# spend (bench/wallet_spend.py), the header's read and the storefront pages' queries (ops/prepared.py). Behind PgBouncer in transaction mode, use PgBouncer >= 1.21 with
 # max_prepared_statements, or set DB_PREPARE=off.
 if _database.get("ENGINE") == "django.db.backends.postgresql" and env_bool("DB_PREPARE", True):
     _database.setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
