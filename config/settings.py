@@ -179,10 +179,11 @@ else:
                     "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"},
     }
 # Prepared statements: Django binds the ORM's parameters on the client, so its queries are never prepared
-# whatever this says. The ledger's one statement (wallet/services/ledger.py) binds on the server, and with this
-# psycopg prepares it after a few runs on a connection instead of PostgreSQL parsing and planning it on every
-# spend (bench/wallet_spend.py), the header's read and the storefront pages' queries (ops/prepared.py). Behind PgBouncer in transaction mode, use PgBouncer >= 1.21 with
-# max_prepared_statements, or set DB_PREPARE=off.
+# whatever this says. The hot statements bind on the server (ops/db.py): the ledger's spend
+# (wallet/services/ledger.py), the header's read of session, user and wallet (wallet/badge.py) and the storefront
+# pages' queries (ops/prepared.py); with this psycopg prepares each after a few runs on a connection instead of
+# PostgreSQL parsing and planning it every time (bench/wallet_spend.py, bench/pages.py). Behind PgBouncer in
+# transaction mode, use PgBouncer >= 1.21 with max_prepared_statements, or set DB_PREPARE=off.
 if _database.get("ENGINE") == "django.db.backends.postgresql" and env_bool("DB_PREPARE", True):
     _database.setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
 DATABASES = {"default": _database}
