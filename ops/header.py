@@ -6,7 +6,7 @@ Only on GET and HEAD: a POST may move points or change the cart after the user w
 show the result, so there the figures are None and whoever shows them reads them again.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 SAFE_METHODS = ("GET", "HEAD")
 
@@ -25,3 +25,12 @@ def header_figures(request) -> HeaderFigures | None:
     if user is None or not user.is_authenticated:  # is_authenticated loads the user, and the figures with it
         return None
     return getattr(request, "_header_figures", None)
+
+
+def header_shows_balance(request, balance) -> None:
+    """The header's badge shows ``balance``, read by the view after the header's figures were: a payment that
+    landed between the two (a webhook committing while the page is asked for) must not leave the badge showing
+    the old figure beside the page's new one."""
+    figures = getattr(request, "_header_figures", None)
+    if figures is not None:
+        request._header_figures = replace(figures, balance=balance)

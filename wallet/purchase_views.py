@@ -16,6 +16,7 @@ from checkout.models import CheckoutSession
 from checkout.selectors import PaymentState, checkout_session_open_other, checkout_session_payment_state
 from checkout.services import ReplaceNotConfirmed, SessionNotPayable, checkout_session_pay
 from checkout.services.checks import checkout_session_check_request
+from ops.header import header_shows_balance
 from wallet.forms import PackageChoiceForm
 from wallet.models import POINTS_PACKAGE
 from wallet.selectors import (
@@ -175,8 +176,10 @@ def _render_review(request, session, *, error: str = "", renewable: bool = False
 
 def _render_result(request, session, *, error: str | None = None):
     state = checkout_session_payment_state(session)
-    context = {"session": session, "state": state, "step": 4, "error": error,
-               "balance": wallet_balance(user=request.user) if state == PaymentState.COMPLETED else None}
+    balance = wallet_balance(user=request.user) if state == PaymentState.COMPLETED else None
+    if balance is not None:
+        header_shows_balance(request, balance)  # the credit may have landed after the header read the balance
+    context = {"session": session, "state": state, "step": 4, "error": error, "balance": balance}
     if not request.htmx:
         return render(request, "wallet/purchase/result.html", context)
     response = render(request, "wallet/purchase/result.html#status", context)
