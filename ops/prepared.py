@@ -21,7 +21,7 @@ from collections.abc import Callable, Hashable
 
 from django.db import connections
 from django.db.models import QuerySet
-from django.db.models.query import get_related_populators
+from django.db.models.query import ModelIterable, get_related_populators
 
 from ops.db import server_binding_cursor
 
@@ -40,7 +40,7 @@ class PreparedQueryError(TypeError):
 
 class _Compiled:
     def __init__(self, queryset: QuerySet, placeholders: dict[str, object]):
-        if queryset._prefetch_related_lookups or queryset._iterable_class.__name__ != "ModelIterable":
+        if queryset._prefetch_related_lookups or queryset._iterable_class is not ModelIterable:
             raise PreparedQueryError("only model rows (select_related and annotations, no prefetches) are prepared")
         compiler = queryset.query.get_compiler(queryset.db)
         self.alias = queryset.db

@@ -155,12 +155,11 @@ def catalog_page(*, user, number, page_size: int) -> PageWithoutCount:
     return PageWithoutCount(rows=rows[:page_size], number=number, has_next=len(rows) > page_size)
 
 
-def _product_by_slug(user_id: int | None = None, *, slug: str) -> QuerySet:
+def _product_by_slug(*, slug: str, user_id: int | None = None) -> QuerySet:
     return _owned_by(product_for_page(slug=slug), user_id)[:1]
 
 
-_PRODUCT_SIGNED_IN = PreparedQuery(lambda *, slug, user_id: _product_by_slug(user_id, slug=slug), slug=str,
-                                   user_id=int)
+_PRODUCT_SIGNED_IN = PreparedQuery(_product_by_slug, slug=str, user_id=int)
 _PRODUCT_SIGNED_OUT = PreparedQuery(_product_by_slug, slug=str)
 
 

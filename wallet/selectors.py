@@ -1,16 +1,16 @@
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import NamedTuple
 
-from django.db.models import Q, QuerySet, Subquery
+from django.db.models import QuerySet, Subquery
 from django.utils import timezone
 
 from checkout.models import CheckoutSession
 from checkout.money import format_money
 from checkout.selectors import Follow, Whereabouts, checkout_session_whereabouts
-from ops.prepared import PreparedQuery
+from ops.keyset import PreparedNewestFirst
 from wallet.models import POINTS_PACKAGE, LedgerEntry, PointsPackage, PointsPurchase, Wallet, purchase_credit_key
 
 
@@ -68,35 +68,13 @@ class HistoryPage:
 HISTORY_PAGE_SIZE = 20
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-
-
-def _cursor_for(entry: LedgerEntry) -> str:
-    """``<created_at in microseconds since 1970>-<id>`` of the last entry shown: exact, and safe in a URL."""
-    return f"{(entry.created_at - _EPOCH) // _MICROSECOND}-{entry.id}"
-
-
-def _parse_cursor(cursor: str | None) -> tuple[datetime, int] | None:
-    """Anything malformed means "from the newest"."""
-    stamp, _, entry_id = (cursor or "").partition("-")
-    try:
-        return _EPOCH + int(stamp) * _MICROSECOND, int(entry_id)
-    except (ValueError, OverflowError):
-        return None
-
-
-def _entries(limit: int, *, user_id, created_at=None, entry_id=None) -> QuerySet[LedgerEntry]:
+def _entries(*, user_id) -> QuerySet[LedgerEntry]:
     wallet_id = Subquery(Wallet.objects.filter(user_id=user_id).values("id")[:1])
-    entries = LedgerEntry.objects.filter(wallet_id=wallet_id)
-    if created_at is not None:
-        entries = entries.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=entry_id))
-    return entries.order_by("-created_at", "-id")[:limit]
+    return LedgerEntry.objects.filter(wallet_id=wallet_id)
 
 
 # The wallet page's history is read on every visit and every balance change: its SQL is prepared per process.
-_NEWEST_ENTRIES = PreparedQuery(_entries, user_id=int)
-_ENTRIES_BEFORE = PreparedQuery(_entries, user_id=int, created_at=datetime, entry_id=int)
+_HISTORY_PAGES = PreparedNewestFirst(_entries, user_id=int)
 
 
 def wallet_history(*, user, cursor: str | None = None, page_size: int = HISTORY_PAGE_SIZE) -> HistoryPage:
@@ -106,13 +84,8 @@ def wallet_history(*, user, cursor: str | None = None, page_size: int = HISTORY_
     page numbers: no COUNT, no OFFSET scanning, and an entry posted while the shopper reads is not shown twice.
     The wallet is picked by its id (a scalar subquery on the user), never through a join on the user: joined,
     PostgreSQL cannot read the index in order and scans and sorts every entry of the ledger instead."""
-    after = _parse_cursor(cursor)
-    if after is None:
-        rows = _NEWEST_ENTRIES.rows(page_size + 1, user_id=user.pk)
-    else:
-        rows = _ENTRIES_BEFORE.rows(page_size + 1, user_id=user.pk, created_at=after[0], entry_id=after[1])
-    page, more = rows[:page_size], len(rows) > page_size
-    return HistoryPage(entries=page, next_cursor=_cursor_for(page[-1]) if more else None)
+    page = _HISTORY_PAGES.page(cursor=cursor, page_size=page_size, user_id=user.pk)
+    return HistoryPage(entries=page.rows, next_cursor=page.next_cursor)
 
 
 def points_packages() -> QuerySet[PointsPackage]:
