@@ -13,6 +13,7 @@ request, the user or the CSRF token. ``for`` renders once per item, with one cac
 
 from django import template
 from django.template.base import token_kwargs
+from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 
 from ops.fragments import shared_fragments_each
@@ -66,6 +67,7 @@ def shared_fragments_tag(parser, token):
 
 
 CSRF_PLACEHOLDER = "__csrf_token_placeholder__"
+EMAIL_PLACEHOLDER = "__shopper_email_placeholder__"
 
 
 @register.filter
@@ -73,3 +75,11 @@ def with_csrf_token(fragment: str, token) -> str:
     """A shared fragment's forms with this request's CSRF token where the fragment was rendered with
     ``csrf_placeholder="__csrf_token_placeholder__"`` (the token is per request; the fragment is not)."""
     return mark_safe(str(fragment).replace(CSRF_PLACEHOLDER, str(token or "")))
+
+
+@register.filter
+def with_email_of(fragment: str, user) -> str:
+    """A shared fragment with ``user``'s email (escaped; none for a visitor) where it was rendered with
+    ``email="__shopper_email_placeholder__"``: one rendering then serves every shopper of a role, not one each
+    (a shop with many shoppers, most seen once in a while, would mostly miss)."""
+    return mark_safe(str(fragment).replace(EMAIL_PLACEHOLDER, conditional_escape(getattr(user, "email", ""))))

@@ -76,19 +76,25 @@ def test_the_cached_header_is_each_shoppers_own_with_this_requests_csrf_token(db
     from tests.factories import ShopperFactory, StaffFactory
 
     first, staff = ShopperFactory(email="first@example.com"), StaffFactory(email="boss@example.com")
+    # A valid address with characters HTML must escape: filled in escaped, never as markup.
+    second = ShopperFactory(email="o'brien&co@example.com")
     pages = {}
-    for user in (first, staff, first):
+    for user in (first, staff, first, second):
         client = Client(enforce_csrf_checks=True)
         client.force_login(user)
         page = client.get(reverse("shop:catalog")).content.decode()
         token = page.split('name="csrfmiddlewaretoken" value="', 1)[1].split('"', 1)[0]
-        assert "__csrf_token_placeholder__" not in page
+        assert "__csrf_token_placeholder__" not in page and "__shopper_email_placeholder__" not in page
         assert client.post(reverse("logout"), {"csrfmiddlewaretoken": token}).status_code == 302  # the token works
         pages.setdefault(user.email, []).append(page)
 
     assert "first@example.com" in pages["first@example.com"][0]
     assert "boss@example.com" not in pages["first@example.com"][0]
     assert "Staff admin" in pages["boss@example.com"][0] and "Staff admin" not in pages["first@example.com"][1]
+    second_page = pages["o'brien&co@example.com"][0]
+    assert second_page.count("o&#x27;brien&amp;co@example.com") == 2 and "first@example.com" not in second_page
+    assert "o'brien&co@" not in second_page
     signed_out = Client().get(reverse("shop:catalog")).content.decode()
     assert "Log out" not in signed_out and "Log in" in signed_out
-    assert renders.count("partials/site_chrome.html") == 3  # the first shopper's second page came from the cache
+    # One rendering for shoppers, one for staff, one for visitors: the email is filled in per request.
+    assert renders.count("partials/site_chrome.html") == 3
