@@ -1,5 +1,8 @@
+import contextlib
+
 import psycopg
 from django.db import connection as default_connection
+from django.db import transaction
 from django.db.backends.utils import CursorDebugWrapper
 
 
@@ -26,3 +29,11 @@ def server_binding_cursor(connection=None):
     connection.validate_thread_sharing()
     cursor = psycopg.Cursor(connection.connection)
     return _LoggedAsSent(cursor, connection) if connection.queries_logged else connection.make_cursor(cursor)
+
+
+def atomic_unless_autocommit(connection=None):
+    """For one statement that may be refused (a unique row): a savepoint inside a caller's transaction, so the
+    refusal leaves the caller's work usable; nothing outside one, where the statement commits on its own and a
+    BEGIN and a COMMIT would only add two round trips."""
+    connection = connection or default_connection
+    return transaction.atomic(using=connection.alias) if connection.in_atomic_block else contextlib.nullcontext()

@@ -31,6 +31,7 @@ from checkout.services.sessions import (
     ReplaceNotConfirmed,
     SessionNotPayable,
     StartResult,
+    checkout_lock_shopper,
     checkout_session_cancel,
     checkout_session_end_active,
     checkout_session_follow,
@@ -49,10 +50,10 @@ from checkout.services.webhooks import (
 
 __all__ = [
     "InvalidWebhook", "Offer", "Outcome", "RefundRefused", "ReplaceNotConfirmed", "SessionNotPayable",
-    "StartResult", "WebhookProcessingFailed", "checkout_session_cancel", "checkout_session_end_active",
-    "checkout_session_follow", "checkout_session_leave", "checkout_session_move", "checkout_session_pay",
-    "checkout_session_reconcile",
-    "checkout_session_refund", "checkout_session_start", "checkout_session_sync", "checkout_sessions_expire_due",
-    "checkout_sessions_purge_stale", "checkout_sessions_reconcile_awaiting", "checkout_sessions_sweep_kinds",
-    "stripe_webhook_receive", "stripe_webhook_verify", "webhook_event_process", "webhook_events_reprocess",
+    "StartResult", "WebhookProcessingFailed", "checkout_lock_shopper", "checkout_session_cancel",
+    "checkout_session_end_active", "checkout_session_follow", "checkout_session_leave", "checkout_session_move",
+    "checkout_session_pay", "checkout_session_reconcile", "checkout_session_refund", "checkout_session_start",
+    "checkout_session_sync", "checkout_sessions_expire_due", "checkout_sessions_purge_stale",
+    "checkout_sessions_reconcile_awaiting", "checkout_sessions_sweep_kinds", "stripe_webhook_receive",
+    "stripe_webhook_verify", "webhook_event_process", "webhook_events_reprocess",
 ]

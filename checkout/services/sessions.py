@@ -1,8 +1,8 @@
 """Starting, renewing, recovering and paying checkout sessions.
 
-Locking order, the same everywhere: the shopper's user row first (``_lock_shopper``: starts and recoveries of
-one shopper take turns, so each sees what the previous one committed), then checkout session rows. Stripe is
-never called while a lock is held.
+Locking order, the same everywhere: the shopper's user row first (``checkout_lock_shopper``: starts and
+recoveries of one shopper take turns, so each sees what the previous one committed), then checkout session rows.
+Stripe is never called while a lock is held.
 """
 
 import logging
@@ -111,7 +111,7 @@ def checkout_session_start(*, user, offer: Offer, reuse: Callable[[CheckoutSessi
 def _start(*, user, offer: Offer, reuse, continues: CheckoutSession | None, now: datetime,
            confirm_kind: str | None = None, replacing=None) -> StartResult:
     with transaction.atomic():
-        _lock_shopper(user)
+        checkout_lock_shopper(user)
         current = CheckoutSession.objects.select_for_update().filter(user=user, status=Status.ACTIVE).first()
         _check_replacing(current, kind=confirm_kind, replacing=replacing, now=now)
         if current is not None and reuse is not None and current.expires_at > now and reuse(current):
@@ -142,15 +142,18 @@ def _link_successor(ended: CheckoutSession | None, successor: CheckoutSession) -
 
 
 def checkout_session_end_active(*, user, kind: str | None = None, now: datetime | None = None,
-                                confirm_other_than: str | None = None, replacing=None) -> CheckoutSession | None:
+                                confirm_other_than: str | None = None, replacing=None,
+                                shopper_locked: bool = False) -> CheckoutSession | None:
     """End the shopper's active session (invalidated, or expired when overdue; its kind releases what it held)
     inside the caller's transaction, before the caller prepares what the next one sells; pass the result to
     ``checkout_session_start(continues=...)``. Its Stripe page is made unpayable after commit. With ``kind``,
     only a session of that kind is ended (what the shopper is buying another way). With ``confirm_other_than``
     (the kind the caller starts next), a session of another kind ends only when ``replacing`` is its id;
-    otherwise ``ReplaceNotConfirmed`` is raised and nothing changes."""
+    otherwise ``ReplaceNotConfirmed`` is raised and nothing changes. ``shopper_locked``: the caller took
+    ``checkout_lock_shopper`` in this transaction already (a second lock would only cost a round trip)."""
     now = now or timezone.now()
-    _lock_shopper(user)
+    if not shopper_locked:
+        checkout_lock_shopper(user)
     current = CheckoutSession.objects.select_for_update().filter(user=user, status=Status.ACTIVE).first()
     _check_replacing(current, kind=confirm_other_than, replacing=replacing, now=now)
     if current is None or (kind is not None and current.kind != kind):
@@ -169,7 +172,7 @@ def checkout_session_cancel(*, session_id, user, now: datetime | None = None,
     made unpayable after commit. Anything but an active session is returned as it is."""
     now = now or timezone.now()
     with transaction.atomic():
-        _lock_shopper(user)
+        checkout_lock_shopper(user)
         session = CheckoutSession.objects.select_for_update().get(pk=session_id, user=user)
         if session.status != Status.ACTIVE:
             return session
@@ -185,16 +188,18 @@ def checkout_session_follow(*, session_id, user, now: datetime | None = None) ->
     ``CheckoutSession.DoesNotExist`` for a session that is not the shopper's."""
     now = now or timezone.now()
     with transaction.atomic():
-        _lock_shopper(user)
+        checkout_lock_shopper(user)
         session = CheckoutSession.objects.select_for_update(of=("self",)).get(pk=session_id, user=user)
         if session.status == Status.ACTIVE and session.expires_at <= now:
             checkout_session_move(session, Status.EXPIRED, now=now, note="overdue")
         return checkout_session_whereabouts(session=session, now=now)
 
 
-def _lock_shopper(user) -> None:
-    """FOR NO KEY UPDATE: serialises this shopper's checkout starts without blocking inserts that reference the
-    user row (those take KEY SHARE locks)."""
+def checkout_lock_shopper(user) -> None:
+    """Lock the shopper's user row until the caller's transaction ends: the first lock of every checkout change
+    (and of what the apps selling through checkout decide for one shopper). FOR NO KEY UPDATE: serialises this
+    shopper's checkout starts without blocking inserts that reference the user row (those take KEY SHARE
+    locks)."""
     list(get_user_model().objects.select_for_update(no_key=True).filter(pk=user.pk).values_list("pk", flat=True))
 
 

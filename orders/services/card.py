@@ -201,7 +201,7 @@ def order_complete_from_checkout(*, checkout_session: CheckoutSession, payment_i
     order_transition(order=order, to=OrderStatus.COMPLETED, fulfilled_at=now,
                      stripe_payment_intent_id=order.stripe_payment_intent_id,
                      reason=f"Paid by card (Stripe payment {payment_intent or 'unknown'}).")
-    cart_remove_ordered(user=order.user, product_ids=order_quantities(order))
+    cart_remove_ordered(order=order)
     order_queue_confirmation(order=order)
     return order
 

@@ -2,15 +2,19 @@
 (the database's ``cart_one_row_per_product``), and a product the shopper owns is never added. Every refusal
 raises a CartError with a message for the shopper and leaves the cart unchanged."""
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
+from django.db.models import Exists, OuterRef, Q
 
+from ops.db import atomic_unless_autocommit
 from orders.errors import AlreadyInCart, AlreadyOwned, CurrencyMismatch, NotEnoughStock, ProductUnavailable
-from orders.models import CartItem, LibraryEntry
+from orders.models import CartItem, LibraryEntry, Order, OrderItem
 from shop.models import Product
 
 
-def _buyable_product(product_id) -> Product:
-    product = Product.objects.filter(pk=product_id).first()
+def _buyable_product(product_id, *, user) -> Product:
+    """The product, with ``owned``: whether ``user`` owns it already (one query)."""
+    owned = LibraryEntry.objects.filter(user=user, product_id=OuterRef("pk"))
+    product = Product.objects.filter(pk=product_id).annotate(owned=Exists(owned)).first()
     if product is None or not product.is_active:
         raise ProductUnavailable("This product is no longer for sale.")
     return product
@@ -22,26 +26,34 @@ def check_not_owned(*, user, products) -> None:
     owned = (LibraryEntry.objects.filter(user=user, product_id__in=by_id).order_by("product_id")
              .values_list("product_id", flat=True).first())
     if owned is not None:
-        raise AlreadyOwned(f"You already own “{by_id[owned].title}”: it is in your downloads.")
+        raise already_owned(by_id[owned])
+
+
+def already_owned(product: Product) -> AlreadyOwned:
+    return AlreadyOwned(f"You already own “{product.title}”: it is in your downloads.")
 
 
 def cart_add(*, user, product_id: int) -> CartItem:
     """Add one copy of a product. Stock is checked, not reserved: reservation happens when a checkout starts, so
     an idle cart never keeps items from other shoppers. Refused when the product is in the cart already (a
     double click racing itself lands on the database's unique row and is refused the same way) or owned."""
-    product = _buyable_product(product_id)
-    check_not_owned(user=user, products=[product])
-    if CartItem.objects.filter(user=user, product=product).exists():
+    product = _buyable_product(product_id, user=user)
+    if product.owned:
+        raise already_owned(product)
+    # One look at the cart for both refusals: this product in it already, or a line priced in another currency.
+    clashes = dict(CartItem.objects.filter(user=user)
+                   .filter(Q(product_id=product.pk) | ~Q(product__currency=product.currency))
+                   .values_list("product_id", "product__currency")[:2])
+    if product.pk in clashes:
         raise AlreadyInCart(f"“{product.title}” is already in your cart.")
-    other_currency = (CartItem.objects.filter(user=user).exclude(product__currency=product.currency)
-                      .values_list("product__currency", flat=True).first())
-    if other_currency:
+    if clashes:
+        other_currency = next(iter(clashes.values()))
         raise CurrencyMismatch(f"Your cart is priced in {other_currency.upper()}; “{product.title}” is priced in "
                                f"{product.currency.upper()}. Check out the cart first.")
     if product.stock == 0:
         raise NotEnoughStock(f"“{product.title}” is sold out.")
     try:
-        with transaction.atomic():
+        with atomic_unless_autocommit():
             return CartItem.objects.create(user=user, product=product)
     except IntegrityError:
         raise AlreadyInCart(f"“{product.title}” is already in your cart.") from None
@@ -51,7 +63,9 @@ def cart_remove(*, user, product_id: int) -> None:
     CartItem.objects.filter(user=user, product_id=product_id).delete()
 
 
-def cart_remove_ordered(*, user, product_ids) -> None:
-    """Take what an order bought out of the cart, inside the order's transaction. Lines the order did not buy --
-    a product added in another tab while a card payment was at Stripe -- are never touched."""
-    CartItem.objects.filter(user=user, product_id__in=list(product_ids)).delete()
+def cart_remove_ordered(*, order: Order) -> None:
+    """Take what ``order`` bought out of its shopper's cart, inside the order's transaction (one statement). Lines
+    the order did not buy -- a product added in another tab while a card payment was at Stripe -- are never
+    touched."""
+    CartItem.objects.filter(user_id=order.user_id,
+                            product_id__in=OrderItem.objects.filter(order=order).values("product_id")).delete()

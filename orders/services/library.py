@@ -1,6 +1,8 @@
 """The shopper's library (``LibraryEntry``): one row per product owned, kept in step with the orders that deliver
 them. Called inside the transaction that changes an order's status or dispute status, with the order locked."""
 
+from django.db import connection
+
 from orders.models import DisputeStatus, LibraryEntry, Order, OrderItem, OrderStatus
 
 
@@ -14,13 +16,10 @@ def library_sync_order(*, order: Order) -> None:
     """Make the library agree with ``order``'s state. A completed order adds its products (one already owned
     through another order keeps that entry); an order that stops delivering (refunded, dispute lost) takes its
     entries out, and a product the shopper still owns through another order points at that order instead."""
-    items = list(OrderItem.objects.filter(order=order).only("id", "product_id"))
     if order_delivers(order):
-        LibraryEntry.objects.bulk_create(
-            [LibraryEntry(user_id=order.user_id, product_id=item.product_id, order_item_id=item.pk,
-                          created_at=order.created_at) for item in items],
-            ignore_conflicts=True)
+        _library_add(order)
         return
+    items = list(OrderItem.objects.filter(order=order).only("id", "product_id"))
     removed = LibraryEntry.objects.filter(order_item__order=order).delete()[0]
     if not removed:
         return
@@ -34,3 +33,18 @@ def library_sync_order(*, order: Order) -> None:
         replacements.setdefault(product_id, LibraryEntry(user_id=order.user_id, product_id=product_id,
                                                          order_item_id=item_id, created_at=created_at))
     LibraryEntry.objects.bulk_create(list(replacements.values()), ignore_conflicts=True)
+
+
+def _library_add(order: Order) -> None:
+    """One entry per item of ``order``, in one statement (the items are not read into Python first); a product
+    owned already keeps its entry."""
+    entry, item = LibraryEntry._meta, OrderItem._meta
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(entry.get_field(name).column) for name in ("user", "product", "order_item", "created_at"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(entry.db_table)} ({columns}) "
+            f"SELECT %s, {quote(item.get_field('product').column)}, {quote(item.pk.column)}, %s "
+            f"FROM {quote(item.db_table)} WHERE {quote(item.get_field('order').column)} = %s ON CONFLICT DO NOTHING",
+            [order.user_id, entry.get_field("created_at").get_db_prep_value(order.created_at, connection),
+             item.get_field("order").get_db_prep_value(order.pk, connection)])

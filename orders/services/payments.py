@@ -13,14 +13,21 @@ from orders.models import Order, OrderPayment, PaymentMethod
 
 
 def order_payment_record(*, order: Order, method: str, amount: int, currency: str = "",
-                         stripe_payment_intent_id: str = "", now: datetime | None = None) -> OrderPayment:
+                         stripe_payment_intent_id: str = "", now: datetime | None = None,
+                         new_order: bool = False) -> OrderPayment:
     """Record ``order``'s payment inside the caller's transaction (the order locked by the caller). Raises
-    ``OrderAlreadyPaid`` with nothing recorded when it has one already: the database refused a second."""
+    ``OrderAlreadyPaid`` with nothing recorded when it has one already: the database refused a second.
+    ``new_order``: the caller created ``order`` in this transaction, so no payment can be there yet and no
+    savepoint (two round trips) guards the insert."""
+    payment = OrderPayment(order=order, method=method, amount=amount, currency=currency,
+                           stripe_payment_intent_id=stripe_payment_intent_id, created_at=now or timezone.now())
+    if new_order:
+        payment.save(force_insert=True)
+        return payment
     try:
         with transaction.atomic():
-            return OrderPayment.objects.create(order=order, method=method, amount=amount, currency=currency,
-                                               stripe_payment_intent_id=stripe_payment_intent_id,
-                                               created_at=now or timezone.now())
+            payment.save(force_insert=True)
+            return payment
     except IntegrityError as refused:
         first = OrderPayment.objects.filter(order=order).first()
         if first is None:

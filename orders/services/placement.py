@@ -1,16 +1,16 @@
 """Turning a cart into an order, and paying for it with points."""
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from checkout.money import format_points
-from checkout.services import checkout_session_end_active
+from checkout.services import checkout_lock_shopper, checkout_session_end_active
 from orders.cart_seen import CartSeen, cart_seen_matches
 from orders.errors import CartChanged, CheckoutFormUsed, CurrencyMismatch, EmptyCart, ProductUnavailable
-from orders.models import CART, CartItem, Order, OrderItem, OrderStatus, PaymentMethod
+from orders.models import CART, CartItem, LibraryEntry, Order, OrderItem, OrderStatus, PaymentMethod
 from orders.selectors import order_paid_for_seen
-from orders.services.cart import cart_remove_ordered, check_not_owned
+from orders.services.cart import already_owned, cart_remove_ordered, check_not_owned
 from orders.services.payments import order_payment_record, paid_how
 from orders.services.status import order_record_creation, order_transition
 from orders.services.stock import stock_take
@@ -44,18 +44,26 @@ def order_create_from_cart(*, user, payment_method: str, idempotency_key: str, p
 
     ``seen``: the cart as the shopper's page showed it. When the cart is no longer that (paid or changed in
     another tab meanwhile) nothing is ordered: ``CartChanged`` says what happened, found in the database."""
-    _lock_shopper(user)
+    checkout_lock_shopper(user)
+    replayed = _replayed_order(user=user, idempotency_key=idempotency_key, payment_method=payment_method)
+    if replayed is not None:
+        return replayed
+    return _order_place(user=user, payment_method=payment_method, idempotency_key=idempotency_key,
+                        product_id=product_id, seen=seen)
+
+
+def _order_place(*, user, payment_method: str, idempotency_key: str, product_id: int | None,
+                 seen: CartSeen | None) -> Order:
+    """``order_create_from_cart`` once the shopper is locked and the key found unused."""
     if product_id is None:
+        owned = LibraryEntry.objects.filter(user=user, product_id=OuterRef("product_id"))
         items = list(CartItem.objects.select_for_update(of=("self",)).filter(user=user).select_related("product")
-                     .order_by("id"))
+                     .annotate(owned=Exists(owned)).order_by("id"))
         products = [item.product for item in items]
         origin = "Placed from the cart"
     else:
         products = list(Product.objects.filter(pk=product_id))
         origin = "Bought now from the product page"
-    replayed = _replayed_order(user=user, idempotency_key=idempotency_key, payment_method=payment_method)
-    if replayed is not None:
-        return replayed
     if product_id is None and seen is not None and not cart_seen_matches(seen, items=items):
         raise _cart_changed(user=user, seen=seen, empty=not items)
     if not products:
@@ -64,11 +72,17 @@ def order_create_from_cart(*, user, payment_method: str, idempotency_key: str, p
         if not product.is_active:
             raise ProductUnavailable(f"“{product.title}” is no longer for sale"
                                      f"{'; remove it from your cart' if product_id is None else ''}.")
-    check_not_owned(user=user, products=products)
+    if product_id is None:
+        owned_items = sorted((item for item in items if item.owned), key=lambda item: item.product_id)
+        if owned_items:
+            raise already_owned(owned_items[0].product)
+    else:
+        check_not_owned(user=user, products=products)
     currencies = {product.currency for product in products}
     if len(currencies) > 1:
         raise CurrencyMismatch("Your cart mixes currencies; remove the items in the other currency.")
-    stock_take(quantities={product.pk: 1 for product in products})
+    # Unlimited as read a moment ago: nothing to take. (Staff limiting it meanwhile limits the orders after this.)
+    stock_take(quantities={product.pk: 1 for product in products if product.stock is not None})
     order = Order.objects.create(
         user=user, payment_method=payment_method, idempotency_key=idempotency_key, currency=currencies.pop(),
         total_cents=sum(product.price_cents for product in products),
@@ -81,12 +95,6 @@ def order_create_from_cart(*, user, payment_method: str, idempotency_key: str, p
     ])
     order_record_creation(order=order, reason=f"{origin}, paying by {PaymentMethod(payment_method).label}.")
     return order
-
-
-def _lock_shopper(user) -> None:
-    """The shopper's row, as checkout locks it (FOR NO KEY UPDATE, before any cart or session row): what one
-    shopper buys is decided one order at a time, so two tabs cannot both buy a product the first makes owned."""
-    list(get_user_model().objects.select_for_update(no_key=True).filter(pk=user.pk).values_list("pk", flat=True))
 
 
 def _cart_changed(*, user, seen: CartSeen, empty: bool) -> CartChanged:
@@ -114,21 +122,25 @@ def order_pay_with_points(*, user, idempotency_key: str, product_id: int | None 
     A card payment that was on its way all the same is refunded when it arrives (``order_complete_from_checkout``).
 
     ``seen``: what the shopper's page showed (``order_create_from_cart``). Raises CartError subclasses or wallet's
-    InsufficientPoints; nothing is changed then."""
+    InsufficientPoints; nothing is changed then: a refusal undoes the whole transaction, so the writes below need
+    no savepoints of their own."""
     now = timezone.now()
-    if _replayed_order(user=user, idempotency_key=idempotency_key, payment_method=PaymentMethod.POINTS) is None:
-        checkout_session_end_active(user=user, kind=CART, now=now)
-    order = order_create_from_cart(user=user, payment_method=PaymentMethod.POINTS, idempotency_key=idempotency_key,
-                                   product_id=product_id, seen=seen)
-    if order.status != OrderStatus.PENDING:
-        return order
+    checkout_lock_shopper(user)
+    replayed = _replayed_order(user=user, idempotency_key=idempotency_key, payment_method=PaymentMethod.POINTS)
+    if replayed is not None:
+        return replayed  # paid in the transaction that placed it: a points order never commits pending
+    checkout_session_end_active(user=user, kind=CART, now=now, shopper_locked=True)
+    order = _order_place(user=user, payment_method=PaymentMethod.POINTS, idempotency_key=idempotency_key,
+                         product_id=product_id, seen=seen)
     wallet_spend(user=user, points=order.total_points, idempotency_key=f"order:{order.pk}:pay",
-                 description=f"Order {order.short_id}", order=order, metadata={"order_id": str(order.pk)})
-    order_payment_record(order=order, method=PaymentMethod.POINTS, amount=order.total_points, now=now)
+                 description=f"Order {order.short_id}", order=order, metadata={"order_id": str(order.pk)},
+                 savepoint=False)
+    order_payment_record(order=order, method=PaymentMethod.POINTS, amount=order.total_points, now=now,
+                         new_order=True)
     order_transition(order=order, to=OrderStatus.COMPLETED, reason=f"Paid with {format_points(order.total_points)}.",
                      fulfilled_at=now)
     # Only the lines of what this order bought (owned now): a line added in another tab meanwhile stays.
-    cart_remove_ordered(user=user, product_ids=order_quantities(order))
+    cart_remove_ordered(order=order)
     order_queue_confirmation(order=order)
     return order
 

@@ -215,3 +215,15 @@ def test_the_cart_needs_a_login(client, db):
     assert client.get(reverse("orders:cart")).status_code == 302
     response = client.post(reverse("orders:cart_add"), {"product_id": 1}, headers=HTMX)
     assert response["HX-Redirect"].startswith("/accounts/login/")
+
+
+def test_adding_to_the_cart_is_three_statements_and_no_transaction_of_its_own(transactional_db, shopper, picture,
+                                                                               django_assert_num_queries):
+    # The product with whether the shopper owns it, one look at the cart (this product, another currency), the
+    # insert: committing on its own, with no BEGIN and COMMIT around it.
+    with django_assert_num_queries(3) as captured:
+        cart_add(user=shopper, product_id=picture.pk)
+
+    assert captured.captured_queries[-1]["sql"].startswith('INSERT INTO "orders_cartitem"')
+    assert CartItem.objects.filter(user=shopper, product=picture).exists()
+

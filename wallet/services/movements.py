@@ -30,15 +30,16 @@ def wallet_credit(*, user, points: int, kind: str, idempotency_key: str, descrip
 
 
 def wallet_spend(*, user, points: int, idempotency_key: str, description: str, metadata: dict | None = None,
-                 order=None) -> LedgerEntry:
+                 order=None, savepoint: bool = True) -> LedgerEntry:
     """Take points for goods. Raises ``InsufficientPoints`` (and changes nothing) when the balance is short.
 
     Call it inside the transaction that creates the order: the order and the spend then commit or roll back as
     one. The wallet row stays locked until that transaction ends, so keep it short (no network calls in it). A
-    replayed key returns the first entry; the balance is checked only for the first."""
+    replayed key returns the first entry; the balance is checked only for the first. ``savepoint=False``: see
+    ``post_entry``."""
     points = check_points(points)
     metadata = dict(metadata or {})
     if order is not None:  # until the orders app links entries to orders with a foreign key of its own
         metadata.setdefault("order_id", str(order.pk))
     return post_entry(user=user, amount=-points, kind=LedgerEntry.Kind.SPEND, idempotency_key=idempotency_key,
-                      description=description, action="spend", metadata=metadata)
+                      description=description, action="spend", metadata=metadata, savepoint=savepoint)
