@@ -80,7 +80,9 @@ def _fingerprint(value, out: list[str], seen: set[int]) -> None:
         for name, item in sorted(value.__dict__.items()):
             if name != "_state":
                 out.append(name)
-                _fingerprint(item, out, seen)
+                # A file field holds its name until first read, then the FieldFile made from it (a rendering
+                # that showed the picture): the same content either way, so the same key.
+                _fingerprint(item.name if isinstance(item, FieldFile) else item, out, seen)
         for name, related in sorted(value._state.fields_cache.items()):
             out.append(f"related:{name}")
             _fingerprint(related, out, seen)

@@ -34,9 +34,11 @@ def product_detail(request, slug):
     figures = header_figures(request)
     # The download link of an owned product is read only then: most product pages show what one does not own.
     owned = library_entry_for_product(user=request.user, product_id=product.pk) if product.owned else None
+    balance = figures.balance if figures else None
     return render(request, "shop/product.html", {
         "product": product, "owned": owned,
-        "balance": figures.balance if figures else None,
+        # The buy box says what the shopper has only when it is too little (the box is shared otherwise).
+        "short_balance": balance if balance is not None and balance.current < product.price_points else None,
         # A fresh token per rendering: a double click pays once (the order service replays the first).
         "checkout_token": uuid.uuid4()})
 

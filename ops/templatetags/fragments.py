@@ -9,6 +9,7 @@ The first argument names a template; the bare names after it are partials (``{% 
 together and cached as one entry -- without any, the whole template is rendered, as ``shared.html``. Only the
 ``name=value`` arguments (and, with ``for item in items``, each item) are visible to what is rendered: never the
 request, the user or the CSRF token. ``for`` renders once per item, with one cache round trip for them all.
+``{% fill_in %}`` puts the request's own values into a fragment rendered with placeholders for them.
 """
 
 from django import template
@@ -66,20 +67,22 @@ def shared_fragments_tag(parser, token):
     return SharedFragmentsNode(template_name, tuple(parts), loop, kwargs, target)
 
 
-CSRF_PLACEHOLDER = "__csrf_token_placeholder__"
-EMAIL_PLACEHOLDER = "__shopper_email_placeholder__"
+def placeholder(name: str) -> str:
+    """What a shared fragment is rendered with where ``{% fill_in %}`` puts the request's ``name``."""
+    return f"__{name}_placeholder__"
 
 
-@register.filter
-def with_csrf_token(fragment: str, token) -> str:
-    """A shared fragment's forms with this request's CSRF token where the fragment was rendered with
-    ``csrf_placeholder="__csrf_token_placeholder__"`` (the token is per request; the fragment is not)."""
-    return mark_safe(str(fragment).replace(CSRF_PLACEHOLDER, str(token or "")))
+@register.simple_tag
+def fill_in(fragment, **values) -> str:
+    """A shared fragment with this request's values, each escaped, where it was rendered with their placeholders
+    (``placeholder(name)``):
 
+        {% shared_fragments "partials/site_chrome.html" header_end email="__email_placeholder__" as chrome %}
+        {% fill_in chrome.header_end email=user.email %}
 
-@register.filter
-def with_email_of(fragment: str, user) -> str:
-    """A shared fragment with ``user``'s email (escaped; none for a visitor) where it was rendered with
-    ``email="__shopper_email_placeholder__"``: one rendering then serves every shopper of a role, not one each
-    (a shop with many shoppers, most seen once in a while, would mostly miss)."""
-    return mark_safe(str(fragment).replace(EMAIL_PLACEHOLDER, conditional_escape(getattr(user, "email", ""))))
+    What is per request or per shopper -- the CSRF token, the shopper's email, a form's one-use token -- never
+    enters the cache, and one rendering serves everyone."""
+    html = str(fragment)
+    for name, value in values.items():
+        html = html.replace(placeholder(name), conditional_escape("" if value is None else value))
+    return mark_safe(html)

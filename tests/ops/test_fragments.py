@@ -36,6 +36,16 @@ def test_the_same_row_read_twice_has_the_same_fingerprint(db):
     assert fingerprint(Product.objects.get(pk=product.pk)) == fingerprint(Product.objects.get(pk=product.pk))
 
 
+def test_a_file_field_read_or_not_has_the_same_fingerprint(db):
+    # Reading a file field turns the name the row holds into a FieldFile: a fragment rendered before another
+    # one of the same page (the product's picture, then its buy box) must not change the second's key.
+    product = Product.objects.get(pk=ProductFactory().pk)
+    before = fingerprint(product)
+
+    assert product.preview.url
+    assert fingerprint(product) == before
+
+
 @pytest.mark.parametrize("field, value", [("stock", 0), ("title", "Other"), ("description", "Changed."),
                                           ("price_cents", 1), ("price_points", 2), ("currency", "eur"),
                                           ("preview", "previews/other.jpg")])
@@ -157,3 +167,15 @@ def test_nothing_is_cached_when_turned_off(db, template_dir, monkeypatch):
 def test_malformed_tags_are_template_syntax_errors(tag):
     with pytest.raises(TemplateSyntaxError):
         engines["django"].from_string("{% load fragments %}" + tag)
+
+
+def test_fill_in_puts_each_value_escaped_where_its_placeholder_stands():
+    template = engines["django"].from_string(
+        '{% load fragments %}{% fill_in html csrf_token=token email=email missing=nothing %}')
+
+    rendered = template.render({"html": '<input value="__csrf_token_placeholder__"><b>__email_placeholder__</b>'
+                                        "__email_placeholder__ __missing_placeholder__",
+                                "token": "abc123", "email": "o'brien&co@example.com"})
+
+    assert rendered == ('<input value="abc123"><b>o&#x27;brien&amp;co@example.com</b>'
+                        "o&#x27;brien&amp;co@example.com ")

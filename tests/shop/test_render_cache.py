@@ -91,8 +91,10 @@ def test_fragments_are_shared_by_shoppers_and_hold_nothing_of_theirs(client, sho
     client.logout()
     anonymous = [client.get(url).content.decode() for url in urls]
 
-    assert len(rendered_for_alice) == 3  # the grid (the catalog's twice), the product's parts, the packages
-    assert [name for name in renders if name != CHROME] == rendered_for_alice  # Bob and a visitor: all hits
+    # The grid (the catalog's twice), the product's parts, its buy box, the packages.
+    assert len(rendered_for_alice) == 4
+    # Bob: all hits. A visitor: all hits but the buy box, which asks visitors to log in first.
+    assert [name for name in renders if name != CHROME] == rendered_for_alice + ["shop/product.html"]
     # The header and footer: one rendering for shoppers and one for visitors, served from then on.
     assert renders.count(CHROME) == 2
     assert all("bob@example.com" in page for page in bobs)  # the header is Bob's own...
@@ -101,13 +103,17 @@ def test_fragments_are_shared_by_shoppers_and_hold_nothing_of_theirs(client, sho
     stored = [pickle.loads(value) for value in fragments.local_cache()._cache.values()]
     shared = [entry for entry in stored if "header_start" not in entry]
     chrome = [entry for entry in stored if "header_start" in entry]
-    assert len(shared) == 3 and len(chrome) == 2
-    assert not any("alice" in html or "csrf" in html for entry in shared for html in entry.values())
+    assert len(shared) == 5 and len(chrome) == 2
+    assert not any("alice" in html for entry in shared for html in entry.values())
+    # The buy boxes' forms hold placeholders for the CSRF token and the one-use checkout token, nothing else.
+    forms = re.findall(r'name="(?:csrfmiddlewaretoken|checkout_token)" value="([^"]*)"',
+                       "".join(html for entry in shared for html in entry.values()))
+    assert forms and set(forms) == {"__csrf_token_placeholder__", "__checkout_token_placeholder__"}
     # No request's CSRF token or shopper's email is kept: the menu holds placeholders each request fills in.
     signed_in = [entry for entry in chrome if "Log out" in entry["header_end"]]
     assert len(signed_in) == 1
     assert 'name="csrfmiddlewaretoken" value="__csrf_token_placeholder__"' in signed_in[0]["header_end"]
-    assert "__shopper_email_placeholder__" in signed_in[0]["header_end"]
+    assert "__email_placeholder__" in signed_in[0]["header_end"]
     assert not any("@example.com" in html for entry in chrome for html in entry.values())
 
 
@@ -258,8 +264,9 @@ def test_pages_render_when_the_cache_fails_otherwise(shopper_client, shop, monke
         response = shopper_client.get(url, headers=headers)
         assert response.status_code == 200
         assert b"Bloom" in response.content or b"Premium" in response.content
-    # The catalog's grid, the header and footer: rendered once, then from this process's memory.
-    assert len(renders) == 4 and renders.count(CHROME) == 1
+    # The catalog's grid, the product's parts and buy box, the packages, the header and footer: rendered once,
+    # then from this process's memory.
+    assert len(renders) == 5 and renders.count(CHROME) == 1
 
 
 @pytest.mark.parametrize("page, queries", [("catalog", 2), ("grid", 2), ("product", 2), ("packages", 2)])
@@ -296,3 +303,21 @@ def test_a_shopper_with_points_buying_through_the_page_sees_their_own_balance(cl
     poor_page = page_html(client, shop["unlimited"].get_absolute_url())
 
     assert 'data-balance="5000"' in rich_page and 'data-balance="8"' in poor_page
+
+
+def test_the_buy_box_shows_the_balance_from_the_database_only_when_it_is_too_low(client, shop):
+    shopper = ShopperFactory(points=250)  # "Bloom" costs 300 points
+    client.force_login(shopper)
+    url = shop["last_copy"].get_absolute_url()
+
+    short = client.get(url).content.decode()
+    give_points(shopper, 30)
+    still_short = client.get(url).content.decode()
+    give_points(shopper, 100)
+    enough = client.get(url).content.decode()
+
+    assert "You have 250 points" in short and 'value="points" class="button" disabled' in short
+    assert "You have 280 points" in still_short and "250 points" not in still_short
+    assert "You have" not in enough and 'value="points" class="button">' in enough
+    tokens = [re.search(r'name="checkout_token" value="([^"]+)"', page).group(1) for page in (short, enough)]
+    assert tokens[0] != tokens[1] and all(uuid.UUID(token) for token in tokens)  # one per rendering
