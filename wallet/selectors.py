@@ -11,6 +11,7 @@ from checkout.models import CheckoutSession
 from checkout.money import format_money
 from checkout.selectors import Follow, Whereabouts, checkout_session_whereabouts
 from ops.keyset import PreparedNewestFirst
+from ops.prepared import PreparedQuery
 from wallet.models import POINTS_PACKAGE, LedgerEntry, PointsPackage, PointsPurchase, Wallet, purchase_credit_key
 
 
@@ -26,8 +27,15 @@ EMPTY_BALANCE = Balance(current=0, lifetime=0, spent=0)
 def wallet_balance(*, user) -> Balance:
     """The shopper's balance as the database holds it right now (one query). A user without a wallet row yet
     (created by a path that skipped sign-up) has an empty balance."""
-    row = Wallet.objects.filter(user=user).values_list("balance", "lifetime", "spent").first()
-    return Balance(*row) if row else EMPTY_BALANCE
+    found = _BALANCE.rows(user_id=user.pk)
+    return Balance(found[0].balance, found[0].lifetime, found[0].spent) if found else EMPTY_BALANCE
+
+
+def _balance(*, user_id: int) -> QuerySet[Wallet]:
+    return Wallet.objects.filter(user_id=user_id).only("balance", "lifetime", "spent").order_by()[:1]
+
+
+_BALANCE = PreparedQuery(_balance, user_id=int)
 
 
 class BalanceVersion(NamedTuple):

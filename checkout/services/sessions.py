@@ -22,6 +22,7 @@ from checkout.gateway import STRIPE_MIN_LIFETIME, PaymentProviderError
 from checkout.models import CheckoutSession, CheckoutSessionStatusChange
 from checkout.selectors import Follow, checkout_session_whereabouts
 from checkout.services.transitions import checkout_session_move
+from ops.prepared import PreparedQuery
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +113,7 @@ def _start(*, user, offer: Offer, reuse, continues: CheckoutSession | None, now:
            confirm_kind: str | None = None, replacing=None) -> StartResult:
     with transaction.atomic():
         checkout_lock_shopper(user)
-        current = CheckoutSession.objects.select_for_update().filter(user=user, status=Status.ACTIVE).first()
+        current = _active_session_locked(user)
         _check_replacing(current, kind=confirm_kind, replacing=replacing, now=now)
         if current is not None and reuse is not None and current.expires_at > now and reuse(current):
             _link_successor(continues, current)
@@ -154,7 +155,7 @@ def checkout_session_end_active(*, user, kind: str | None = None, now: datetime 
     now = now or timezone.now()
     if not shopper_locked:
         checkout_lock_shopper(user)
-    current = CheckoutSession.objects.select_for_update().filter(user=user, status=Status.ACTIVE).first()
+    current = _active_session_locked(user)
     _check_replacing(current, kind=confirm_other_than, replacing=replacing, now=now)
     if current is None or (kind is not None and current.kind != kind):
         return None
@@ -200,7 +201,26 @@ def checkout_lock_shopper(user) -> None:
     (and of what the apps selling through checkout decide for one shopper). FOR NO KEY UPDATE: serialises this
     shopper's checkout starts without blocking inserts that reference the user row (those take KEY SHARE
     locks)."""
-    list(get_user_model().objects.select_for_update(no_key=True).filter(pk=user.pk).values_list("pk", flat=True))
+    _SHOPPER_ROW_LOCKED.rows(user_id=user.pk)
+
+
+def _shopper_row_locked(*, user_id: int):
+    return get_user_model().objects.select_for_update(no_key=True).filter(pk=user_id).only("pk").order_by()
+
+
+def _active_session_locked(user) -> CheckoutSession | None:
+    """The shopper's active session, locked (one at most: the database's unique partial index)."""
+    found = _ACTIVE_SESSION_LOCKED.rows(user_id=user.pk)
+    return found[0] if found else None
+
+
+def _active_session(*, user_id: int):
+    return CheckoutSession.objects.select_for_update().filter(user_id=user_id, status=Status.ACTIVE).order_by()[:1]
+
+
+# Every checkout change and points payment runs these two: built once per process, run prepared.
+_SHOPPER_ROW_LOCKED = PreparedQuery(_shopper_row_locked, user_id=int)
+_ACTIVE_SESSION_LOCKED = PreparedQuery(_active_session, user_id=int)
 
 
 def checkout_session_pay(*, session_id, user, success_url: str, cancel_url: str,

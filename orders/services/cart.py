@@ -6,6 +6,7 @@ from django.db import IntegrityError
 from django.db.models import Exists, OuterRef, Q
 
 from ops.db import atomic_unless_autocommit
+from ops.prepared import PreparedQuery
 from orders.errors import AlreadyInCart, AlreadyOwned, CurrencyMismatch, NotEnoughStock, ProductUnavailable
 from orders.models import CartItem, LibraryEntry, Order, OrderItem
 from shop.models import Product
@@ -13,11 +14,27 @@ from shop.models import Product
 
 def _buyable_product(product_id, *, user) -> Product:
     """The product, with ``owned``: whether ``user`` owns it already (one query)."""
-    owned = LibraryEntry.objects.filter(user=user, product_id=OuterRef("pk"))
-    product = Product.objects.filter(pk=product_id).annotate(owned=Exists(owned)).first()
-    if product is None or not product.is_active:
+    found = _PRODUCT_OWNED.rows(product_id=product_id, user_id=user.pk)
+    if not found or not found[0].is_active:
         raise ProductUnavailable("This product is no longer for sale.")
-    return product
+    return found[0]
+
+
+def _product_owned(*, product_id: int, user_id: int):
+    owned = LibraryEntry.objects.filter(user_id=user_id, product_id=OuterRef("pk"))
+    return Product.objects.filter(pk=product_id).annotate(owned=Exists(owned)).order_by()[:1]
+
+
+def _clashing_lines(*, user_id: int, product_id: int, currency: str):
+    """The shopper's cart lines that refuse ``product_id``: itself (in the cart already), or priced in another
+    currency than ``currency``. Two at most: either is enough to say why."""
+    return (CartItem.objects.filter(user_id=user_id).filter(Q(product_id=product_id) | ~Q(product__currency=currency))
+            .select_related("product").only("product_id", "product__currency").order_by()[:2])
+
+
+# Every add to the cart runs these: built once per process, run prepared.
+_PRODUCT_OWNED = PreparedQuery(_product_owned, product_id=int, user_id=int)
+_CLASHING_LINES = PreparedQuery(_clashing_lines, user_id=int, product_id=int, currency=str)
 
 
 def check_not_owned(*, user, products) -> None:
@@ -41,9 +58,8 @@ def cart_add(*, user, product_id: int) -> CartItem:
     if product.owned:
         raise already_owned(product)
     # One look at the cart for both refusals: this product in it already, or a line priced in another currency.
-    clashes = dict(CartItem.objects.filter(user=user)
-                   .filter(Q(product_id=product.pk) | ~Q(product__currency=product.currency))
-                   .values_list("product_id", "product__currency")[:2])
+    clashes = {line.product_id: line.product.currency for line in
+               _CLASHING_LINES.rows(user_id=user.pk, product_id=product.pk, currency=product.currency)}
     if product.pk in clashes:
         raise AlreadyInCart(f"“{product.title}” is already in your cart.")
     if clashes:

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from checkout.money import format_points
 from checkout.services import checkout_lock_shopper, checkout_session_end_active
+from ops.prepared import PreparedQuery
 from orders.cart_seen import CartSeen, cart_seen_matches
 from orders.errors import CartChanged, CheckoutFormUsed, CurrencyMismatch, EmptyCart, ProductUnavailable
 from orders.models import CART, CartItem, LibraryEntry, Order, OrderItem, OrderStatus, PaymentMethod
@@ -20,7 +21,8 @@ from wallet.services import wallet_spend
 
 
 def _replayed_order(*, user, idempotency_key: str, payment_method: str) -> Order | None:
-    order = Order.objects.filter(idempotency_key=idempotency_key).first()
+    found = _ORDER_BY_KEY.rows(idempotency_key=idempotency_key)
+    order = found[0] if found else None
     if order is not None and order.user_id != user.pk:
         raise ValueError("This checkout token belongs to another shopper.")
     if order is not None and order.payment_method != payment_method:
@@ -56,9 +58,7 @@ def _order_place(*, user, payment_method: str, idempotency_key: str, product_id:
                  seen: CartSeen | None) -> Order:
     """``order_create_from_cart`` once the shopper is locked and the key found unused."""
     if product_id is None:
-        owned = LibraryEntry.objects.filter(user=user, product_id=OuterRef("product_id"))
-        items = list(CartItem.objects.select_for_update(of=("self",)).filter(user=user).select_related("product")
-                     .annotate(owned=Exists(owned)).order_by("id"))
+        items = _CART_LOCKED.rows(user_id=user.pk)
         products = [item.product for item in items]
         origin = "Placed from the cart"
     else:
@@ -95,6 +95,22 @@ def _order_place(*, user, payment_method: str, idempotency_key: str, product_id:
     ])
     order_record_creation(order=order, reason=f"{origin}, paying by {PaymentMethod(payment_method).label}.")
     return order
+
+
+def _order_by_key(*, idempotency_key: str):
+    return Order.objects.filter(idempotency_key=idempotency_key).order_by()[:1]
+
+
+def _cart_locked(*, user_id: int):
+    """The cart's lines with their products, locked, each with ``owned`` (the shopper owns its product)."""
+    owned = LibraryEntry.objects.filter(user_id=user_id, product_id=OuterRef("product_id"))
+    return (CartItem.objects.select_for_update(of=("self",)).filter(user_id=user_id).select_related("product")
+            .annotate(owned=Exists(owned)).order_by("id"))
+
+
+# Every order placed runs these: built once per process, run prepared.
+_ORDER_BY_KEY = PreparedQuery(_order_by_key, idempotency_key=str)
+_CART_LOCKED = PreparedQuery(_cart_locked, user_id=int)
 
 
 def _cart_changed(*, user, seen: CartSeen, empty: bool) -> CartChanged:
