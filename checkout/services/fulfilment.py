@@ -22,6 +22,7 @@ from checkout.gateway import PaymentProviderError, StripeCheckoutSession
 from checkout.kinds import Payment, handler_for, rows_loaded_with_sessions
 from checkout.models import CheckoutSession
 from checkout.services.transitions import checkout_session_move
+from ops.prepared import PreparedQuery
 
 logger = logging.getLogger(__name__)
 
@@ -204,7 +205,8 @@ def _locked_by_ids(*, checkout_session_id: str = "", stripe_session_id: str = ""
                 .select_related("user", *rows_loaded_with_sessions()))
     session = None
     if _is_uuid(checkout_session_id):
-        session = sessions.filter(pk=checkout_session_id).order_by().first()
+        found = _SESSION_LOCKED.rows(tuple(rows_loaded_with_sessions()), session_id=uuid.UUID(checkout_session_id))
+        session = found[0] if found else None
         if session and stripe_session_id and session.stripe_session_id not in (None, stripe_session_id):
             logger.warning("Stripe session %s claims checkout session %s, which has Stripe session %s",
                            stripe_session_id, session.pk, session.stripe_session_id)
@@ -214,6 +216,16 @@ def _locked_by_ids(*, checkout_session_id: str = "", stripe_session_id: str = ""
     if session is None and payment_intent_id:
         session = sessions.filter(stripe_payment_intent_id=payment_intent_id).first()
     return session
+
+
+def _session_locked(loaded_with: tuple[str, ...], *, session_id: uuid.UUID):
+    return (CheckoutSession.objects.select_for_update(of=("self",)).select_related("user", *loaded_with)
+            .filter(pk=session_id).order_by()[:1])
+
+
+# Every Stripe event about a session of ours finds it by its id: built once per process (and set of rows the
+# kinds load with it), run prepared.
+_SESSION_LOCKED = PreparedQuery(_session_locked, session_id=uuid.UUID)
 
 
 def _is_uuid(value: str) -> bool:

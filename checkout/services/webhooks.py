@@ -32,6 +32,7 @@ from checkout.services.fulfilment import (
 from checkout.services.disputes import DisputeOutcome, StripeDispute, dispute_apply
 from checkout.services.orphans import stripe_payment_without_session
 from checkout.services.refund_lifecycle import RefundOutcome, charge_refunded_apply, stripe_refund_apply
+from ops.prepared import PreparedQuery
 
 logger = logging.getLogger(__name__)
 
@@ -70,9 +71,10 @@ def stripe_webhook_receive(*, event: dict, now: datetime | None = None) -> Webho
     one transaction (the outcome is written again only when it was another); a concurrent delivery of the same
     event waits on the stored row and then finds it processed."""
     now = now or timezone.now()
-    known = WebhookEvent.objects.filter(event_id=event["id"]).values_list("pk", "status").first()
-    if known is not None and known[1] in WebhookEvent.FINAL:
-        return WebhookEvent(pk=known[0], event_id=event["id"], type=event["type"], status=known[1])
+    found = _EVENT_STATUS.rows(event_id=event["id"])
+    known = found[0] if found else None
+    if known is not None and known.status in WebhookEvent.FINAL:
+        return WebhookEvent(pk=known.pk, event_id=event["id"], type=event["type"], status=known.status)
     if known is None:
         _warn_if_other_api_version(event)
     try:
@@ -86,6 +88,14 @@ def stripe_webhook_receive(*, event: dict, now: datetime | None = None) -> Webho
     except Exception as error:
         _record_failure(event, error, now=now)
         raise WebhookProcessingFailed(str(error)) from error
+
+
+def _event_status(*, event_id: str):
+    return WebhookEvent.objects.filter(event_id=event_id).only("pk", "status").order_by()[:1]
+
+
+# Every delivery looks its event up first (a replay ends there): built once per process, run prepared.
+_EVENT_STATUS = PreparedQuery(_event_status, event_id=str)
 
 
 def _warn_if_other_api_version(event: dict) -> None:
