@@ -34,6 +34,16 @@ _PLACEHOLDERS = {
 }
 
 
+def _as_sent(value, connection):
+    """``value`` as the compiler passes it to this database: a database without a UUID type gets the hex digits,
+    one without time zones (SQLite) the datetime's text."""
+    if isinstance(value, uuid.UUID) and not connection.features.has_native_uuid_field:
+        return value.hex
+    if isinstance(value, datetime.datetime):
+        return connection.ops.adapt_datetimefield_value(value)
+    return value
+
+
 class PreparedQueryError(TypeError):
     """The queryset cannot be prepared as declared: a value is not passed through as a parameter."""
 
@@ -47,6 +57,8 @@ class _Compiled:
         self.sql, params = compiler.as_sql()
         self.params = list(params)
         self.positions: dict[str, list[int]] = {name: [] for name in placeholders}
+        connection = connections[self.alias]
+        placeholders = {name: _as_sent(value, connection) for name, value in placeholders.items()}
         for index, param in enumerate(self.params):
             for name, placeholder in placeholders.items():
                 if param == placeholder:
@@ -67,10 +79,10 @@ class _Compiled:
 
     def rows(self, values: dict) -> list:
         params = list(self.params)
+        connection = connections[self.alias]
         for name, indexes in self.positions.items():
             for index in indexes:
-                params[index] = values[name]
-        connection = connections[self.alias]
+                params[index] = _as_sent(values[name], connection)
         cursor = server_binding_cursor(connection) if connection.vendor == "postgresql" else connection.cursor()
         with cursor:
             cursor.execute(self.sql, params)

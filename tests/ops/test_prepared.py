@@ -100,3 +100,22 @@ def test_the_catalog_and_product_pages_read_through_prepared_queries(shopper):
     assert product_with_ownership(slug=products[0].slug, user=shopper).owned is True
     assert product_with_ownership(slug=products[1].slug, user=shopper).owned is False
     assert product_with_ownership(slug="no-such-product", user=shopper) is None
+
+
+def test_values_are_sent_as_each_database_takes_them():
+    # make run's SQLite has no UUID or time-zone types: the compiler sends hex digits and text there, so a
+    # placeholder is looked for, and a value sent, in that form (PostgreSQL takes both as they are).
+    import datetime
+    import uuid
+
+    from django.db.utils import ConnectionHandler
+
+    from ops.prepared import _as_sent
+
+    sqlite = ConnectionHandler({"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}})["default"]
+    value, moment = uuid.uuid4(), datetime.datetime(2026, 11, 27, 12, 30, tzinfo=datetime.UTC)
+
+    assert _as_sent(value, sqlite) == value.hex
+    assert _as_sent(moment, sqlite) == sqlite.ops.adapt_datetimefield_value(moment) == "2026-11-27 12:30:00"
+    assert _as_sent(value, connection) == value and _as_sent(moment, connection) == moment
+    assert _as_sent(7, sqlite) == 7 and _as_sent("slug", sqlite) == "slug"
