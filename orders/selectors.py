@@ -114,10 +114,11 @@ def with_ownership(products: QuerySet, *, user) -> QuerySet:
     """``products`` with ``owned``: whether the signed-in shopper owns each one (False for everyone signed out),
     read in the same query. A scalar subquery with LIMIT 1 is probed per product the page shows, through the
     library's (user, product) index; an EXISTS here let PostgreSQL hash the shopper's whole library instead."""
-    return _owned_by(products, user.pk if getattr(user, "is_authenticated", False) else None)
+    return owned_by(products, user.pk if getattr(user, "is_authenticated", False) else None)
 
 
-def _owned_by(products: QuerySet, user_id: int | None) -> QuerySet:
+def owned_by(products: QuerySet, user_id: int | None) -> QuerySet:
+    """``with_ownership`` by the shopper's id (None: signed out), for queries built with a placeholder id."""
     if user_id is None:
         return products.annotate(owned=Value(False, output_field=BooleanField()))
     entry = LibraryEntry.objects.filter(user_id=user_id, product_id=OuterRef("pk")).order_by()
@@ -133,7 +134,7 @@ CATALOG_PREPARED_PAGES = 5
 
 
 def _catalog_slice(start: int, stop: int, user_id: int | None = None) -> QuerySet:
-    return _owned_by(catalog_products().only(*CATALOG_CARD_FIELDS), user_id)[start:stop]
+    return owned_by(catalog_products().only(*CATALOG_CARD_FIELDS), user_id)[start:stop]
 
 
 _CATALOG_SIGNED_IN = PreparedQuery(_catalog_slice, user_id=int)
@@ -156,7 +157,7 @@ def catalog_page(*, user, number, page_size: int) -> PageWithoutCount:
 
 
 def _product_by_slug(*, slug: str, user_id: int | None = None) -> QuerySet:
-    return _owned_by(product_for_page(slug=slug), user_id)[:1]
+    return owned_by(product_for_page(slug=slug), user_id)[:1]
 
 
 _PRODUCT_SIGNED_IN = PreparedQuery(_product_by_slug, slug=str, user_id=int)

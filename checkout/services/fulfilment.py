@@ -201,17 +201,20 @@ def _locked_session(stripe_session: StripeCheckoutSession) -> CheckoutSession | 
 
 def _locked_by_ids(*, checkout_session_id: str = "", stripe_session_id: str = "",
                    payment_intent_id: str = "") -> CheckoutSession | None:
-    sessions = (CheckoutSession.objects.select_for_update(of=("self",))
-                .select_related("user", *rows_loaded_with_sessions()))
+    loaded_with = tuple(rows_loaded_with_sessions())
     session = None
     if _is_uuid(checkout_session_id):
-        found = _SESSION_LOCKED.rows(tuple(rows_loaded_with_sessions()), session_id=uuid.UUID(checkout_session_id))
+        found = _SESSION_LOCKED.rows(loaded_with, session_id=uuid.UUID(str(checkout_session_id)))
         session = found[0] if found else None
         if session and stripe_session_id and session.stripe_session_id not in (None, stripe_session_id):
             logger.warning("Stripe session %s claims checkout session %s, which has Stripe session %s",
                            stripe_session_id, session.pk, session.stripe_session_id)
             session = None
-    if session is None and stripe_session_id:
+    if session is not None or not (stripe_session_id or payment_intent_id):
+        return session
+    # The rarer look-ups, by Stripe's ids only: built when needed.
+    sessions = CheckoutSession.objects.select_for_update(of=("self",)).select_related("user", *loaded_with)
+    if stripe_session_id:
         session = sessions.filter(stripe_session_id=stripe_session_id).first()
     if session is None and payment_intent_id:
         session = sessions.filter(stripe_payment_intent_id=payment_intent_id).first()

@@ -3,12 +3,13 @@
 raises a CartError with a message for the shopper and leaves the cart unchanged."""
 
 from django.db import IntegrityError
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 
 from ops.db import atomic_unless_autocommit
 from ops.prepared import PreparedQuery
 from orders.errors import AlreadyInCart, AlreadyOwned, CurrencyMismatch, NotEnoughStock, ProductUnavailable
 from orders.models import CartItem, LibraryEntry, Order, OrderItem
+from orders.selectors import owned_by
 from shop.models import Product
 
 
@@ -21,8 +22,7 @@ def _buyable_product(product_id, *, user) -> Product:
 
 
 def _product_owned(*, product_id: int, user_id: int):
-    owned = LibraryEntry.objects.filter(user_id=user_id, product_id=OuterRef("pk"))
-    return Product.objects.filter(pk=product_id).annotate(owned=Exists(owned)).order_by()[:1]
+    return owned_by(Product.objects.filter(pk=product_id), user_id).order_by()[:1]
 
 
 def _clashing_lines(*, user_id: int, product_id: int, currency: str):
