@@ -230,6 +230,10 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery's Django fixup closes the database connections around every task until this many tasks (twice over)
+# have run; out of reach, so that a task keeps its connection for CONN_MAX_AGE like a request does and closes it
+# when it broke (ops.db.keep_connections_across_tasks) instead of connecting anew each time.
+CELERY_DB_REUSE_MAX = 10**12
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 # The worker and beat log through the same handler and format as the web processes instead of Celery's own.

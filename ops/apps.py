@@ -9,11 +9,13 @@ class OpsConfig(AppConfig):
     verbose_name = "Operations"
 
     def ready(self):
+        from ops.db import keep_connections_across_tasks
         from ops.fragments import code_digest
         from ops.logs import connect_celery_signals
         from ops.outbox import connect_beat_signal
 
         connect_celery_signals()
         connect_beat_signal()
+        keep_connections_across_tasks()
         # Read the code once at start-up (tens of milliseconds), not in a web worker's first request.
         code_digest()
