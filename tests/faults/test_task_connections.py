@@ -33,8 +33,8 @@ def worker(transactional_db, throwaway_redis, tmp_path):
                    LOG_LEVEL="INFO")
     with open(log_path, "w") as log:
         process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "celery"), "-A", "config", "worker", "--pool", "prefork", "--concurrency",
-             "1", "--loglevel", "INFO", "--without-heartbeat", "--without-gossip", "--without-mingle"],
+            [str(Path(sys.executable).parent / "celery"), "-A", "config", "worker", "--pool", "prefork",
+             "--concurrency", "1", "--loglevel", "INFO", "--without-heartbeat", "--without-gossip", "--without-mingle"],
             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     wait_for(lambda: "ready" in log_path.read_text() or process.poll() is not None, timeout=60, what="the worker")
     assert process.poll() is None, log_path.read_text()[-3000:]
