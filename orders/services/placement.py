@@ -12,8 +12,9 @@ from orders.errors import CartChanged, CheckoutFormUsed, CurrencyMismatch, Empty
 from orders.models import CART, CartItem, LibraryEntry, Order, OrderItem, OrderStatus, PaymentMethod
 from orders.selectors import order_paid_for_seen
 from orders.services.cart import already_owned, cart_remove_ordered, check_not_owned
+from orders.services.library import library_sync_order
 from orders.services.payments import order_payment_record, paid_how
-from orders.services.status import order_record_creation, order_transition
+from orders.services.status import order_record_creation
 from orders.services.stock import stock_take
 from orders.tasks import send_order_confirmation
 from shop.models import Product
@@ -55,8 +56,10 @@ def order_create_from_cart(*, user, payment_method: str, idempotency_key: str, p
 
 
 def _order_place(*, user, payment_method: str, idempotency_key: str, product_id: int | None,
-                 seen: CartSeen | None) -> Order:
-    """``order_create_from_cart`` once the shopper is locked and the key found unused."""
+                 seen: CartSeen | None, paid_at=None) -> Order:
+    """``order_create_from_cart`` once the shopper is locked and the key found unused. ``paid_at``: the caller
+    pays for the order in this same transaction (with points), so it is created completed, fulfilled then, and
+    its history records it placed and then paid; nothing commits unless the payment does."""
     if product_id is None:
         items = _CART_LOCKED.rows(user_id=user.pk)
         products = [item.product for item in items]
@@ -87,13 +90,15 @@ def _order_place(*, user, payment_method: str, idempotency_key: str, product_id:
         user=user, payment_method=payment_method, idempotency_key=idempotency_key, currency=currencies.pop(),
         total_cents=sum(product.price_cents for product in products),
         total_points=sum(product.price_points for product in products),
+        **({"status": OrderStatus.COMPLETED, "fulfilled_at": paid_at} if paid_at is not None else {}),
     )
     OrderItem.objects.bulk_create([
         OrderItem(order=order, product=product, title=product.title, quantity=1,
                   unit_price_cents=product.price_cents, unit_price_points=product.price_points)
         for product in products
     ])
-    order_record_creation(order=order, reason=f"{origin}, paying by {PaymentMethod(payment_method).label}.")
+    order_record_creation(order=order, reason=f"{origin}, paying by {PaymentMethod(payment_method).label}.",
+                          paid_reason=f"Paid with {format_points(order.total_points)}." if paid_at else "")
     return order
 
 
@@ -147,14 +152,13 @@ def order_pay_with_points(*, user, idempotency_key: str, product_id: int | None 
         return replayed  # paid in the transaction that placed it: a points order never commits pending
     checkout_session_end_active(user=user, kind=CART, now=now, shopper_locked=True)
     order = _order_place(user=user, payment_method=PaymentMethod.POINTS, idempotency_key=idempotency_key,
-                         product_id=product_id, seen=seen)
+                         product_id=product_id, seen=seen, paid_at=now)
     wallet_spend(user=user, points=order.total_points, idempotency_key=f"order:{order.pk}:pay",
                  description=f"Order {order.short_id}", order=order, metadata={"order_id": str(order.pk)},
                  savepoint=False)
     order_payment_record(order=order, method=PaymentMethod.POINTS, amount=order.total_points, now=now,
                          new_order=True)
-    order_transition(order=order, to=OrderStatus.COMPLETED, reason=f"Paid with {format_points(order.total_points)}.",
-                     fulfilled_at=now)
+    library_sync_order(order=order)
     # Only the lines of what this order bought (owned now): a line added in another tab meanwhile stays.
     cart_remove_ordered(order=order)
     order_queue_confirmation(order=order)

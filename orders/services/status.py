@@ -5,8 +5,18 @@ from orders.services.library import library_sync_order
 from ops.state_machine import IllegalTransition
 
 
-def order_record_creation(*, order: Order, reason: str) -> None:
-    OrderStatusChange.objects.create(order=order, from_status="", to_status=order.status, reason=reason)
+def order_record_creation(*, order: Order, reason: str, paid_reason: str = "") -> None:
+    """The new ``order``'s first history entry. ``paid_reason``: the order was placed and paid in one transaction
+    (with points) and is created completed; its history shows both steps all the same, written in one statement."""
+    if not paid_reason:
+        OrderStatusChange.objects.create(order=order, from_status="", to_status=order.status, reason=reason)
+        return
+    if not Order.TRANSITIONS.allows(OrderStatus.PENDING, order.status):
+        raise IllegalTransition(f"An order cannot be created {OrderStatus(order.status).label.lower()}.")
+    OrderStatusChange.objects.bulk_create([
+        OrderStatusChange(order=order, from_status="", to_status=OrderStatus.PENDING, reason=reason),
+        OrderStatusChange(order=order, from_status=OrderStatus.PENDING, to_status=order.status, reason=paid_reason),
+    ])
 
 
 def order_transition(*, order: Order, to: str, reason: str, changed_by=None, **fields) -> Order:

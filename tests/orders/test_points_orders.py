@@ -202,16 +202,21 @@ def test_a_bad_checkout_token_is_refused_cleanly(filled_cart, client, token):
 
 def test_paying_with_points_takes_one_statement_per_step(transactional_db, django_assert_num_queries):
     # The shopper locked once, one replay check, the card checkout to end, the cart (with what is owned already),
-    # the order, its item, its history, the spend, the payment, completion, its history, the library, the cart's
-    # lines: no savepoints (a refusal undoes the whole transaction), nothing read twice, no stock statement for
-    # an unlimited product. BEGIN and COMMIT make up the rest.
+    # the order (created completed), its item, its history of both steps, the spend, the payment, the library,
+    # the cart's lines: no savepoints (a refusal undoes the whole transaction), nothing read twice, no stock
+    # statement for an unlimited product, no UPDATE of the order just inserted. BEGIN and COMMIT make up the rest.
     shopper = ShopperFactory()
     give_points(shopper, 1000)
     cart_add(user=shopper, product_id=ProductFactory(price_points=300, stock=None).pk)
 
-    with django_assert_num_queries(15) as captured:
+    with django_assert_num_queries(13) as captured:
         order = pay(shopper)
 
     assert order.status == OrderStatus.COMPLETED and wallet_balance(user=shopper).current == 700
     statements = [query["sql"] for query in captured.captured_queries]
     assert not [sql for sql in statements if "SAVEPOINT" in sql or sql.startswith('UPDATE "shop_product"')]
+    assert not [sql for sql in statements if sql.startswith('UPDATE "orders_order"')]
+    history = list(order.status_changes.order_by("id").values_list("from_status", "to_status", "reason"))
+    assert history == [("", "pending", "Placed from the cart, paying by Points."),
+                       ("pending", "completed", "Paid with 300 points.")]
+    assert order.fulfilled_at is not None
