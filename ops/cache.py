@@ -102,6 +102,28 @@ class ResilientRedisCache(RedisCache):
     clear = _degrade(False)(RedisCache.clear)
 
 
+def shared_flag_raise(key: str, *, seconds: int) -> bool:
+    """Raise the flag ``key`` (for ``seconds`` at most) in the default cache, shared by web and worker processes.
+    True when this call raised it -- or when the cache cannot tell (Redis unreachable, or a cache in each
+    process's own memory, as under ``make run``): the caller then acts as the first; False when it was up."""
+    from django.core.cache import caches
+
+    cache = caches["default"]
+    if not isinstance(cache, ResilientRedisCache):
+        return True
+    try:
+        return RedisCache.add(cache, key, 1, seconds)
+    except UNREACHABLE as error:
+        _warn("add", error)
+        return True
+
+
+def shared_flag_lower(key: str) -> None:
+    from django.core.cache import cache
+
+    cache.delete(key)
+
+
 class CacheUnavailable(Exception):
     """The rate-limit counters cannot be reached (not a ValueError: django-ratelimit would take that for a miss
     and refuse every request)."""

@@ -22,11 +22,17 @@ def duration_words(seconds: int) -> str:
     return f"{seconds} seconds"
 
 
-def mail_send(*, template: str, subject: str, to: list[str], context: dict) -> None:
-    """Render ``template``.txt and ``template``.html with ``context`` (plus ``site_url`` and ``subject``) and send
-    them as one multipart message. Raises what the mail backend raises (the tasks retry on ``OSError``)."""
+def mail_build(*, template: str, subject: str, to: list[str], context: dict,
+               connection=None) -> EmailMultiAlternatives:
+    """Render ``template``.txt and ``template``.html with ``context`` (plus ``site_url`` and ``subject``) into one
+    multipart message, to be sent over ``connection`` (the configured backend's when None)."""
     context = {"site_url": settings.SITE_URL, "subject": subject, **context}
     message = EmailMultiAlternatives(subject=subject, body=render_to_string(f"{template}.txt", context),
-                                     from_email=settings.DEFAULT_FROM_EMAIL, to=to)
+                                     from_email=settings.DEFAULT_FROM_EMAIL, to=to, connection=connection)
     message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
-    message.send()
+    return message
+
+
+def mail_send(*, template: str, subject: str, to: list[str], context: dict) -> None:
+    """``mail_build``'s message, sent. Raises what the mail backend raises (the tasks retry on ``OSError``)."""
+    mail_build(template=template, subject=subject, to=to, context=context).send()

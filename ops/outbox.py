@@ -10,8 +10,8 @@ published by the relay)? The services already queue their tasks with ``transacti
 never published for a transaction that rolled back; what was missing was the failure after the commit, and this
 covers it for every existing and future task without touching the services, and without a table write and a
 relay delay on the path of every healthy request. What it does not cover is the web process dying in the instant
-between the commit and the publish: for payments the periodic reconciliation with Stripe is the safety net; an
-order confirmation email would be lost (the order page and its downloads are not affected).
+between the commit and the publish: for payments the periodic reconciliation with Stripe is the safety net, for
+order receipts beat's ``send_due_receipts``.
 
 Delivery is at least once (a relay that published and then failed to delete its row publishes again): the
 shop's tasks are idempotent. Beat's own periodic sends are not kept (the next tick sends them again anyway).

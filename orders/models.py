@@ -118,6 +118,9 @@ class Order(models.Model):
                          name="order_user_abandoned_idx"),
             models.Index(fields=["-created_at", "-id"], name="order_newest_idx"),
             models.Index(fields=["status", "created_at"], name="order_status_idx"),
+            # Receipts not sent yet (orders.services.notifications): a handful of rows, however many orders.
+            models.Index(fields=["fulfilled_at"], name="order_receipt_due_idx",
+                         condition=models.Q(status="completed", confirmation_sent_at__isnull=True)),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(status__in=OrderStatus.values), name="order_status_known"),

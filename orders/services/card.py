@@ -32,7 +32,8 @@ from orders.errors import NotEnoughStock, OrderAlreadyPaid, OtherCheckoutOpen, R
 from orders.models import CART, Order, OrderStatus, OrderStatusChange, PaymentMethod
 from orders.services.cart import cart_remove_ordered
 from orders.services.payments import order_delivered_elsewhere, order_payment_record, paid_how
-from orders.services.placement import order_create_from_cart, order_quantities, order_queue_confirmation
+from orders.services.notifications import order_queue_confirmation
+from orders.services.placement import order_create_from_cart, order_quantities
 from orders.services.status import order_transition
 from orders.services.stock import stock_return, stock_take
 

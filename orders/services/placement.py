@@ -13,10 +13,10 @@ from orders.models import CART, CartItem, LibraryEntry, Order, OrderItem, OrderS
 from orders.selectors import order_paid_for_seen
 from orders.services.cart import already_owned, cart_remove_ordered, check_not_owned
 from orders.services.library import library_sync_order
+from orders.services.notifications import order_queue_confirmation
 from orders.services.payments import order_payment_record, paid_how
 from orders.services.status import order_record_creation
 from orders.services.stock import stock_take
-from orders.tasks import send_order_confirmation
 from shop.models import Product
 from wallet.services import wallet_spend
 
@@ -168,7 +168,3 @@ def order_pay_with_points(*, user, idempotency_key: str, product_id: int | None 
 def order_quantities(order: Order) -> dict[int, int]:
     return {item.product_id: item.quantity for item in order.items.all()}
 
-
-def order_queue_confirmation(*, order: Order) -> None:
-    order_id = str(order.pk)
-    transaction.on_commit(lambda: send_order_confirmation.delay(order_id))
