@@ -1,6 +1,8 @@
 import pytest
 
 from ops import fragments
+from ops.cache import shared_flag_lower
+from orders.services.notifications import RECEIPTS_QUEUED
 from stripe_fake.transport import FakeStripeHTTPClient
 from tests.factories import TEST_PASSWORD, PointsPackageFactory, StaffFactory, UserFactory
 from tests.stripe_fake import delivery
@@ -49,6 +51,15 @@ def session(shopper, package):
     """The shopper's checkout session for ``package``, started as the points pages start it: active, no Stripe
     session yet."""
     return points_purchase_start(user=shopper, package=package).session
+
+
+# --- receipts ---------------------------------------------------------------------------------------------------
+
+@pytest.fixture(autouse=True)
+def no_receipts_task_on_its_way():
+    """No ``send_due_receipts`` counted as queued by an earlier test (its flag lives in the shared Redis, and no
+    worker ran the task to lower it): a payment queues the task, as it would with a worker keeping up."""
+    shared_flag_lower(RECEIPTS_QUEUED)
 
 
 # --- the fake Stripe (stripe_fake/), for every app's tests ----------------------------------------------------

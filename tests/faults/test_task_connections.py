@@ -19,18 +19,21 @@ from tests.faults.conftest import shop_env
 from tests.processes import REPO, wait_for
 
 
+WORKER_APPLICATION = "shop-test-task-connections"
+
+
 def worker_backends(admin) -> list[int]:
-    """The backends connected to the test database other than the test's own two."""
+    """The worker's backends: its connections name themselves (PGAPPNAME), apart from any other of the suite's."""
     return [row[0] for row in admin.execute(
-        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend' "
-        "AND pid NOT IN (pg_backend_pid(), %s) ORDER BY pid", [connection.connection.info.backend_pid])]
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = %s "
+        "ORDER BY pid", [WORKER_APPLICATION])]
 
 
 @pytest.fixture
 def worker(transactional_db, throwaway_redis, tmp_path):
     log_path = tmp_path / "worker.log"
     env = shop_env(tmp_path, CELERY_BROKER_URL=f"{throwaway_redis.url}/0", REDIS_URL=f"{throwaway_redis.url}/1",
-                   LOG_LEVEL="INFO")
+                   LOG_LEVEL="INFO", PGAPPNAME=WORKER_APPLICATION)
     with open(log_path, "w") as log:
         process = subprocess.Popen(
             [str(Path(sys.executable).parent / "celery"), "-A", "config", "worker", "--pool", "prefork",

@@ -13,10 +13,8 @@ from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
 from django.urls import reverse
 
-from ops.cache import shared_flag_lower
 from orders.models import Order
 from orders.services.cart import cart_add
-from orders.services.notifications import RECEIPTS_QUEUED
 from orders.services.placement import order_pay_with_points
 from orders.tasks import send_due_receipts, send_order_confirmation
 from tests.factories import ProductFactory, give_points
@@ -27,7 +25,6 @@ SITE = "http://127.0.0.1:9123"
 @pytest.fixture
 def queued(monkeypatch):
     """The ``send_due_receipts`` tasks queued for the worker: [their apply_async options, ...]."""
-    shared_flag_lower(RECEIPTS_QUEUED)  # an earlier test's payment may have left one "on its way"
     options = []
     monkeypatch.setattr(send_due_receipts, "apply_async", lambda *args, **kwargs: options.append(kwargs))
     return options
