@@ -119,9 +119,9 @@ def shared_flag_raise(key: str, *, seconds: int) -> bool:
 
 
 def shared_flag_lower(key: str) -> None:
-    from django.core.cache import cache
+    from django.core.cache import caches
 
-    cache.delete(key)
+    caches["default"].delete(key)
 
 
 class CacheUnavailable(Exception):

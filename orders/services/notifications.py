@@ -32,15 +32,9 @@ def order_send_confirmation(*, order_id) -> bool:
     claimed with a conditional UPDATE first and the claim released if sending fails (the task retries)."""
     claimed = Order.objects.filter(pk=order_id, status=OrderStatus.COMPLETED, confirmation_sent_at__isnull=True) \
         .update(confirmation_sent_at=timezone.now())
-    if not claimed:
-        return False
-    order = Order.objects.select_related("user").prefetch_related("items").get(pk=order_id)
-    try:
-        _receipt(order).send()
-    except Exception:
-        Order.objects.filter(pk=order_id).update(confirmation_sent_at=None)
-        raise
-    return True
+    if claimed:
+        _receipts_send(claimed=[order_id])
+    return bool(claimed)
 
 
 RECEIPTS_QUEUED = "orders:receipts-queued"
@@ -82,6 +76,13 @@ def receipts_send_due(*, batch: int = RECEIPTS_BATCH, now=None) -> int:
         if not claimed:
             return 0
         Order.objects.filter(pk__in=claimed).update(confirmation_sent_at=now)
+    _receipts_send(claimed=claimed)
+    return len(claimed)
+
+
+def _receipts_send(*, claimed: list) -> None:
+    """Send the receipts of the ``claimed`` orders over one mail connection, oldest first; release the claim of
+    every one not sent and raise the (last) error then."""
     orders = list(Order.objects.filter(pk__in=claimed).select_related("user").prefetch_related("items")
                   .order_by("fulfilled_at"))
     sent, failure = [], None
@@ -100,10 +101,9 @@ def receipts_send_due(*, batch: int = RECEIPTS_BATCH, now=None) -> int:
     if failure is not None:
         Order.objects.filter(pk__in=claimed).exclude(pk__in=sent).update(confirmation_sent_at=None)
         raise failure
-    return len(claimed)
 
 
-def _receipt(order: Order, *, connection=None):
+def _receipt(order: Order, *, connection):
     return mail_build(template="orders/email/receipt", subject=f"Your receipt for order {order.short_id}",
                       to=[order.user.email], context=receipt_context(order), connection=connection)
 

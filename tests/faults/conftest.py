@@ -97,6 +97,34 @@ class Gunicorn:
             self.process.wait(20)
 
 
+class CeleryWorker:
+    """A Celery worker of the shop against the test database (``env``: at least its broker), its log in tmp_path.
+    ``pool``: solo, or prefork with one child process (as deployed, a parent handing tasks to a child)."""
+
+    def __init__(self, tmp_path, env: dict, pool: str = "solo"):
+        self.log_path = tmp_path / "worker.log"
+        pool_options = ["--pool", pool] + (["--concurrency", "1"] if pool == "prefork" else [])
+        with open(self.log_path, "w") as log:
+            self.process = subprocess.Popen(
+                [str(Path(sys.executable).parent / "celery"), "-A", "config", "worker", *pool_options,
+                 "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+                cwd=REPO, env=shop_env(tmp_path, **env), stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True)
+
+    def wait_until_ready(self) -> None:
+        wait_for(lambda: "ready" in self.log_path.read_text() or self.process.poll() is not None, timeout=60,
+                 what="the worker")
+        assert self.process.poll() is None, self.log()
+
+    def log(self) -> str:
+        return self.log_path.read_text()[-3000:]
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(20)
+
+
 @pytest.fixture
 def gunicorn(transactional_db, tmp_path):
     server = Gunicorn(tmp_path)

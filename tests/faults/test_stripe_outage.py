@@ -9,10 +9,7 @@ with stripe-python's production client, the fake answering 500 or never answerin
 """
 
 import re
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 import requests
@@ -26,9 +23,9 @@ from shop.models import Product
 from stripe_fake import hosted
 from stripe_fake.server import FakeStripeServer
 from tests.factories import PointsPackageFactory, ProductFactory, UserFactory
-from tests.faults.conftest import Gunicorn, shop_env
+from tests.faults.conftest import CeleryWorker, Gunicorn
 from tests.payments import paying_session
-from tests.processes import REPO, wait_for
+from tests.processes import wait_for
 from wallet.models import LedgerEntry
 
 TIMEOUT_SECONDS = 1
@@ -107,25 +104,6 @@ def test_stripe_failing_at_checkout_start_releases_the_stock_and_keeps_the_cart(
         assert Product.objects.get(pk=edition.pk).stock == 2
     finally:
         shop.stop()
-
-
-class CeleryWorker:
-    def __init__(self, tmp_path, env: dict):
-        self.log_path = tmp_path / "worker.log"
-        with open(self.log_path, "w") as log:
-            self.process = subprocess.Popen(
-                [str(Path(sys.executable).parent / "celery"), "-A", "config", "worker", "--pool", "solo",
-                 "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-                cwd=REPO, env=shop_env(tmp_path, **env), stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True)
-
-    def log(self) -> str:
-        return self.log_path.read_text()[-3000:]
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(20)
 
 
 def test_a_check_again_flood_is_refused_429_and_asks_stripe_once(stripe_over_http, throwaway_redis, tmp_path,

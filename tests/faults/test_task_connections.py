@@ -2,12 +2,6 @@
 request to the next (CONN_MAX_AGE), instead of Celery's default of connecting anew for every task; and a
 connection that broke is replaced at the next task, which still succeeds."""
 
-import os
-import signal
-import subprocess
-import sys
-from pathlib import Path
-
 import psycopg
 import pytest
 from celery import Celery
@@ -15,9 +9,8 @@ from django.db import connection
 
 from demo_mailbox.models import DemoMail
 from tests.factories import OrderFactory, ShopperFactory
-from tests.faults.conftest import shop_env
-from tests.processes import REPO, wait_for
-
+from tests.faults.conftest import CeleryWorker
+from tests.processes import wait_for
 
 WORKER_APPLICATION = "shop-test-task-connections"
 
@@ -31,20 +24,13 @@ def worker_backends(admin) -> list[int]:
 
 @pytest.fixture
 def worker(transactional_db, throwaway_redis, tmp_path):
-    log_path = tmp_path / "worker.log"
-    env = shop_env(tmp_path, CELERY_BROKER_URL=f"{throwaway_redis.url}/0", REDIS_URL=f"{throwaway_redis.url}/1",
-                   LOG_LEVEL="INFO", PGAPPNAME=WORKER_APPLICATION)
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "celery"), "-A", "config", "worker", "--pool", "prefork",
-             "--concurrency", "1", "--loglevel", "INFO", "--without-heartbeat", "--without-gossip", "--without-mingle"],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    wait_for(lambda: "ready" in log_path.read_text() or process.poll() is not None, timeout=60, what="the worker")
-    assert process.poll() is None, log_path.read_text()[-3000:]
+    worker = CeleryWorker(tmp_path, {"CELERY_BROKER_URL": f"{throwaway_redis.url}/0",
+                                     "REDIS_URL": f"{throwaway_redis.url}/1", "LOG_LEVEL": "INFO",
+                                     "PGAPPNAME": WORKER_APPLICATION}, pool="prefork")
+    worker.wait_until_ready()
     sender = Celery(broker=f"{throwaway_redis.url}/0", set_as_current=False)
     sender.conf.update(broker_url=f"{throwaway_redis.url}/0", broker_write_url=f"{throwaway_redis.url}/0")
     database = connection.settings_dict
-    connection.ensure_connection()
     admin = psycopg.connect(dbname=database["NAME"], user=database["USER"], host=database["HOST"],
                             port=database["PORT"], autocommit=True)
 
@@ -52,12 +38,11 @@ def worker(transactional_db, throwaway_redis, tmp_path):
         sent = DemoMail.objects.count()
         sender.send_task("orders.tasks.send_order_confirmation", args=[str(order.pk)])
         wait_for(lambda: DemoMail.objects.count() > sent, timeout=30,
-                 what=lambda: f"the confirmation of {order.pk}:\n{log_path.read_text()[-3000:]}")
+                 what=lambda: f"the confirmation of {order.pk}:\n{worker.log()}")
 
     yield confirm, admin
     admin.close()
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(20)
+    worker.stop()
 
 
 def test_a_worker_runs_its_tasks_on_one_database_connection(worker):
