@@ -1,7 +1,10 @@
 """Rate limits (settings.RATE_LIMITS): log-in, sign-up, checkout, cart changes, paying with points, the webhook."""
 
+import time
 import uuid
+from types import SimpleNamespace
 
+import django_ratelimit.core
 import pytest
 import redis
 from django.core.cache import caches
@@ -15,10 +18,14 @@ SAMPLE_ARGS = {"points:pay": [uuid.uuid4()], "orders:cart_remove": [1],
 
 
 @pytest.fixture
-def limits(settings):
-    """Rate limits on, counted under a prefix of this test's own; ``limits(name, rate)`` sets one view's rate."""
+def limits(settings, monkeypatch):
+    """Rate limits on, counted under a prefix of this test's own; ``limits(name, rate)`` sets one view's rate.
+    The rate limiter's clock stands still for the test: a counting window ending between two of its requests
+    (each key's window ends at a second of its own each minute) would start the count again."""
     settings.RATELIMIT_ENABLE = True
     settings.RATELIMIT_CACHE_PREFIX = f"rl-test-{uuid.uuid4().hex}:"
+    now = time.time()
+    monkeypatch.setattr(django_ratelimit.core, "time", SimpleNamespace(time=lambda: now))
 
     def set_rate(view_name, rate, key="ip"):
         settings.RATE_LIMITS = {**settings.RATE_LIMITS, view_name: [(key, rate)]}
